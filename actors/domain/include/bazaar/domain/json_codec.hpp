@@ -1,0 +1,26 @@
+#pragma once
+
+/// JSON forms of the domain state: the API form of API.md, and the snapshot form, which is
+/// the API form plus what the API does not show (exact timestamps), so what an admin
+/// inspects is what is stored.
+
+#include "bazaar/domain/basket.hpp"
+#include "bazaar/domain/product.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <optional>
+
+namespace bazaar::domain {
+
+boost::json::value to_json(const basket& b);
+boost::json::value to_json(const product& p);
+
+boost::json::value to_snapshot(const basket& b);
+boost::json::value to_snapshot(const product& p);
+
+/// Reads a snapshot form back; nullopt if the JSON is not a basket/product of this form.
+std::optional<basket> basket_from_json(const boost::json::value& v);
+std::optional<product> product_from_json(const boost::json::value& v);
+
+} // namespace bazaar::domain

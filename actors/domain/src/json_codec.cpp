@@ -1,0 +1,158 @@
+#include "bazaar/domain/json_codec.hpp"
+
+#include <boost/json.hpp>
+
+namespace bazaar::domain {
+
+namespace json = boost::json;
+
+namespace {
+
+/// Typed field readers for snapshots: nullopt when the field is missing or of another type.
+std::optional<std::string> get_string(const json::object& o, std::string_view key) {
+  auto i = o.find(key);
+  if (i == o.end() || !i->value().is_string())
+    return std::nullopt;
+  return std::string(i->value().get_string());
+}
+
+std::optional<std::int64_t> get_int(const json::object& o, std::string_view key) {
+  auto i = o.find(key);
+  if (i == o.end())
+    return std::nullopt;
+  if (i->value().is_int64())
+    return i->value().get_int64();
+  if (i->value().is_uint64() && i->value().get_uint64() <= INT64_MAX)
+    return static_cast<std::int64_t>(i->value().get_uint64());
+  return std::nullopt;
+}
+
+std::optional<bool> get_bool(const json::object& o, std::string_view key) {
+  auto i = o.find(key);
+  if (i == o.end() || !i->value().is_bool())
+    return std::nullopt;
+  return i->value().get_bool();
+}
+
+} // namespace
+
+json::value to_json(const basket& b) {
+  json::array items;
+  items.reserve(b.lines.size());
+  for (const auto& l : b.lines)
+    items.push_back(json::object{{"sku", l.sku},
+                                 {"name", l.name},
+                                 {"quantity", l.quantity},
+                                 {"unit_price_cents", l.unit_price_cents},
+                                 {"line_total_cents", l.line_total_cents()}});
+  json::object o;
+  o["customer_id"] = b.customer_id;
+  o["items"] = std::move(items);
+  o["total_cents"] = b.total_cents();
+  o["currency"] = b.currency;
+  o["version"] = b.version;
+  if (b.updated_at != 0)
+    o["updated_at"] = format_rfc3339(b.updated_at);
+  else
+    o["updated_at"] = nullptr;
+  return o;
+}
+
+json::value to_json(const product& p) {
+  json::object o;
+  o["sku"] = p.sku;
+  o["name"] = p.name;
+  o["description"] = p.description;
+  o["category"] = p.category;
+  o["price_cents"] = p.price_cents;
+  o["currency"] = p.currency;
+  o["active"] = p.active;
+  o["stock"] = p.stock;
+  o["reserved"] = p.reserved;
+  o["available"] = p.available();
+  o["low_stock_threshold"] = p.low_stock_threshold;
+  o["version"] = p.version;
+  return o;
+}
+
+json::value to_snapshot(const basket& b) {
+  auto v = to_json(b);
+  v.get_object()["updated_at_ms"] = b.updated_at;
+  return v;
+}
+
+json::value to_snapshot(const product& p) {
+  auto v = to_json(p);
+  v.get_object()["updated_at_ms"] = p.updated_at;
+  return v;
+}
+
+std::optional<basket> basket_from_json(const json::value& v) {
+  if (!v.is_object())
+    return std::nullopt;
+  const auto& o = v.get_object();
+  basket b;
+  auto customer = get_string(o, "customer_id");
+  auto currency = get_string(o, "currency");
+  auto version = get_int(o, "version");
+  auto updated = get_int(o, "updated_at_ms");
+  auto items = o.find("items");
+  if (!customer || !currency || !version || !updated || items == o.end() ||
+      !items->value().is_array())
+    return std::nullopt;
+  b.customer_id = *customer;
+  b.currency = *currency;
+  b.version = static_cast<std::uint64_t>(*version);
+  b.updated_at = *updated;
+  for (const auto& item : items->value().get_array()) {
+    if (!item.is_object())
+      return std::nullopt;
+    const auto& io = item.get_object();
+    auto sku = get_string(io, "sku");
+    auto name = get_string(io, "name");
+    auto quantity = get_int(io, "quantity");
+    auto price = get_int(io, "unit_price_cents");
+    if (!sku || !name || !quantity || !price)
+      return std::nullopt;
+    b.lines.push_back(basket_line{*sku, *name, static_cast<int>(*quantity), *price});
+  }
+  return b;
+}
+
+std::optional<product> product_from_json(const json::value& v) {
+  if (!v.is_object())
+    return std::nullopt;
+  const auto& o = v.get_object();
+  product p;
+  auto sku = get_string(o, "sku");
+  auto name = get_string(o, "name");
+  auto description = get_string(o, "description");
+  auto category = get_string(o, "category");
+  auto price = get_int(o, "price_cents");
+  auto currency = get_string(o, "currency");
+  auto active = get_bool(o, "active");
+  auto stock = get_int(o, "stock");
+  auto reserved = get_int(o, "reserved");
+  auto threshold = get_int(o, "low_stock_threshold");
+  auto version = get_int(o, "version");
+  auto updated = get_int(o, "updated_at_ms");
+  if (!sku || !name || !description || !category || !price || !currency || !active || !stock ||
+      !reserved || !threshold || !version || !updated)
+    return std::nullopt;
+  p.exists = true;
+  p.sku = *sku;
+  p.name = *name;
+  p.description = *description;
+  p.category = *category;
+  p.price_cents = *price;
+  p.currency = *currency;
+  p.active = *active;
+  p.stock = *stock;
+  p.reserved = *reserved;
+  p.low_stock_threshold = *threshold;
+  p.version = static_cast<std::uint64_t>(*version);
+  p.updated_at = *updated;
+  return p;
+}
+
+} // namespace bazaar::domain

@@ -1,0 +1,99 @@
+#pragma once
+
+/// The messages grains understand and the replies they give. Plain structs with `inspect`, so
+/// the same types serve local calls and, later, calls across nodes.
+
+#include "bazaar/domain/basket.hpp"
+#include "bazaar/domain/product.hpp"
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace bazaar::actors {
+
+/// Grain type names, the `type` half of a grain id.
+inline constexpr const char* basket_type = "basket";
+inline constexpr const char* product_type = "product";
+
+// -- basket grain (key = customer id); every command answers the resulting domain::basket ----
+
+struct basket_get {};
+struct basket_add {
+  std::string sku;
+  std::int32_t quantity = 0;
+};
+struct basket_set {
+  std::string sku;
+  std::int32_t quantity = 0;
+};
+struct basket_remove {
+  std::string sku;
+};
+struct basket_clear {};
+
+// -- product grain (key = sku); every command answers the resulting domain::product ----------
+
+/// Answers the product, with `exists == false` for a sku never created.
+struct product_get {};
+struct product_create {
+  domain::product_draft draft;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, basket_get&) {
+  return f(caf::meta::type_name("bazaar.basket_get"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, basket_add& x) {
+  return f(caf::meta::type_name("bazaar.basket_add"), x.sku, x.quantity);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, basket_set& x) {
+  return f(caf::meta::type_name("bazaar.basket_set"), x.sku, x.quantity);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, basket_remove& x) {
+  return f(caf::meta::type_name("bazaar.basket_remove"), x.sku);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, basket_clear&) {
+  return f(caf::meta::type_name("bazaar.basket_clear"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_get&) {
+  return f(caf::meta::type_name("bazaar.product_get"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_create& x) {
+  return f(caf::meta::type_name("bazaar.product_create"), x.draft);
+}
+
+} // namespace bazaar::actors
+
+namespace bazaar::domain {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, basket_line& x) {
+  return f(caf::meta::type_name("bazaar.basket_line"), x.sku, x.name, x.quantity,
+           x.unit_price_cents);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, basket& x) {
+  return f(caf::meta::type_name("bazaar.basket"), x.customer_id, x.lines, x.currency, x.version,
+           x.updated_at);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_draft& x) {
+  return f(caf::meta::type_name("bazaar.product_draft"), x.sku, x.name, x.description,
+           x.category, x.price_cents, x.currency, x.stock, x.low_stock_threshold);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product& x) {
+  return f(caf::meta::type_name("bazaar.product"), x.exists, x.sku, x.name, x.description,
+           x.category, x.price_cents, x.currency, x.active, x.stock, x.reserved,
+           x.low_stock_threshold, x.version, x.updated_at);
+}
+
+} // namespace bazaar::domain

@@ -1,0 +1,43 @@
+#pragma once
+
+/// Reads node_options from, lowest precedence first: built-in defaults, an INI-style config
+/// file (`[section]` then `key = value`), environment variables (`BAZAAR_<SECTION>_<KEY>`
+/// plus the short aliases listed in describe_keys()), and `--set section.key=value`
+/// overrides. Every value is validated; the first bad one is reported with its key.
+
+#include "bazaar/config/options.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace bazaar::config {
+
+/// A rejected setting: which key (e.g. "http.port") and why, as a human sentence.
+struct config_error {
+  std::string key;
+  std::string message;
+};
+
+/// The inputs of one load.
+struct load_request {
+  /// Path of a config file, if any.
+  std::optional<std::string> file;
+  /// Environment variables to consult (name -> value); pass environment() for the real one.
+  std::map<std::string, std::string> env;
+  /// `section.key=value` overrides, applied last in order.
+  std::vector<std::string> overrides;
+};
+
+/// The process environment as a map.
+std::map<std::string, std::string> environment();
+
+/// Loads and validates; returns the options or the first error.
+std::variant<node_options, config_error> load(const load_request& request);
+
+/// One line per key: name, environment variable(s), default, meaning. For `--help`.
+std::string describe_keys();
+
+} // namespace bazaar::config

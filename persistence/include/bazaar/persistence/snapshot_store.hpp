@@ -1,0 +1,46 @@
+#pragma once
+
+/// Where grains keep their state between activations: one snapshot per grain, keyed by
+/// (grain type, key), with a version. A write names the version it expects to replace, so two
+/// activations of one grain can never both commit (optimistic concurrency, like an ETag).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace bazaar::persistence {
+
+struct snapshot {
+  std::string type;
+  std::string key;
+  std::uint64_t version = 0;
+  /// The grain's state as JSON text.
+  std::string state;
+};
+
+enum class save_status {
+  saved,
+  /// The stored version was not the expected one: another activation wrote meanwhile.
+  conflict,
+  /// The store cannot be reached now; nothing was written.
+  unavailable,
+};
+
+struct load_result {
+  /// False when the store could not be reached.
+  bool ok = true;
+  /// Empty when the grain never saved anything.
+  std::optional<snapshot> found;
+};
+
+class snapshot_store {
+ public:
+  virtual ~snapshot_store() = default;
+
+  virtual load_result load(const std::string& type, const std::string& key) = 0;
+
+  /// Stores `s` if the stored version is `expected_version` (0: nothing stored yet).
+  virtual save_status save(const snapshot& s, std::uint64_t expected_version) = 0;
+};
+
+} // namespace bazaar::persistence

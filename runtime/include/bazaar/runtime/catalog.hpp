@@ -1,0 +1,144 @@
+#pragma once
+
+/// The per-node catalog: which grains are active here, and the one place that activates them.
+/// Callers resolve a grain id to a live actor through it (get or activate); grains leave it
+/// when they deactivate or terminate. Thread-safe: the gateway's I/O threads and actors call
+/// it concurrently; it is sharded so that lookups rarely contend.
+
+#include "bazaar/runtime/clock.hpp"
+#include "bazaar/runtime/grain_id.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace bazaar::runtime {
+
+class catalog;
+
+/// One live activation of a grain on this node.
+class activation {
+ public:
+  activation(grain_id id, clock::steady_time activated_at, std::int64_t activated_wall_ms)
+    : id_(std::move(id)), activated_at_(activated_at), activated_wall_ms_(activated_wall_ms) {}
+
+  const grain_id& id() const { return id_; }
+  clock::steady_time activated_at() const { return activated_at_; }
+  std::int64_t activated_wall_ms() const { return activated_wall_ms_; }
+
+  /// How many times callers resolved this grain; the collector watches it to find idleness.
+  std::uint64_t touches() const { return touches_.load(std::memory_order_acquire); }
+
+  /// The state version the grain last reported (for inspection).
+  std::uint64_t version() const { return version_.load(std::memory_order_relaxed); }
+  void set_version(std::uint64_t v) { version_.store(v, std::memory_order_relaxed); }
+
+ private:
+  friend class catalog;
+
+  grain_id id_;
+  clock::steady_time activated_at_;
+  std::int64_t activated_wall_ms_;
+  caf::actor handle_;
+  std::atomic<std::uint64_t> touches_{0};
+  std::atomic<std::uint64_t> version_{0};
+  // Collector bookkeeping, guarded by the shard's mutex.
+  std::uint64_t seen_touches_ = 0;
+  clock::steady_time idle_since_;
+  bool deactivation_requested_ = false;
+};
+
+using activation_ptr = std::shared_ptr<activation>;
+
+/// What a grain factory gets to build an activation.
+struct grain_context {
+  grain_id id;
+  activation_ptr record;
+  std::shared_ptr<catalog> host;
+};
+
+/// Spawns the actor of one activation; the actor must load its state before it handles
+/// commands and must answer (deactivate_atom, touches) as described in grain_shell.hpp.
+using grain_factory = std::function<caf::actor(caf::actor_system&, const grain_context&)>;
+
+/// A row of the catalog, for inspection.
+struct activation_info {
+  grain_id id;
+  std::int64_t idle_ms = 0;
+  std::int64_t activated_wall_ms = 0;
+  std::uint64_t version = 0;
+};
+
+class catalog : public std::enable_shared_from_this<catalog> {
+ public:
+  catalog(caf::actor_system& sys, const clock& clk);
+
+  catalog(const catalog&) = delete;
+  catalog& operator=(const catalog&) = delete;
+
+  /// Makes a grain type activatable; `idle_timeout` is how long an untouched activation stays.
+  void register_type(std::string type, grain_factory factory,
+                     std::chrono::milliseconds idle_timeout);
+
+  /// The live actor of a grain, activating it if needed. Errors: unknown grain type
+  /// (not_found), catalog closed for shutdown (unavailable).
+  caf::expected<caf::actor> resolve(const grain_id& id);
+
+  /// Forgets an activation if it is still the registered one (by actor address).
+  void remove(const grain_id& id, const caf::actor_addr& who);
+
+  /// Sends a deactivate request to every activation untouched for its type's idle timeout.
+  /// Returns how many were asked.
+  std::size_t collect_idle();
+
+  /// Asks one grain to deactivate regardless of idleness; false if it is not active here.
+  bool deactivate(const grain_id& id);
+
+  /// Refuses new activations and asks every active grain to deactivate.
+  void close();
+
+  /// Active grains on this node.
+  std::size_t size() const;
+
+  /// Active grains, optionally of one type, at most `limit`.
+  std::vector<activation_info> list(const std::string& type, std::size_t limit) const;
+
+  /// Activations made since start, for metrics and tests.
+  std::uint64_t activations_total() const { return activations_total_.load(); }
+
+  const clock& time() const { return clock_; }
+  caf::actor_system& system() const { return system_; }
+
+ private:
+  struct grain_type {
+    grain_factory factory;
+    std::chrono::milliseconds idle_timeout;
+  };
+  struct shard {
+    mutable std::mutex mtx;
+    std::unordered_map<grain_id, activation_ptr, grain_id_hash> active;
+  };
+  static constexpr std::size_t shard_count = 64;
+
+  shard& shard_of(const grain_id& id) { return shards_[grain_id_hash{}(id) % shard_count]; }
+
+  caf::actor_system& system_;
+  const clock& clock_;
+  // Written only before the node serves (register_type), read concurrently after.
+  std::unordered_map<std::string, grain_type> types_;
+  std::array<shard, shard_count> shards_;
+  std::atomic<bool> closed_{false};
+  std::atomic<std::uint64_t> activations_total_{0};
+};
+
+} // namespace bazaar::runtime

@@ -1,0 +1,167 @@
+#pragma once
+
+/// How code that is not an actor (the HTTP gateway) calls grains without blocking: `ask`
+/// hands the call to one of a few dispatcher actors, which resolve the grain, send the
+/// request and run the callback when the answer, an error or the timeout comes. Requests in
+/// flight are bounded; past the bound `ask` refuses at once so the caller can answer 503.
+/// Timeouts use one sweep timer per dispatcher, never a timer per request.
+
+#include "bazaar/runtime/catalog.hpp"
+#include "bazaar/runtime/errors.hpp"
+#include "bazaar/runtime/grain_call.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/expected.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace bazaar::runtime {
+
+/// A call waiting in a dispatcher. Only its dispatcher touches it after hand-over.
+class pending_call : public std::enable_shared_from_this<pending_call> {
+ public:
+  virtual ~pending_call() = default;
+
+  /// Resolves and sends (again); runs in the dispatcher.
+  virtual void start(caf::event_based_actor* self) = 0;
+  /// Completes with an error unless already completed.
+  virtual void fail(const caf::error& e) = 0;
+
+  bool done() const { return done_; }
+  std::chrono::steady_clock::time_point deadline;
+
+ protected:
+  bool done_ = false;
+};
+
+using pending_call_ptr = std::shared_ptr<pending_call>;
+
+} // namespace bazaar::runtime
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(bazaar::runtime::pending_call_ptr)
+
+namespace bazaar::runtime {
+
+class grain_client {
+ public:
+  struct options {
+    int dispatchers = 2;
+    int max_inflight = 20000;
+    std::chrono::milliseconds timeout{5000};
+  };
+
+  grain_client(caf::actor_system& sys, std::shared_ptr<catalog> host, options opts);
+  ~grain_client();
+
+  grain_client(const grain_client&) = delete;
+  grain_client& operator=(const grain_client&) = delete;
+
+  /// Sends `msg` to grain `id`; `done` runs exactly once on a dispatcher thread with the
+  /// reply or an error (timeout, unavailable, or the grain's own failure). Returns false,
+  /// without calling `done`, when too many requests are in flight.
+  template <class Reply, class Msg>
+  bool ask(grain_id id, Msg msg, std::function<void(caf::expected<Reply>)> done);
+
+  /// Fails every pending call with `unavailable` and stops the dispatchers.
+  void stop();
+
+  /// Requests in flight now.
+  int inflight() const { return inflight_->load(std::memory_order_relaxed); }
+
+  catalog& host() { return *host_; }
+
+ private:
+  template <class Reply, class Msg>
+  class typed_call;
+
+  bool admit();
+  void hand_over(pending_call_ptr call);
+
+  std::shared_ptr<catalog> host_;
+  options opts_;
+  std::vector<caf::actor> dispatchers_;
+  std::atomic<std::size_t> next_{0};
+  std::shared_ptr<std::atomic<int>> inflight_ = std::make_shared<std::atomic<int>>(0);
+  std::atomic<bool> stopped_{false};
+};
+
+template <class Reply, class Msg>
+class grain_client::typed_call final : public pending_call {
+ public:
+  typed_call(std::shared_ptr<catalog> host, std::shared_ptr<std::atomic<int>> inflight,
+             grain_id id, Msg msg, std::function<void(caf::expected<Reply>)> done)
+    : host_(std::move(host)),
+      inflight_(std::move(inflight)),
+      id_(std::move(id)),
+      msg_(std::move(msg)),
+      done_fn_(std::move(done)) {}
+
+  /// A call dropped undelivered (its dispatcher already stopped) still completes, once.
+  ~typed_call() override {
+    if (!done_)
+      complete(make_failure(domain::errc::unavailable, "node is shutting down"));
+  }
+
+  void start(caf::event_based_actor* self) override {
+    auto target = host_->resolve(id_);
+    if (!target) {
+      fail(target.error());
+      return;
+    }
+    ++attempt_;
+    auto me = std::static_pointer_cast<typed_call>(shared_from_this());
+    auto addr = target->address();
+    self->request(*target, caf::infinite, msg_)
+      .then([me](Reply& reply) { me->complete(std::move(reply)); },
+            [me, self, addr](caf::error& e) {
+              if (me->done())
+                return;
+              if (is_receiver_down(e) && me->attempt_ < max_call_attempts) {
+                // The activation ended before it saw the request: nothing happened, re-send.
+                me->host_->remove(me->id_, addr);
+                me->start(self);
+              } else {
+                me->fail(e);
+              }
+            });
+  }
+
+  void fail(const caf::error& e) override { complete(caf::expected<Reply>{e}); }
+
+ private:
+  void complete(caf::expected<Reply> result) {
+    if (done_)
+      return;
+    done_ = true;
+    auto fn = std::move(done_fn_);
+    done_fn_ = nullptr;
+    inflight_->fetch_sub(1, std::memory_order_acq_rel);
+    fn(std::move(result));
+  }
+
+  std::shared_ptr<catalog> host_;
+  std::shared_ptr<std::atomic<int>> inflight_;
+  grain_id id_;
+  Msg msg_;
+  std::function<void(caf::expected<Reply>)> done_fn_;
+  int attempt_ = 0;
+};
+
+template <class Reply, class Msg>
+bool grain_client::ask(grain_id id, Msg msg, std::function<void(caf::expected<Reply>)> done) {
+  if (!admit())
+    return false;
+  auto call = std::make_shared<typed_call<Reply, Msg>>(host_, inflight_, std::move(id),
+                                                       std::move(msg), std::move(done));
+  hand_over(std::move(call));
+  return true;
+}
+
+} // namespace bazaar::runtime

@@ -1,0 +1,140 @@
+#include "bazaar/runtime/catalog.hpp"
+
+#include "bazaar/runtime/atoms.hpp"
+#include "bazaar/runtime/errors.hpp"
+
+#include <caf/send.hpp>
+
+namespace bazaar::runtime {
+
+catalog::catalog(caf::actor_system& sys, const clock& clk) : system_(sys), clock_(clk) {}
+
+void catalog::register_type(std::string type, grain_factory factory,
+                            std::chrono::milliseconds idle_timeout) {
+  types_[std::move(type)] = grain_type{std::move(factory), idle_timeout};
+}
+
+caf::expected<caf::actor> catalog::resolve(const grain_id& id) {
+  auto& s = shard_of(id);
+  {
+    std::lock_guard<std::mutex> guard{s.mtx};
+    if (auto i = s.active.find(id); i != s.active.end()) {
+      i->second->touches_.fetch_add(1, std::memory_order_acq_rel);
+      return i->second->handle_;
+    }
+  }
+  auto type = types_.find(id.type);
+  if (type == types_.end())
+    return make_failure(domain::errc::not_found, "unknown grain type " + id.type);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  // Re-check: another caller may have activated it while the lock was released.
+  if (auto i = s.active.find(id); i != s.active.end()) {
+    i->second->touches_.fetch_add(1, std::memory_order_acq_rel);
+    return i->second->handle_;
+  }
+  if (closed_.load())
+    return make_failure(domain::errc::unavailable, "node is shutting down");
+  auto record = std::make_shared<activation>(id, clock_.now(), clock_.wall_ms());
+  record->touches_ = 1;
+  record->idle_since_ = record->activated_at_;
+  auto handle = type->second.factory(system_, grain_context{id, record, shared_from_this()});
+  record->handle_ = handle;
+  // Whatever ends the actor (deactivation, crash), the catalog forgets it.
+  std::weak_ptr<catalog> weak = shared_from_this();
+  handle->attach_functor([weak, id, addr = handle.address()] {
+    if (auto self = weak.lock())
+      self->remove(id, addr);
+  });
+  s.active.emplace(id, std::move(record));
+  activations_total_.fetch_add(1);
+  return handle;
+}
+
+void catalog::remove(const grain_id& id, const caf::actor_addr& who) {
+  auto& s = shard_of(id);
+  std::lock_guard<std::mutex> guard{s.mtx};
+  if (auto i = s.active.find(id); i != s.active.end() && i->second->handle_.address() == who)
+    s.active.erase(i);
+}
+
+std::size_t catalog::collect_idle() {
+  auto now = clock_.now();
+  std::vector<std::pair<caf::actor, std::uint64_t>> idle;
+  for (auto& s : shards_) {
+    std::lock_guard<std::mutex> guard{s.mtx};
+    for (auto& [id, record] : s.active) {
+      auto touches = record->touches();
+      if (touches != record->seen_touches_) {
+        record->seen_touches_ = touches;
+        record->idle_since_ = now;
+        record->deactivation_requested_ = false;
+        continue;
+      }
+      if (record->deactivation_requested_)
+        continue;
+      auto type = types_.find(id.type);
+      if (type != types_.end() && now - record->idle_since_ >= type->second.idle_timeout) {
+        record->deactivation_requested_ = true;
+        idle.emplace_back(record->handle_, touches);
+      }
+    }
+  }
+  for (auto& [handle, touches] : idle)
+    caf::anon_send(handle, deactivate_atom::value, touches);
+  return idle.size();
+}
+
+bool catalog::deactivate(const grain_id& id) {
+  caf::actor handle;
+  {
+    auto& s = shard_of(id);
+    std::lock_guard<std::mutex> guard{s.mtx};
+    auto i = s.active.find(id);
+    if (i == s.active.end())
+      return false;
+    handle = i->second->handle_;
+  }
+  caf::anon_send(handle, deactivate_atom::value, force_deactivation);
+  return true;
+}
+
+void catalog::close() {
+  closed_ = true;
+  std::vector<caf::actor> all;
+  for (auto& s : shards_) {
+    std::lock_guard<std::mutex> guard{s.mtx};
+    for (auto& entry : s.active)
+      all.push_back(entry.second->handle_);
+  }
+  for (auto& handle : all)
+    caf::anon_send(handle, deactivate_atom::value, force_deactivation);
+}
+
+std::size_t catalog::size() const {
+  std::size_t n = 0;
+  for (auto& s : shards_) {
+    std::lock_guard<std::mutex> guard{s.mtx};
+    n += s.active.size();
+  }
+  return n;
+}
+
+std::vector<activation_info> catalog::list(const std::string& type, std::size_t limit) const {
+  std::vector<activation_info> out;
+  auto now = clock_.now();
+  for (auto& s : shards_) {
+    std::lock_guard<std::mutex> guard{s.mtx};
+    for (auto& [id, record] : s.active) {
+      if (out.size() >= limit)
+        return out;
+      if (!type.empty() && id.type != type)
+        continue;
+      auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(now - record->idle_since_);
+      out.push_back(activation_info{id, idle.count(), record->activated_wall_ms_,
+                                    record->version()});
+    }
+  }
+  return out;
+}
+
+} // namespace bazaar::runtime
