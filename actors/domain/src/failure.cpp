@@ -16,6 +16,8 @@ std::string_view to_string(errc code) {
       return "forbidden";
     case errc::not_found:
       return "not_found";
+    case errc::method_not_allowed:
+      return "method_not_allowed";
     case errc::conflict:
       return "conflict";
     case errc::payload_too_large:

@@ -16,6 +16,7 @@ enum class errc : std::uint8_t {
   unauthorized,
   forbidden,
   not_found,
+  method_not_allowed,
   conflict,
   payload_too_large,
   unsupported_media_type,

@@ -1,0 +1,52 @@
+#pragma once
+
+/// The HTTP side of API.md: status codes of failures, the error body, and typed reading of
+/// JSON request bodies (wrong types are 400, invalid or missing values 422).
+
+#include "bazaar/domain/failure.hpp"
+
+#include <boost/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace bazaar::gateway {
+
+/// The HTTP status of an API error code.
+int status_of(domain::errc code);
+
+/// `{"error": {"code", "message", "details": {"field"?}}}`.
+std::string error_body(const domain::failure& f);
+
+/// A request body as a JSON object: 400 when it is not JSON or not an object.
+std::variant<boost::json::object, domain::failure> parse_object(std::string_view body);
+
+/// Reads fields of a JSON object body, remembering the first problem. Unknown fields are
+/// ignored (API.md).
+class body_reader {
+ public:
+  explicit body_reader(const boost::json::object& body) : body_(body) {}
+
+  /// A string field; nullopt when absent (422 if required) or not a string (400).
+  std::optional<std::string> string(std::string_view key, bool required);
+
+  /// An integer field within [min, max]; a non-integer is 400, out of range 422.
+  std::optional<std::int64_t> integer(std::string_view key, bool required, std::int64_t min,
+                                      std::int64_t max);
+
+  /// True when the field is present (and not null).
+  bool has(std::string_view key) const;
+
+  /// The first problem met, if any.
+  const std::optional<domain::failure>& error() const { return error_; }
+
+ private:
+  void fail(domain::failure f);
+
+  const boost::json::object& body_;
+  std::optional<domain::failure> error_;
+};
+
+} // namespace bazaar::gateway

@@ -1,0 +1,69 @@
+#pragma once
+
+/// One HTTP exchange as route handlers see it: the request, copied out of Pistache before the
+/// handler returns, and the responder that writes the answer exactly once from any thread.
+
+#include "bazaar/domain/failure.hpp"
+#include "bazaar/gateway/jwt.hpp"
+
+#include <boost/json/value.hpp>
+#include <pistache/http.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bazaar::gateway {
+
+struct http_request {
+  std::string method; ///< "GET", "POST", ...
+  std::string path;   ///< without the query string
+  std::map<std::string, std::string> query;
+  std::string body;
+  std::string content_type; ///< empty when absent
+  std::string idempotency_key;
+  std::string correlation_id;
+  std::vector<std::string> params; ///< path parameters, in pattern order
+  auth::claims principal;          ///< the verified token (routes that need one)
+
+  /// A query parameter or `fallback`.
+  std::string query_or(const std::string& name, std::string fallback = {}) const;
+};
+
+/// Counts the exchanges a server has not answered yet, for draining at shutdown.
+using inflight_counter = std::shared_ptr<std::atomic<int>>;
+
+class responder {
+ public:
+  responder(Pistache::Http::ResponseWriter writer, std::string correlation_id, bool keep_alive,
+            inflight_counter inflight);
+  /// An exchange nobody answered is answered 500, so that no client waits forever.
+  ~responder();
+
+  responder(const responder&) = delete;
+  responder& operator=(const responder&) = delete;
+
+  /// Sends a JSON body.
+  void json(int status, const boost::json::value& body);
+  /// Sends the API error body of a failure with its status (and Retry-After for 503).
+  void fail(const domain::failure& f);
+  /// Sends a prepared body; `close` closes the connection once it is written.
+  void send(int status, const std::string& body, bool close = false);
+
+  /// Extra response header.
+  void header(std::string name, std::string value);
+
+ private:
+  Pistache::Http::ResponseWriter writer_;
+  std::string correlation_id_;
+  bool keep_alive_;
+  inflight_counter inflight_;
+  std::vector<std::pair<std::string, std::string>> headers_;
+  std::atomic<bool> answered_{false};
+};
+
+using responder_ptr = std::shared_ptr<responder>;
+
+} // namespace bazaar::gateway

@@ -1,0 +1,58 @@
+#pragma once
+
+/// The Pistache HTTP server of a node. I/O threads parse, authenticate and route; handlers
+/// hand work to grains and return at once; answers are written when grains reply.
+/// Hardened against what LIBRARY-FACTS lists: keep-alive without a Connection header,
+/// oversized bodies (413, then the connection is closed), malformed or incomplete requests
+/// (400 and closed, never the parser's exception text), clients that disconnect early.
+
+#include "bazaar/config/options.hpp"
+#include "bazaar/gateway/router.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+namespace Pistache::Http {
+class Endpoint;
+}
+
+namespace bazaar::gateway {
+
+struct server_core;
+
+class http_server {
+ public:
+  http_server(const config::http_options& http, const config::auth_options& auth,
+              std::shared_ptr<router> routes);
+  ~http_server();
+
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  /// Binds and starts serving on background threads. Throws std::runtime_error when the
+  /// address cannot be bound.
+  void start();
+
+  /// The bound port (useful when configured as 0).
+  std::uint16_t port() const;
+
+  /// Answers new requests 503 and waits up to `grace` for those in flight to be answered.
+  void drain(std::chrono::milliseconds grace);
+
+  /// Stops the I/O threads. Call drain first. Idempotent.
+  void stop();
+
+  /// True until drain starts.
+  bool accepting() const;
+
+  /// Exchanges not answered yet.
+  int inflight() const;
+
+ private:
+  std::shared_ptr<server_core> core_;
+  std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
+  bool running_ = false;
+};
+
+} // namespace bazaar::gateway

@@ -1,0 +1,49 @@
+#pragma once
+
+/// Matches a method and path to a route: literal segments and `{name}` parameters.
+
+#include "bazaar/gateway/http_request.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace bazaar::gateway {
+
+/// Who may call a route.
+enum class access {
+  anyone,   ///< no token needed (/healthz, /readyz, /metrics)
+  customer, ///< any valid token
+  admin,    ///< a valid token with role admin; a customer's gets 403
+};
+
+using handler = std::function<void(http_request&, const responder_ptr&)>;
+
+struct route {
+  std::string method;
+  std::vector<std::string> segments; ///< "{x}" marks a parameter
+  access who = access::customer;
+  handler run;
+};
+
+class router {
+ public:
+  /// Adds a route, e.g. add("PUT", "/api/v1/basket/items/{sku}", access::customer, h).
+  void add(std::string method, const std::string& pattern, access who, handler run);
+
+  struct match {
+    const route* found = nullptr;
+    /// True when the path matched a route of another method only (405).
+    bool method_mismatch = false;
+    std::string allowed; ///< for the Allow header of a 405
+  };
+
+  /// Finds the route; path parameters are appended to `params`.
+  match find(const std::string& method, const std::string& path,
+             std::vector<std::string>& params) const;
+
+ private:
+  std::vector<route> routes_;
+};
+
+} // namespace bazaar::gateway

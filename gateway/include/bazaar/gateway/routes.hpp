@@ -1,0 +1,27 @@
+#pragma once
+
+/// The REST routes of API.md that exist so far, bound to the grains they call.
+
+#include "bazaar/gateway/router.hpp"
+#include "bazaar/runtime/grain_client.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bazaar::gateway {
+
+/// One line of /readyz: a dependency and whether it is usable now.
+struct readiness_check {
+  std::string name;
+  bool ok = false;
+  std::string detail;
+};
+
+using readiness_probe = std::function<std::vector<readiness_check>()>;
+
+/// Builds the router: health, catalog and basket routes.
+std::shared_ptr<router> make_routes(runtime::grain_client& grains, readiness_probe ready);
+
+} // namespace bazaar::gateway

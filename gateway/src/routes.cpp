@@ -1,0 +1,170 @@
+#include "bazaar/gateway/routes.hpp"
+
+#include "bazaar/actors/protocol.hpp"
+#include "bazaar/domain/json_codec.hpp"
+#include "bazaar/gateway/http_codec.hpp"
+#include "bazaar/runtime/errors.hpp"
+
+namespace bazaar::gateway {
+
+namespace json = boost::json;
+using domain::errc;
+using runtime::grain_id;
+
+namespace {
+
+/// Calls a grain and answers with `render(reply)` or the failure; 503 when overloaded.
+template <class Reply, class Msg, class Render>
+void call(runtime::grain_client& grains, const responder_ptr& out, grain_id id, Msg msg,
+          Render render) {
+  bool admitted = grains.ask<Reply>(std::move(id), std::move(msg),
+                                    [out, render](caf::expected<Reply> reply) {
+                                      if (reply)
+                                        render(*reply);
+                                      else
+                                        out->fail(runtime::to_failure(reply.error()));
+                                    });
+  if (!admitted)
+    out->fail(domain::failure{errc::unavailable, "too many requests in flight", {}});
+}
+
+/// Parses the body as a JSON object, or answers 400 and returns nullopt.
+std::optional<json::object> object_body(const http_request& req, const responder_ptr& out) {
+  auto parsed = parse_object(req.body);
+  if (auto* bad = std::get_if<domain::failure>(&parsed)) {
+    out->fail(*bad);
+    return std::nullopt;
+  }
+  return std::get<json::object>(std::move(parsed));
+}
+
+bool valid_sku(const std::string& sku, const responder_ptr& out) {
+  if (domain::is_identifier(sku))
+    return true;
+  out->fail(domain::validation_failed("sku", "sku must be 1..64 characters of [A-Za-z0-9._:-]"));
+  return false;
+}
+
+grain_id basket_of(const http_request& req) {
+  return grain_id{actors::basket_type, req.principal.subject};
+}
+
+void add_health_routes(router& r, readiness_probe ready) {
+  r.add("GET", "/healthz", access::anyone,
+        [](http_request&, const responder_ptr& out) { out->json(200, {{"status", "ok"}}); });
+  r.add("GET", "/readyz", access::anyone, [ready](http_request&, const responder_ptr& out) {
+    json::object checks;
+    bool all_ok = true;
+    for (const auto& c : ready()) {
+      checks[c.name] = json::object{{"ok", c.ok}, {"detail", c.detail}};
+      all_ok = all_ok && c.ok;
+    }
+    out->json(all_ok ? 200 : 503,
+              json::object{{"status", all_ok ? "ready" : "not_ready"}, {"checks", checks}});
+  });
+}
+
+void add_product_routes(router& r, runtime::grain_client& grains) {
+  r.add("POST", "/api/v1/products", access::admin,
+        [&grains](http_request& req, const responder_ptr& out) {
+          auto body = object_body(req, out);
+          if (!body)
+            return;
+          body_reader in{*body};
+          domain::product_draft d;
+          d.sku = in.string("sku", true).value_or("");
+          d.name = in.string("name", true).value_or("");
+          d.description = in.string("description", false).value_or("");
+          d.category = in.string("category", true).value_or("");
+          d.price_cents = in.integer("price_cents", true, 0, domain::max_price_cents).value_or(0);
+          d.currency = in.string("currency", false).value_or("USD");
+          d.stock = in.integer("stock", true, 0, domain::max_stock).value_or(0);
+          d.low_stock_threshold =
+            in.integer("low_stock_threshold", false, 0, domain::max_stock).value_or(0);
+          if (in.error())
+            return out->fail(*in.error());
+          if (auto bad = domain::product::validate(d))
+            return out->fail(*bad);
+          auto sku = d.sku;
+          call<domain::product>(grains, out, grain_id{actors::product_type, sku},
+                                actors::product_create{std::move(d)},
+                                [out](const domain::product& p) { out->json(201, to_json(p)); });
+        });
+  r.add("GET", "/api/v1/products/{sku}", access::customer,
+        [&grains](http_request& req, const responder_ptr& out) {
+          const auto& sku = req.params[0];
+          if (!domain::is_identifier(sku))
+            return out->fail(domain::not_found("no product " + sku));
+          call<domain::product>(grains, out, grain_id{actors::product_type, sku},
+                                actors::product_get{}, [out, sku](const domain::product& p) {
+                                  if (p.exists)
+                                    out->json(200, to_json(p));
+                                  else
+                                    out->fail(domain::not_found("no product " + sku));
+                                });
+        });
+}
+
+void add_basket_routes(router& r, runtime::grain_client& grains) {
+  auto reply = [](const responder_ptr& out) {
+    return [out](const domain::basket& b) { out->json(200, to_json(b)); };
+  };
+  r.add("GET", "/api/v1/basket", access::customer,
+        [&grains, reply](http_request& req, const responder_ptr& out) {
+          call<domain::basket>(grains, out, basket_of(req), actors::basket_get{}, reply(out));
+        });
+  r.add("POST", "/api/v1/basket/items", access::customer,
+        [&grains, reply](http_request& req, const responder_ptr& out) {
+          auto body = object_body(req, out);
+          if (!body)
+            return;
+          body_reader in{*body};
+          auto sku = in.string("sku", true);
+          auto quantity = in.integer("quantity", true, 1, domain::max_quantity_per_add);
+          if (in.error())
+            return out->fail(*in.error());
+          if (!valid_sku(*sku, out))
+            return;
+          call<domain::basket>(grains, out, basket_of(req),
+                               actors::basket_add{*sku, static_cast<std::int32_t>(*quantity)},
+                               reply(out));
+        });
+  r.add("PUT", "/api/v1/basket/items/{sku}", access::customer,
+        [&grains, reply](http_request& req, const responder_ptr& out) {
+          auto body = object_body(req, out);
+          if (!body)
+            return;
+          body_reader in{*body};
+          auto quantity = in.integer("quantity", true, 0, domain::max_line_quantity);
+          if (in.error())
+            return out->fail(*in.error());
+          if (!valid_sku(req.params[0], out))
+            return;
+          call<domain::basket>(
+            grains, out, basket_of(req),
+            actors::basket_set{req.params[0], static_cast<std::int32_t>(*quantity)}, reply(out));
+        });
+  r.add("DELETE", "/api/v1/basket/items/{sku}", access::customer,
+        [&grains, reply](http_request& req, const responder_ptr& out) {
+          if (!valid_sku(req.params[0], out))
+            return;
+          call<domain::basket>(grains, out, basket_of(req), actors::basket_remove{req.params[0]},
+                               reply(out));
+        });
+  r.add("DELETE", "/api/v1/basket", access::customer,
+        [&grains, reply](http_request& req, const responder_ptr& out) {
+          call<domain::basket>(grains, out, basket_of(req), actors::basket_clear{}, reply(out));
+        });
+}
+
+} // namespace
+
+std::shared_ptr<router> make_routes(runtime::grain_client& grains, readiness_probe ready) {
+  auto r = std::make_shared<router>();
+  add_health_routes(*r, std::move(ready));
+  add_product_routes(*r, grains);
+  add_basket_routes(*r, grains);
+  return r;
+}
+
+} // namespace bazaar::gateway

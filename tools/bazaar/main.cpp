@@ -1,0 +1,78 @@
+// The node executable: `bazaar serve [--config FILE] [--set section.key=value ...]`.
+
+#include "bazaar/config/loader.hpp"
+#include "bazaar/node.hpp"
+#include "bazaar/runtime/logging.hpp"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+#include <pthread.h>
+
+namespace {
+
+/// Blocks SIGINT/SIGTERM in every thread started from here on, so that only sigwait sees them.
+sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+int serve(const std::string& config_file, const std::vector<std::string>& overrides) {
+  bazaar::config::load_request request;
+  if (!config_file.empty())
+    request.file = config_file;
+  request.env = bazaar::config::environment();
+  request.overrides = overrides;
+  auto loaded = bazaar::config::load(request);
+  if (auto* bad = std::get_if<bazaar::config::config_error>(&loaded)) {
+    std::cerr << "bazaar: invalid configuration: " << bad->key << ": " << bad->message << "\n";
+    return 2;
+  }
+  auto opts = std::get<bazaar::config::node_options>(std::move(loaded));
+  bazaar::runtime::setup_logging(opts.log);
+  if (opts.auth.jwt_secret == bazaar::config::auth_options{}.jwt_secret)
+    spdlog::warn("auth.jwt_secret is the development default; set BAZAAR_JWT_SECRET");
+  auto signals = block_stop_signals();
+  try {
+    bazaar::node node{std::move(opts)};
+    node.start();
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    node.stop();
+  } catch (const std::exception& e) {
+    spdlog::error("node failed: {}", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Bazaar node: an actor runtime with in-memory grains for a shop backend"};
+  app.require_subcommand(1);
+  std::string config_file;
+  std::vector<std::string> overrides;
+  auto* serve_cmd = app.add_subcommand("serve", "Run a node in the foreground until SIGINT/SIGTERM");
+  serve_cmd->add_option("--config,-c", config_file, "INI config file (see config/bazaar.example.ini)");
+  serve_cmd->add_option("--set", overrides, "Override a key: section.key=value (repeatable)");
+  auto* keys_cmd = app.add_subcommand("config-keys", "List every config key, its environment variable and default");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (*keys_cmd) {
+    std::cout << bazaar::config::describe_keys();
+    return 0;
+  }
+  return serve(config_file, overrides);
+}
