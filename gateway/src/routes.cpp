@@ -157,6 +157,72 @@ void add_basket_routes(router& r, runtime::grain_client& grains) {
         });
 }
 
+void add_checkout_route(router& r, runtime::grain_client& grains) {
+  r.add("POST", "/api/v1/basket/checkout", access::customer,
+        [&grains](http_request& req, const responder_ptr& out) {
+          if (req.idempotency_key.empty())
+            return out->fail(domain::failure{errc::bad_request,
+                                             "checkout needs an Idempotency-Key header", {}});
+          if (!domain::is_identifier(req.idempotency_key))
+            return out->fail(domain::failure{
+              errc::bad_request, "Idempotency-Key must be 1..64 characters of [A-Za-z0-9._:-]",
+              {}});
+          auto body = object_body(req, out);
+          if (!body)
+            return;
+          auto payment = body->find("payment");
+          if (payment == body->end() || payment->value().is_null())
+            return out->fail(domain::validation_failed("payment", "payment is required"));
+          if (!payment->value().is_object())
+            return out->fail(
+              domain::failure{errc::bad_request, "payment must be an object", "payment"});
+          body_reader pay{payment->value().get_object()};
+          auto card = pay.string("card_token", true);
+          if (pay.error()) {
+            auto f = *pay.error();
+            f.field = "payment.card_token";
+            return out->fail(f);
+          }
+          if (card->empty() || card->size() > 128)
+            return out->fail(domain::validation_failed("payment.card_token",
+                                                       "card_token must be 1..128 characters"));
+          std::string shipping;
+          if (auto addr = body->find("shipping_address");
+              addr != body->end() && !addr->value().is_null()) {
+            if (!addr->value().is_object())
+              return out->fail(domain::failure{errc::bad_request,
+                                               "shipping_address must be an object",
+                                               "shipping_address"});
+            shipping = json::serialize(addr->value());
+          }
+          actors::basket_checkout cmd{req.idempotency_key, domain::fingerprint(req.body), *card,
+                                      std::move(shipping)};
+          call<actors::checkout_accepted>(
+            grains, out, basket_of(req), std::move(cmd),
+            [out](const actors::checkout_accepted& a) {
+              out->json(202, json::object{{"order_id", a.order_id}, {"status", "pending"}});
+            });
+        });
+}
+
+void add_order_routes(router& r, runtime::grain_client& grains) {
+  r.add("GET", "/api/v1/orders/{id}", access::customer,
+        [&grains](http_request& req, const responder_ptr& out) {
+          const auto& id = req.params[0];
+          if (!domain::is_identifier(id))
+            return out->fail(domain::not_found("no order " + id));
+          bool admin = req.principal.user_role == auth::role::admin;
+          call<domain::order>(grains, out, grain_id{actors::order_type, id}, actors::order_get{},
+                              [out, id, admin, who = req.principal.subject](const domain::order& o) {
+                                // A customer never learns that another customer's order exists.
+                                if (!o.exists || (!admin && o.customer_id != who))
+                                  out->fail(domain::not_found("no order " + id));
+                                else
+                                  out->json(200, to_json(o));
+                              });
+        });
+}
+
 } // namespace
 
 std::shared_ptr<router> make_routes(runtime::grain_client& grains, readiness_probe ready) {
@@ -164,6 +230,8 @@ std::shared_ptr<router> make_routes(runtime::grain_client& grains, readiness_pro
   add_health_routes(*r, std::move(ready));
   add_product_routes(*r, grains);
   add_basket_routes(*r, grains);
+  add_checkout_route(*r, grains);
+  add_order_routes(*r, grains);
   return r;
 }
 

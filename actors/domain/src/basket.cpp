@@ -95,6 +95,38 @@ void basket::clear(timestamp_ms now) {
   touch(now);
 }
 
+std::uint64_t fingerprint(std::string_view body) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : body) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+const checkout_record* basket::find_checkout(const std::string& key, timestamp_ms now) const {
+  for (const auto& r : checkouts)
+    if (r.idempotency_key == key && now - r.at < checkout_memory_ms)
+      return &r;
+  return nullptr;
+}
+
+void basket::record_checkout(checkout_record record, timestamp_ms now) {
+  checkouts.erase(std::remove_if(checkouts.begin(), checkouts.end(),
+                                 [&](const checkout_record& r) {
+                                   return now - r.at >= checkout_memory_ms ||
+                                          r.idempotency_key == record.idempotency_key;
+                                 }),
+                  checkouts.end());
+  if (checkouts.size() >= max_checkout_records)
+    checkouts.erase(checkouts.begin());
+  if (record.accepted)
+    lines.clear();
+  record.at = now;
+  checkouts.push_back(std::move(record));
+  touch(now);
+}
+
 void basket::touch(timestamp_ms now) {
   ++version;
   updated_at = now;

@@ -77,7 +77,16 @@ json::value to_json(const product& p) {
 
 json::value to_snapshot(const basket& b) {
   auto v = to_json(b);
-  v.get_object()["updated_at_ms"] = b.updated_at;
+  auto& o = v.get_object();
+  o["updated_at_ms"] = b.updated_at;
+  json::array checkouts;
+  for (const auto& r : b.checkouts)
+    checkouts.push_back(json::object{{"idempotency_key", r.idempotency_key},
+                                     {"fingerprint", r.fingerprint},
+                                     {"accepted", r.accepted},
+                                     {"order_id", r.order_id},
+                                     {"at", r.at}});
+  o["checkouts"] = std::move(checkouts);
   return v;
 }
 
@@ -116,7 +125,122 @@ std::optional<basket> basket_from_json(const json::value& v) {
       return std::nullopt;
     b.lines.push_back(basket_line{*sku, *name, static_cast<int>(*quantity), *price});
   }
+  if (auto c = o.find("checkouts"); c != o.end()) {
+    if (!c->value().is_array())
+      return std::nullopt;
+    for (const auto& item : c->value().get_array()) {
+      if (!item.is_object())
+        return std::nullopt;
+      const auto& io = item.get_object();
+      auto key = get_string(io, "idempotency_key");
+      auto fp = io.find("fingerprint");
+      auto accepted = get_bool(io, "accepted");
+      auto order_id = get_string(io, "order_id");
+      auto at = get_int(io, "at");
+      if (!key || fp == io.end() || !fp->value().is_number() || !accepted || !order_id || !at)
+        return std::nullopt;
+      b.checkouts.push_back(checkout_record{*key, fp->value().to_number<std::uint64_t>(),
+                                            *accepted, *order_id, *at});
+    }
+  }
   return b;
+}
+
+json::value to_json(const order& o) {
+  json::array items;
+  for (const auto& l : o.items)
+    items.push_back(json::object{{"sku", l.sku},
+                                 {"name", l.name},
+                                 {"quantity", l.quantity},
+                                 {"unit_price_cents", l.unit_price_cents},
+                                 {"line_total_cents", l.line_total_cents()}});
+  json::array timeline;
+  for (const auto& t : o.timeline)
+    timeline.push_back(
+      json::object{{"status", to_string(t.status)}, {"at", format_rfc3339(t.at)}});
+  json::object out;
+  out["order_id"] = o.order_id;
+  out["customer_id"] = o.customer_id;
+  out["status"] = to_string(o.status);
+  out["items"] = std::move(items);
+  out["total_cents"] = o.total_cents();
+  out["currency"] = o.currency;
+  if (!o.cancel_reason.empty())
+    out["cancel_reason"] = o.cancel_reason;
+  out["timeline"] = std::move(timeline);
+  out["version"] = o.version;
+  return out;
+}
+
+json::value to_snapshot(const order& o) {
+  auto v = to_json(o);
+  auto& out = v.get_object();
+  out["card_token"] = o.card_token;
+  out["shipping_address"] = o.shipping_address;
+  json::array at;
+  for (const auto& t : o.timeline)
+    at.push_back(t.at);
+  out["timeline_ms"] = std::move(at);
+  return v;
+}
+
+std::optional<order> order_from_json(const json::value& v) {
+  if (!v.is_object())
+    return std::nullopt;
+  const auto& o = v.get_object();
+  order out;
+  auto id = get_string(o, "order_id");
+  auto customer = get_string(o, "customer_id");
+  auto status = get_string(o, "status");
+  auto currency = get_string(o, "currency");
+  auto card = get_string(o, "card_token");
+  auto shipping = get_string(o, "shipping_address");
+  auto version = get_int(o, "version");
+  auto items = o.find("items");
+  auto timeline = o.find("timeline");
+  auto timeline_ms = o.find("timeline_ms");
+  if (!id || !customer || !status || !currency || !card || !shipping || !version ||
+      items == o.end() || !items->value().is_array() || timeline == o.end() ||
+      !timeline->value().is_array() || timeline_ms == o.end() ||
+      !timeline_ms->value().is_array() ||
+      timeline->value().get_array().size() != timeline_ms->value().get_array().size())
+    return std::nullopt;
+  auto parsed_status = parse_order_status(*status);
+  if (!parsed_status)
+    return std::nullopt;
+  out.exists = true;
+  out.order_id = *id;
+  out.customer_id = *customer;
+  out.status = *parsed_status;
+  out.currency = *currency;
+  out.card_token = *card;
+  out.shipping_address = *shipping;
+  out.cancel_reason = get_string(o, "cancel_reason").value_or("");
+  out.version = static_cast<std::uint64_t>(*version);
+  for (const auto& item : items->value().get_array()) {
+    if (!item.is_object())
+      return std::nullopt;
+    const auto& io = item.get_object();
+    auto sku = get_string(io, "sku");
+    auto name = get_string(io, "name");
+    auto quantity = get_int(io, "quantity");
+    auto price = get_int(io, "unit_price_cents");
+    if (!sku || !name || !quantity || !price)
+      return std::nullopt;
+    out.items.push_back(order_line{*sku, *name, static_cast<int>(*quantity), *price});
+  }
+  const auto& stamps = timeline_ms->value().get_array();
+  const auto& steps = timeline->value().get_array();
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (!steps[i].is_object() || !stamps[i].is_int64())
+      return std::nullopt;
+    auto s = get_string(steps[i].get_object(), "status");
+    auto st = s ? parse_order_status(*s) : std::nullopt;
+    if (!st)
+      return std::nullopt;
+    out.timeline.push_back(status_change{*st, stamps[i].get_int64()});
+  }
+  return out;
 }
 
 std::optional<product> product_from_json(const json::value& v) {

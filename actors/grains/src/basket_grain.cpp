@@ -10,6 +10,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <random>
+
 namespace bazaar::actors {
 
 namespace {
@@ -29,6 +31,20 @@ using basket_actor = caf::stateful_actor<basket_state>;
 caf::error bad_sku() {
   return make_failure(errc::validation_failed, "sku must be 1..64 characters of [A-Za-z0-9._:-]",
                       "sku");
+}
+
+/// A new order id: "ord-" and 20 random hex digits.
+std::string new_order_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* hex = "0123456789abcdef";
+  std::string id = "ord-";
+  auto a = rng(), b = rng();
+  for (int i = 0; i < 20; ++i) {
+    auto& bits = i < 16 ? a : b;
+    id += hex[bits & 0xf];
+    bits >>= 4;
+  }
+  return id;
 }
 
 caf::behavior basket_grain(basket_actor* self, runtime::grain_context ctx,
@@ -106,6 +122,48 @@ caf::behavior basket_grain(basket_actor* self, runtime::grain_context ctx,
       self->state.basket.clear(now());
       record->set_version(self->state.basket.version);
       return self->state.basket;
+    },
+    [=](const basket_checkout& cmd) -> caf::result<checkout_accepted> {
+      auto& b = self->state.basket;
+      auto t = now();
+      if (const auto* seen = b.find_checkout(cmd.idempotency_key, t)) {
+        if (seen->fingerprint != cmd.fingerprint)
+          return make_failure(errc::conflict,
+                              "this Idempotency-Key was already used with another request");
+        if (seen->accepted)
+          return checkout_accepted{seen->order_id};
+        return make_failure(errc::conflict, "the basket is empty");
+      }
+      if (b.lines.empty()) {
+        b.record_checkout({cmd.idempotency_key, cmd.fingerprint, false, {}, t}, t);
+        record->set_version(b.version);
+        return make_failure(errc::conflict, "the basket is empty");
+      }
+      domain::order_draft draft;
+      draft.order_id = new_order_id();
+      draft.customer_id = b.customer_id;
+      for (const auto& line : b.lines)
+        draft.items.push_back(
+          domain::order_line{line.sku, line.name, line.quantity, line.unit_price_cents});
+      draft.currency = b.currency;
+      draft.card_token = cmd.card_token;
+      draft.shipping_address = cmd.shipping_address;
+      auto rp = self->make_response_promise<checkout_accepted>();
+      auto order_id = draft.order_id;
+      // Nothing else reaches this basket until the order exists (await), so the lines that
+      // became the order are the lines that are cleared.
+      runtime::await_grain<domain::order>(
+        self, *host, runtime::grain_id{order_type, order_id}, order_create{std::move(draft)},
+        services.call_timeout,
+        [=](domain::order&) mutable {
+          auto& basket = self->state.basket;
+          basket.record_checkout({cmd.idempotency_key, cmd.fingerprint, true, order_id, 0},
+                                 now());
+          record->set_version(basket.version);
+          rp.deliver(checkout_accepted{order_id});
+        },
+        [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
     },
     runtime::deactivation_handler(self, ctx,
                                   [=] {

@@ -12,6 +12,11 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<basket_set>("bazaar.basket_set");
   cfg.add_message_type<basket_remove>("bazaar.basket_remove");
   cfg.add_message_type<basket_clear>("bazaar.basket_clear");
+  cfg.add_message_type<basket_checkout>("bazaar.basket_checkout");
+  cfg.add_message_type<checkout_accepted>("bazaar.checkout_accepted");
+  cfg.add_message_type<order_create>("bazaar.order_create");
+  cfg.add_message_type<order_get>("bazaar.order_get");
+  cfg.add_message_type<domain::order>("bazaar.order");
   cfg.add_message_type<product_get>("bazaar.product_get");
   cfg.add_message_type<product_create>("bazaar.product_create");
   cfg.add_message_type<domain::basket>("bazaar.basket");
@@ -33,6 +38,12 @@ void register_grains(runtime::catalog& grains, const config::grains_options& opt
       return spawn_product(sys, ctx, services);
     },
     std::chrono::milliseconds{opts.product_idle_timeout_ms});
+  grains.register_type(
+    order_type,
+    [services](caf::actor_system& sys, const runtime::grain_context& ctx) {
+      return spawn_order(sys, ctx, services);
+    },
+    std::chrono::milliseconds{opts.order_idle_timeout_ms});
 }
 
 } // namespace bazaar::actors

@@ -49,6 +49,7 @@ struct runtime_options {
 struct grains_options {
   int basket_idle_timeout_ms = 10 * 60 * 1000;
   int product_idle_timeout_ms = 30 * 60 * 1000;
+  int order_idle_timeout_ms = 10 * 60 * 1000;
 };
 
 /// Logging (spdlog).

@@ -5,6 +5,7 @@
 /// inspects is what is stored.
 
 #include "bazaar/domain/basket.hpp"
+#include "bazaar/domain/order.hpp"
 #include "bazaar/domain/product.hpp"
 
 #include <boost/json/value.hpp>
@@ -15,12 +16,15 @@ namespace bazaar::domain {
 
 boost::json::value to_json(const basket& b);
 boost::json::value to_json(const product& p);
+boost::json::value to_json(const order& o);
 
 boost::json::value to_snapshot(const basket& b);
 boost::json::value to_snapshot(const product& p);
+boost::json::value to_snapshot(const order& o);
 
 /// Reads a snapshot form back; nullopt if the JSON is not a basket/product of this form.
 std::optional<basket> basket_from_json(const boost::json::value& v);
 std::optional<product> product_from_json(const boost::json::value& v);
+std::optional<order> order_from_json(const boost::json::value& v);
 
 } // namespace bazaar::domain

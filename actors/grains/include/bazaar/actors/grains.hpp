@@ -14,5 +14,7 @@ caf::actor spawn_basket(caf::actor_system& sys, const runtime::grain_context& ct
                         const grain_services& services);
 caf::actor spawn_product(caf::actor_system& sys, const runtime::grain_context& ctx,
                          const grain_services& services);
+caf::actor spawn_order(caf::actor_system& sys, const runtime::grain_context& ctx,
+                       const grain_services& services);
 
 } // namespace bazaar::actors

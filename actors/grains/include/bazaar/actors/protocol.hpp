@@ -4,6 +4,7 @@
 /// the same types serve local calls and, later, calls across nodes.
 
 #include "bazaar/domain/basket.hpp"
+#include "bazaar/domain/order.hpp"
 #include "bazaar/domain/product.hpp"
 
 #include <caf/meta/type_name.hpp>
@@ -16,6 +17,7 @@ namespace bazaar::actors {
 /// Grain type names, the `type` half of a grain id.
 inline constexpr const char* basket_type = "basket";
 inline constexpr const char* product_type = "product";
+inline constexpr const char* order_type = "order";
 
 // -- basket grain (key = customer id); every command answers the resulting domain::basket ----
 
@@ -32,6 +34,27 @@ struct basket_remove {
   std::string sku;
 };
 struct basket_clear {};
+
+/// Turns the basket into a pending order and empties it; answers checkout_accepted.
+/// Idempotent per key: a retry gets the first answer, another body with the key is 409.
+struct basket_checkout {
+  std::string idempotency_key;
+  std::uint64_t fingerprint = 0;
+  std::string card_token;
+  /// JSON text, "" when none.
+  std::string shipping_address;
+};
+struct checkout_accepted {
+  std::string order_id;
+};
+
+// -- order grain (key = order id); every command answers the resulting domain::order ---------
+
+struct order_create {
+  domain::order_draft draft;
+};
+/// Answers the order, with `exists == false` for an unknown id.
+struct order_get {};
 
 // -- product grain (key = sku); every command answers the resulting domain::product ----------
 
@@ -62,6 +85,23 @@ typename Inspector::result_type inspect(Inspector& f, basket_clear&) {
   return f(caf::meta::type_name("bazaar.basket_clear"));
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, basket_checkout& x) {
+  return f(caf::meta::type_name("bazaar.basket_checkout"), x.idempotency_key, x.fingerprint,
+           x.card_token, x.shipping_address);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, checkout_accepted& x) {
+  return f(caf::meta::type_name("bazaar.checkout_accepted"), x.order_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_create& x) {
+  return f(caf::meta::type_name("bazaar.order_create"), x.draft);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_get&) {
+  return f(caf::meta::type_name("bazaar.order_get"));
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, product_get&) {
   return f(caf::meta::type_name("bazaar.product_get"));
 }
@@ -80,9 +120,34 @@ typename Inspector::result_type inspect(Inspector& f, basket_line& x) {
            x.unit_price_cents);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, checkout_record& x) {
+  return f(caf::meta::type_name("bazaar.checkout_record"), x.idempotency_key, x.fingerprint,
+           x.accepted, x.order_id, x.at);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, basket& x) {
   return f(caf::meta::type_name("bazaar.basket"), x.customer_id, x.lines, x.currency, x.version,
-           x.updated_at);
+           x.updated_at, x.checkouts);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_line& x) {
+  return f(caf::meta::type_name("bazaar.order_line"), x.sku, x.name, x.quantity,
+           x.unit_price_cents);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_change& x) {
+  return f(caf::meta::type_name("bazaar.status_change"), x.status, x.at);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_draft& x) {
+  return f(caf::meta::type_name("bazaar.order_draft"), x.order_id, x.customer_id, x.items,
+           x.currency, x.card_token, x.shipping_address);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order& x) {
+  return f(caf::meta::type_name("bazaar.order"), x.exists, x.order_id, x.customer_id, x.items,
+           x.currency, x.card_token, x.shipping_address, x.status, x.cancel_reason, x.timeline,
+           x.version);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, product_draft& x) {

@@ -1,0 +1,426 @@
+#include "bazaar/config/loader.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+/// The process environment (POSIX).
+extern char** environ;
+
+namespace bazaar::config {
+namespace {
+
+/// Why a value was rejected, as a sentence without the key; empty optional means accepted.
+using setter_result = std::optional<std::string>;
+
+/// Parses and validates one textual value into its field of node_options.
+using setter_fn = std::function<setter_result(node_options&, std::string_view)>;
+
+/// Renders a field of node_options as the text that would set it back.
+using getter_fn = std::function<std::string(const node_options&)>;
+
+/// One known configuration key.
+struct key_spec {
+  /// `section.field`, exactly as in options.hpp.
+  std::string name;
+  /// Short environment aliases, consulted only when the regular name is not set.
+  std::vector<std::string> aliases;
+  /// Parses, validates and stores a value.
+  setter_fn set;
+  /// Reads the current value back (used to render defaults).
+  getter_fn get;
+  /// What the key is for, one line.
+  std::string description;
+};
+
+/// Wraps text in double quotes for messages.
+std::string in_quotes(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  out += text;
+  out += '"';
+  return out;
+}
+
+/// Parses a whole string as a decimal integer within lo..hi, or says why not.
+std::variant<long long, std::string> parse_integer(std::string_view text, long long lo,
+                                                   long long hi) {
+  const std::string range = " is out of range " + std::to_string(lo) + ".." + std::to_string(hi);
+  long long value = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  const auto [end, ec] = std::from_chars(first, last, value);
+  if (ec == std::errc::result_out_of_range && end == last)
+    return std::string(text) + range;
+  if (ec != std::errc() || end != last || text.empty())
+    return in_quotes(text) + " is not an integer";
+  if (value < lo || value > hi)
+    return std::to_string(value) + range;
+  return value;
+}
+
+/// A key holding an integer field (int, uint16_t or size_t) limited to lo..hi.
+template <class Section, class Field>
+key_spec integer_key(std::string name, Section node_options::*section, Field Section::*field,
+                     long long lo, long long hi, std::string description,
+                     std::vector<std::string> aliases = {}) {
+  key_spec spec;
+  spec.name = std::move(name);
+  spec.aliases = std::move(aliases);
+  spec.set = [section, field, lo, hi](node_options& options,
+                                      std::string_view text) -> setter_result {
+    auto parsed = parse_integer(text, lo, hi);
+    if (auto* why = std::get_if<std::string>(&parsed))
+      return std::move(*why);
+    (options.*section).*field = static_cast<Field>(std::get<long long>(parsed));
+    return std::nullopt;
+  };
+  spec.get = [section, field](const node_options& options) {
+    return std::to_string((options.*section).*field);
+  };
+  spec.description = std::move(description);
+  return spec;
+}
+
+/// A key holding a string field, checked by an optional validator.
+template <class Section>
+key_spec string_key(std::string name, Section node_options::*section, std::string Section::*field,
+                    std::string description, std::vector<std::string> aliases = {},
+                    std::function<setter_result(std::string_view)> validate = {}) {
+  key_spec spec;
+  spec.name = std::move(name);
+  spec.aliases = std::move(aliases);
+  spec.set = [section, field, validate = std::move(validate)](
+                 node_options& options, std::string_view text) -> setter_result {
+    if (validate) {
+      if (auto why = validate(text))
+        return why;
+    }
+    (options.*section).*field = std::string(text);
+    return std::nullopt;
+  };
+  spec.get = [section, field](const node_options& options) { return (options.*section).*field; };
+  spec.description = std::move(description);
+  return spec;
+}
+
+/// A key holding a string field restricted to a fixed set of words.
+template <class Section>
+key_spec choice_key(std::string name, Section node_options::*section, std::string Section::*field,
+                    std::vector<std::string> choices, std::string description) {
+  auto validate = [choices](std::string_view text) -> setter_result {
+    if (std::find(choices.begin(), choices.end(), text) != choices.end())
+      return std::nullopt;
+    std::string list;
+    for (const auto& choice : choices) {
+      if (!list.empty())
+        list += ", ";
+      list += choice;
+    }
+    return in_quotes(text) + " is not one of " + list;
+  };
+  return string_key(std::move(name), section, field, std::move(description), {},
+                    std::move(validate));
+}
+
+/// Rejects an empty value.
+setter_result require_non_empty(std::string_view text) {
+  if (text.empty())
+    return std::string("must not be empty");
+  return std::nullopt;
+}
+
+/// Rejects a secret shorter than 8 characters (without echoing the secret).
+setter_result require_secret(std::string_view text) {
+  constexpr std::size_t min_length = 8;
+  if (text.size() < min_length)
+    return "must be at least " + std::to_string(min_length) + " characters long (got " +
+           std::to_string(text.size()) + ")";
+  return std::nullopt;
+}
+
+constexpr long long max_threads = 256;
+constexpr long long max_port = 65535;
+constexpr long long max_timeout_ms = 86'400'000;
+constexpr long long min_body_bytes = 1024;
+constexpr long long max_body_bytes = 1024LL * 1024 * 1024;
+constexpr long long max_inflight = 10'000'000;
+
+/// Every known key, in the order of options.hpp.
+const std::vector<key_spec>& known_keys() {
+  static const std::vector<key_spec> keys = [] {
+    using N = node_options;
+    std::vector<key_spec> k;
+    k.push_back(string_key("http.host", &N::http, &http_options::host,
+                           "Address the HTTP gateway listens on", {}, require_non_empty));
+    k.push_back(integer_key("http.port", &N::http, &http_options::port, 0, max_port,
+                            "HTTP port; 0 picks an ephemeral port"));
+    k.push_back(integer_key("http.threads", &N::http, &http_options::threads, 1, max_threads,
+                            "Pistache I/O threads"));
+    k.push_back(integer_key("http.max_body_bytes", &N::http, &http_options::max_body_bytes,
+                            min_body_bytes, max_body_bytes,
+                            "Largest accepted request body in bytes; larger ones get 413"));
+    k.push_back(integer_key("http.request_timeout_ms", &N::http, &http_options::request_timeout_ms,
+                            1, max_timeout_ms,
+                            "How long a request waits for its grain before 504"));
+    k.push_back(integer_key("http.header_timeout_ms", &N::http, &http_options::header_timeout_ms, 1,
+                            max_timeout_ms,
+                            "Time allowed for a request's headers and body before 400"));
+    k.push_back(string_key("auth.jwt_secret", &N::auth, &auth_options::jwt_secret,
+                           "HS256 secret of bearer tokens, at least 8 characters",
+                           {"BAZAAR_JWT_SECRET"}, require_secret));
+    k.push_back(integer_key("runtime.max_threads", &N::runtime, &runtime_options::max_threads, 0,
+                            max_threads, "CAF worker threads; 0 means one per core"));
+    k.push_back(choice_key("runtime.scheduler_policy", &N::runtime,
+                           &runtime_options::scheduler_policy, {"stealing", "sharing"},
+                           "CAF scheduler policy: stealing or sharing"));
+    k.push_back(integer_key("runtime.dispatchers", &N::runtime, &runtime_options::dispatchers, 0,
+                            max_threads,
+                            "Actors issuing grain requests for the gateway; 0 means max_threads"));
+    k.push_back(integer_key("runtime.max_inflight", &N::runtime, &runtime_options::max_inflight, 1,
+                            max_inflight, "Requests in flight per node before 503"));
+    k.push_back(integer_key("runtime.collection_interval_ms", &N::runtime,
+                            &runtime_options::collection_interval_ms, 1, max_timeout_ms,
+                            "How often the idle-grain collector sweeps"));
+    k.push_back(integer_key("runtime.call_timeout_ms", &N::runtime,
+                            &runtime_options::call_timeout_ms, 1, max_timeout_ms,
+                            "Timeout of a grain-to-grain request"));
+    k.push_back(integer_key("grains.basket_idle_timeout_ms", &N::grains,
+                            &grains_options::basket_idle_timeout_ms, 1, max_timeout_ms,
+                            "Idle time after which a basket grain is deactivated"));
+    k.push_back(integer_key("grains.product_idle_timeout_ms", &N::grains,
+                            &grains_options::product_idle_timeout_ms, 1, max_timeout_ms,
+                            "Idle time after which a product grain is deactivated"));
+    k.push_back(integer_key("grains.order_idle_timeout_ms", &N::grains,
+                            &grains_options::order_idle_timeout_ms, 1, max_timeout_ms,
+                            "Idle time after which an order grain is deactivated"));
+    k.push_back(choice_key("log.level", &N::log, &log_options::level,
+                           {"trace", "debug", "info", "warn", "error", "off"},
+                           "Log level: trace, debug, info, warn, error or off"));
+    k.push_back(choice_key("log.format", &N::log, &log_options::format, {"json", "text"},
+                           "Log format: json (one object per line) or text"));
+    k.push_back(string_key("postgres.url", &N::postgres, &postgres_options::url,
+                           "libpq connection URL; empty means not configured"));
+    k.push_back(string_key("kafka.bootstrap_servers", &N::kafka, &kafka_options::bootstrap_servers,
+                           "Comma-separated Kafka brokers; empty starts the embedded mock",
+                           {"BAZAAR_KAFKA_BOOTSTRAP"}));
+    k.push_back(string_key("cluster.node_id", &N::cluster, &cluster_options::node_id,
+                           "Node identity; empty derives it from host name and HTTP port",
+                           {"BAZAAR_NODE_ID"}));
+    k.push_back(integer_key("cluster.port", &N::cluster, &cluster_options::port, 1, max_port,
+                            "Cluster membership port"));
+    return k;
+  }();
+  return keys;
+}
+
+/// The key named `name`, or nullptr.
+const key_spec* find_key(std::string_view name) {
+  for (const auto& spec : known_keys()) {
+    if (spec.name == name)
+      return &spec;
+  }
+  return nullptr;
+}
+
+/// Whether some known key lives in `section`.
+bool known_section(std::string_view section) {
+  for (const auto& spec : known_keys()) {
+    if (std::string_view(spec.name).substr(0, spec.name.find('.')) == section)
+      return true;
+  }
+  return false;
+}
+
+/// The regular environment variable of a key: http.port -> BAZAAR_HTTP_PORT.
+std::string env_name(std::string_view key) {
+  std::string out = "BAZAAR_";
+  for (char c : key)
+    out += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+/// Strips leading and trailing blanks.
+std::string_view trim(std::string_view text) {
+  constexpr std::string_view blanks = " \t\r\n\v\f";
+  const auto first = text.find_first_not_of(blanks);
+  if (first == std::string_view::npos)
+    return {};
+  const auto last = text.find_last_not_of(blanks);
+  return text.substr(first, last - first + 1);
+}
+
+/// Applies one value to a known key; an error names the key and, if given, where it came from.
+std::optional<config_error> apply(node_options& options, const key_spec& spec,
+                                  std::string_view value, const std::string& origin) {
+  if (auto why = spec.set(options, value)) {
+    if (!origin.empty())
+      *why += " (" + origin + ")";
+    return config_error{spec.name, std::move(*why)};
+  }
+  return std::nullopt;
+}
+
+/// Reads an INI file into `options`.
+std::optional<config_error> apply_file(node_options& options, const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return config_error{"--config", "cannot read " + in_quotes(path) + ": it is a directory"};
+  std::ifstream in(path);
+  if (!in)
+    return config_error{"--config", "cannot read " + in_quotes(path) + ": " + std::strerror(errno)};
+
+  std::string section;
+  std::string raw;
+  int line_number = 0;
+  while (std::getline(in, raw)) {
+    ++line_number;
+    const std::string where = path + ":" + std::to_string(line_number);
+    const std::string_view line = trim(raw);
+    if (line.empty() || line.front() == '#' || line.front() == ';')
+      continue;
+    if (line.front() == '[') {
+      if (line.back() != ']')
+        return config_error{where, "expected a section header like [http]"};
+      const std::string_view name = trim(line.substr(1, line.size() - 2));
+      if (name.empty())
+        return config_error{where, "expected a section header like [http]"};
+      if (!known_section(name))
+        return config_error{std::string(name),
+                            "unknown section [" + std::string(name) + "] (at " + where + ")"};
+      section = std::string(name);
+      continue;
+    }
+    const auto equals = line.find('=');
+    if (equals == std::string_view::npos || trim(line.substr(0, equals)).empty())
+      return config_error{where, "expected \"key = value\", \"[section]\", a comment or a blank "
+                                 "line"};
+    const std::string field(trim(line.substr(0, equals)));
+    std::string_view value = trim(line.substr(equals + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
+    if (section.empty())
+      return config_error{field, "key outside any [section] (at " + where + ")"};
+    const std::string key = section + "." + field;
+    const key_spec* spec = find_key(key);
+    if (spec == nullptr)
+      return config_error{key, "unknown key (at " + where + ")"};
+    if (auto error = apply(options, *spec, value, "at " + where))
+      return error;
+  }
+  if (in.bad())
+    return config_error{"--config", "cannot read " + in_quotes(path) + ": " + std::strerror(errno)};
+  return std::nullopt;
+}
+
+/// Applies every known key found in `env`; the regular name wins over a short alias.
+std::optional<config_error> apply_environment(node_options& options,
+                                              const std::map<std::string, std::string>& env) {
+  for (const auto& spec : known_keys()) {
+    std::vector<std::string> names{env_name(spec.name)};
+    names.insert(names.end(), spec.aliases.begin(), spec.aliases.end());
+    for (const auto& name : names) {
+      const auto found = env.find(name);
+      if (found == env.end())
+        continue;
+      if (auto error = apply(options, spec, found->second, "from " + name))
+        return error;
+      break;
+    }
+  }
+  return std::nullopt;
+}
+
+/// Applies `section.key=value` overrides in order.
+std::optional<config_error> apply_overrides(node_options& options,
+                                            const std::vector<std::string>& overrides) {
+  for (const auto& item : overrides) {
+    const auto equals = item.find('=');
+    if (equals == std::string::npos)
+      return config_error{item, "expected section.key=value"};
+    const std::string key(trim(std::string_view(item).substr(0, equals)));
+    const key_spec* spec = find_key(key);
+    if (spec == nullptr)
+      return config_error{key, "unknown key"};
+    if (auto error = apply(options, *spec, std::string_view(item).substr(equals + 1), ""))
+      return error;
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::map<std::string, std::string> environment() {
+  std::map<std::string, std::string> out;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    const auto equals = text.find('=');
+    if (equals == std::string_view::npos)
+      continue;
+    out.emplace(std::string(text.substr(0, equals)), std::string(text.substr(equals + 1)));
+  }
+  return out;
+}
+
+std::variant<node_options, config_error> load(const load_request& request) {
+  try {
+    node_options options;
+    if (request.file) {
+      if (auto error = apply_file(options, *request.file))
+        return *error;
+    }
+    if (auto error = apply_environment(options, request.env))
+      return *error;
+    if (auto error = apply_overrides(options, request.overrides))
+      return *error;
+    return options;
+  } catch (const std::exception& e) {
+    return config_error{"--config", std::string("cannot load configuration: ") + e.what()};
+  } catch (...) {
+    return config_error{"--config", "cannot load configuration"};
+  }
+}
+
+std::string describe_keys() {
+  const node_options defaults;
+  struct row {
+    std::string key;
+    std::string value;
+    std::string meaning;
+  };
+  std::vector<row> rows;
+  std::size_t key_width = 0;
+  std::size_t value_width = 0;
+  for (const auto& spec : known_keys()) {
+    std::string value = spec.get(defaults);
+    if (value.empty())
+      value = "\"\"";
+    std::string meaning = spec.description + " [env " + env_name(spec.name);
+    for (const auto& alias : spec.aliases) {
+      if (alias != env_name(spec.name))
+        meaning += ", " + alias;
+    }
+    meaning += "]";
+    key_width = std::max(key_width, spec.name.size());
+    value_width = std::max(value_width, value.size());
+    rows.push_back({spec.name, std::move(value), std::move(meaning)});
+  }
+  std::ostringstream out;
+  for (const auto& r : rows) {
+    out << "  " << r.key << std::string(key_width - r.key.size() + 2, ' ') << r.value
+        << std::string(value_width - r.value.size() + 2, ' ') << r.meaning << '\n';
+  }
+  return out.str();
+}
+
+} // namespace bazaar::config

@@ -1,0 +1,475 @@
+#include "bazaar/config/loader.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <variant>
+
+#include <unistd.h>
+
+namespace cfg = bazaar::config;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// A scratch folder under the system temp directory, removed with everything in it.
+class temp_folder {
+ public:
+  temp_folder() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("bazaar-config-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+    fs::create_directories(path_);
+  }
+  ~temp_folder() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  temp_folder(const temp_folder&) = delete;
+  temp_folder& operator=(const temp_folder&) = delete;
+
+  /// Writes `text` to a file named `name` in the folder and returns its path.
+  std::string write(const std::string& name, const std::string& text) const {
+    const fs::path file = path_ / name;
+    std::ofstream out(file);
+    out << text;
+    return file.string();
+  }
+
+  /// The folder itself.
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+/// Loads and requires success.
+cfg::node_options load_ok(const cfg::load_request& request) {
+  auto result = cfg::load(request);
+  if (const auto* error = std::get_if<cfg::config_error>(&result))
+    FAIL("unexpected error: " << error->key << ": " << error->message);
+  return std::get<cfg::node_options>(result);
+}
+
+/// Loads and requires an error.
+cfg::config_error load_error(const cfg::load_request& request) {
+  auto result = cfg::load(request);
+  REQUIRE(std::holds_alternative<cfg::config_error>(result));
+  return std::get<cfg::config_error>(result);
+}
+
+/// A request with only overrides.
+cfg::load_request with_sets(std::vector<std::string> overrides) {
+  cfg::load_request request;
+  request.overrides = std::move(overrides);
+  return request;
+}
+
+/// A request with only a file.
+cfg::load_request with_file(const std::string& path) {
+  cfg::load_request request;
+  request.file = path;
+  return request;
+}
+
+/// The sample config shipped in config/.
+std::string example_ini_path() {
+  const fs::path next_to_source = fs::path(__FILE__).parent_path().parent_path().parent_path() /
+                                  "config" / "bazaar.example.ini";
+  if (fs::exists(next_to_source))
+    return next_to_source.string();
+  return "config/bazaar.example.ini";
+}
+
+/// Every key of node_options, as section.field.
+const std::vector<std::string> all_keys = {
+    "http.host",
+    "http.port",
+    "http.threads",
+    "http.max_body_bytes",
+    "http.request_timeout_ms",
+    "http.header_timeout_ms",
+    "auth.jwt_secret",
+    "runtime.max_threads",
+    "runtime.scheduler_policy",
+    "runtime.dispatchers",
+    "runtime.max_inflight",
+    "runtime.collection_interval_ms",
+    "runtime.call_timeout_ms",
+    "grains.basket_idle_timeout_ms",
+    "grains.product_idle_timeout_ms",
+    "grains.order_idle_timeout_ms",
+    "log.level",
+    "log.format",
+    "postgres.url",
+    "kafka.bootstrap_servers",
+    "cluster.node_id",
+    "cluster.port",
+};
+
+/// Whether two option sets are equal field by field.
+bool same(const cfg::node_options& a, const cfg::node_options& b) {
+  return a.http.host == b.http.host && a.http.port == b.http.port &&
+         a.http.threads == b.http.threads && a.http.max_body_bytes == b.http.max_body_bytes &&
+         a.http.request_timeout_ms == b.http.request_timeout_ms &&
+         a.http.header_timeout_ms == b.http.header_timeout_ms &&
+         a.auth.jwt_secret == b.auth.jwt_secret && a.runtime.max_threads == b.runtime.max_threads &&
+         a.runtime.scheduler_policy == b.runtime.scheduler_policy &&
+         a.runtime.dispatchers == b.runtime.dispatchers &&
+         a.runtime.max_inflight == b.runtime.max_inflight &&
+         a.runtime.collection_interval_ms == b.runtime.collection_interval_ms &&
+         a.runtime.call_timeout_ms == b.runtime.call_timeout_ms &&
+         a.grains.basket_idle_timeout_ms == b.grains.basket_idle_timeout_ms &&
+         a.grains.product_idle_timeout_ms == b.grains.product_idle_timeout_ms &&
+         a.grains.order_idle_timeout_ms == b.grains.order_idle_timeout_ms &&
+         a.log.level == b.log.level && a.log.format == b.log.format &&
+         a.postgres.url == b.postgres.url &&
+         a.kafka.bootstrap_servers == b.kafka.bootstrap_servers &&
+         a.cluster.node_id == b.cluster.node_id && a.cluster.port == b.cluster.port;
+}
+
+} // namespace
+
+TEST_CASE("an empty request yields the built-in defaults") {
+  const auto options = load_ok({});
+  CHECK(same(options, cfg::node_options{}));
+  CHECK(options.http.port == 8080);
+  CHECK(options.auth.jwt_secret == "bazaar-dev-secret-change-me");
+  CHECK(options.log.format == "json");
+}
+
+TEST_CASE("a config file sets keys by section, skipping comments and stripping quotes") {
+  temp_folder dir;
+  const auto path = dir.write("node.ini", "# a comment\n"
+                                          "; another comment\n"
+                                          "\n"
+                                          "   \n"
+                                          "[http]\n"
+                                          "port = 9090\n"
+                                          "  host=127.0.0.1  \n"
+                                          "\t# indented comment\n"
+                                          "[ auth ]\n"
+                                          "jwt_secret = \"  spaced secret#1 \"\n"
+                                          "[log]\n"
+                                          "level = debug\r\n"
+                                          "format = \"text\"\n"
+                                          "[postgres]\n"
+                                          "url = postgresql://u:p@db/bazaar?sslmode=disable\n"
+                                          "[http]\n"
+                                          "threads = 4\n");
+  const auto options = load_ok(with_file(path));
+  CHECK(options.http.port == 9090);
+  CHECK(options.http.host == "127.0.0.1");
+  CHECK(options.http.threads == 4);
+  CHECK(options.auth.jwt_secret == "  spaced secret#1 ");
+  CHECK(options.log.level == "debug");
+  CHECK(options.log.format == "text");
+  CHECK(options.postgres.url == "postgresql://u:p@db/bazaar?sslmode=disable");
+  CHECK(options.runtime.scheduler_policy == "stealing");
+}
+
+TEST_CASE("an empty quoted value sets an empty string") {
+  temp_folder dir;
+  const auto path =
+      dir.write("node.ini", "[cluster]\nnode_id = \"\"\n[kafka]\nbootstrap_servers =\n");
+  const auto options = load_ok(with_file(path));
+  CHECK(options.cluster.node_id.empty());
+  CHECK(options.kafka.bootstrap_servers.empty());
+}
+
+TEST_CASE("an environment variable overrides the config file") {
+  temp_folder dir;
+  const auto path = dir.write("node.ini", "[http]\nport = 9090\nthreads = 3\n");
+  cfg::load_request request = with_file(path);
+  request.env = {{"BAZAAR_HTTP_PORT", "9191"}};
+  const auto options = load_ok(request);
+  CHECK(options.http.port == 9191);
+  CHECK(options.http.threads == 3);
+}
+
+TEST_CASE("a --set override beats the environment, the file and the defaults") {
+  temp_folder dir;
+  const auto path =
+      dir.write("node.ini", "[http]\nport = 9090\nthreads = 3\n[log]\nlevel = warn\n");
+  cfg::load_request request = with_file(path);
+  request.env = {{"BAZAAR_HTTP_PORT", "9191"}, {"BAZAAR_HTTP_THREADS", "5"}};
+  request.overrides = {"http.port=9292"};
+  const auto options = load_ok(request);
+  CHECK(options.http.port == 9292);      // --set
+  CHECK(options.http.threads == 5);      // environment
+  CHECK(options.log.level == "warn");    // file
+  CHECK(options.http.host == "0.0.0.0"); // default
+}
+
+TEST_CASE("later --set overrides win over earlier ones and keep the value verbatim") {
+  const auto options =
+      load_ok(with_sets({"log.level=error", "log.level=trace", "postgres.url=host=db user=x"}));
+  CHECK(options.log.level == "trace");
+  CHECK(options.postgres.url == "host=db user=x");
+}
+
+TEST_CASE("every key has a BAZAAR_SECTION_FIELD environment variable") {
+  cfg::load_request request;
+  request.env = {{"BAZAAR_GRAINS_BASKET_IDLE_TIMEOUT_MS", "1234"},
+                 {"BAZAAR_RUNTIME_SCHEDULER_POLICY", "sharing"},
+                 {"BAZAAR_AUTH_JWT_SECRET", "long-name-secret"},
+                 {"BAZAAR_KAFKA_BOOTSTRAP_SERVERS", "k1:9092,k2:9092"},
+                 {"BAZAAR_HTTP_MAX_BODY_BYTES", "2048"}};
+  const auto options = load_ok(request);
+  CHECK(options.grains.basket_idle_timeout_ms == 1234);
+  CHECK(options.runtime.scheduler_policy == "sharing");
+  CHECK(options.auth.jwt_secret == "long-name-secret");
+  CHECK(options.kafka.bootstrap_servers == "k1:9092,k2:9092");
+  CHECK(options.http.max_body_bytes == 2048);
+}
+
+TEST_CASE("short environment aliases set their keys") {
+  cfg::load_request request;
+  request.env = {{"BAZAAR_JWT_SECRET", "alias-secret"},
+                 {"BAZAAR_POSTGRES_URL", "postgresql://db/bazaar"},
+                 {"BAZAAR_KAFKA_BOOTSTRAP", "kafka:9092"},
+                 {"BAZAAR_NODE_ID", "node-7"},
+                 {"BAZAAR_CLUSTER_PORT", "5000"}};
+  const auto options = load_ok(request);
+  CHECK(options.auth.jwt_secret == "alias-secret");
+  CHECK(options.postgres.url == "postgresql://db/bazaar");
+  CHECK(options.kafka.bootstrap_servers == "kafka:9092");
+  CHECK(options.cluster.node_id == "node-7");
+  CHECK(options.cluster.port == 5000);
+}
+
+TEST_CASE("the long environment name wins over its short alias") {
+  cfg::load_request request;
+  request.env = {{"BAZAAR_JWT_SECRET", "short-secret"},
+                 {"BAZAAR_AUTH_JWT_SECRET", "long-secret"},
+                 {"BAZAAR_KAFKA_BOOTSTRAP", "short:9092"},
+                 {"BAZAAR_KAFKA_BOOTSTRAP_SERVERS", "long:9092"},
+                 {"BAZAAR_NODE_ID", "bad alias value is never looked at"},
+                 {"BAZAAR_CLUSTER_NODE_ID", "long-node"}};
+  const auto options = load_ok(request);
+  CHECK(options.auth.jwt_secret == "long-secret");
+  CHECK(options.kafka.bootstrap_servers == "long:9092");
+  CHECK(options.cluster.node_id == "long-node");
+}
+
+TEST_CASE("unknown BAZAAR_ and unrelated environment variables are ignored") {
+  cfg::load_request request;
+  request.env = {{"BAZAAR_SOMETHING_ELSE", "x"},
+                 {"BAZAAR_HTTP", "y"},
+                 {"HTTP_PORT", "abc"},
+                 {"PATH", "/usr/bin"}};
+  CHECK(same(load_ok(request), cfg::node_options{}));
+}
+
+TEST_CASE("an invalid environment value is an error naming the key and the variable") {
+  cfg::load_request request;
+  request.env = {{"BAZAAR_HTTP_PORT", "abc"}};
+  const auto error = load_error(request);
+  CHECK(error.key == "http.port");
+  CHECK_THAT(error.message, Catch::StartsWith("\"abc\" is not an integer"));
+  CHECK_THAT(error.message, Catch::Contains("BAZAAR_HTTP_PORT"));
+
+  request.env = {{"BAZAAR_JWT_SECRET", "short"}};
+  CHECK(load_error(request).key == "auth.jwt_secret");
+}
+
+TEST_CASE("each invalid value is reported with its key and the reason") {
+  struct bad_case {
+    std::string key;
+    std::string value;
+    std::string message;
+  };
+  const std::vector<bad_case> cases = {
+      {"http.port", "abc", "\"abc\" is not an integer"},
+      {"http.port", "70000", "70000 is out of range 0..65535"},
+      {"http.port", "-1", "-1 is out of range 0..65535"},
+      {"http.port", "99999999999999999999999", "99999999999999999999999 is out of range 0..65535"},
+      {"http.port", "80x", "\"80x\" is not an integer"},
+      {"http.port", " 80", "\" 80\" is not an integer"},
+      {"http.port", "+80", "\"+80\" is not an integer"},
+      {"http.port", "", "\"\" is not an integer"},
+      {"http.port", "8.0", "\"8.0\" is not an integer"},
+      {"http.threads", "0", "0 is out of range 1..256"},
+      {"http.threads", "257", "257 is out of range 1..256"},
+      {"http.max_body_bytes", "1023", "1023 is out of range 1024..1073741824"},
+      {"http.max_body_bytes", "1073741825", "1073741825 is out of range 1024..1073741824"},
+      {"http.request_timeout_ms", "0", "0 is out of range 1..86400000"},
+      {"http.header_timeout_ms", "86400001", "86400001 is out of range 1..86400000"},
+      {"runtime.max_threads", "-1", "-1 is out of range 0..256"},
+      {"runtime.dispatchers", "257", "257 is out of range 0..256"},
+      {"runtime.max_inflight", "0", "0 is out of range 1..10000000"},
+      {"runtime.max_inflight", "10000001", "10000001 is out of range 1..10000000"},
+      {"runtime.collection_interval_ms", "0", "0 is out of range 1..86400000"},
+      {"runtime.call_timeout_ms", "x", "\"x\" is not an integer"},
+      {"grains.basket_idle_timeout_ms", "0", "0 is out of range 1..86400000"},
+      {"grains.product_idle_timeout_ms", "86400001", "86400001 is out of range 1..86400000"},
+      {"grains.order_idle_timeout_ms", "0", "0 is out of range 1..86400000"},
+      {"cluster.port", "0", "0 is out of range 1..65535"},
+      {"cluster.port", "65536", "65536 is out of range 1..65535"},
+      {"runtime.scheduler_policy", "fifo", "\"fifo\" is not one of stealing, sharing"},
+      {"log.level", "verbose", "\"verbose\" is not one of trace, debug, info, warn, error, off"},
+      {"log.level", "INFO", "\"INFO\" is not one of trace, debug, info, warn, error, off"},
+      {"log.format", "xml", "\"xml\" is not one of json, text"},
+      {"auth.jwt_secret", "short", "must be at least 8 characters long (got 5)"},
+      {"http.host", "", "must not be empty"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.key << "=" << c.value);
+    const auto error = load_error(with_sets({c.key + "=" + c.value}));
+    CHECK(error.key == c.key);
+    CHECK(error.message == c.message);
+  }
+}
+
+TEST_CASE("values at the edges of their ranges are accepted") {
+  const auto options = load_ok(with_sets({
+      "http.port=0",
+      "http.threads=256",
+      "http.max_body_bytes=1073741824",
+      "http.request_timeout_ms=86400000",
+      "runtime.max_threads=256",
+      "runtime.dispatchers=0",
+      "runtime.max_inflight=10000000",
+      "cluster.port=65535",
+      "auth.jwt_secret=12345678",
+      "runtime.scheduler_policy=sharing",
+      "log.level=off",
+  }));
+  CHECK(options.http.port == 0);
+  CHECK(options.http.threads == 256);
+  CHECK(options.http.max_body_bytes == 1073741824u);
+  CHECK(options.http.request_timeout_ms == 86400000);
+  CHECK(options.runtime.max_threads == 256);
+  CHECK(options.runtime.max_inflight == 10000000);
+  CHECK(options.cluster.port == 65535);
+  CHECK(options.auth.jwt_secret == "12345678");
+  CHECK(options.log.level == "off");
+}
+
+TEST_CASE("an invalid value in the file names the key and the line") {
+  temp_folder dir;
+  const auto path = dir.write("node.ini", "[log]\n\nformat = xml\n");
+  const auto error = load_error(with_file(path));
+  CHECK(error.key == "log.format");
+  CHECK_THAT(error.message, Catch::StartsWith("\"xml\" is not one of json, text"));
+  CHECK_THAT(error.message, Catch::Contains(path + ":3"));
+}
+
+TEST_CASE("an unknown key in the file is an error naming it") {
+  temp_folder dir;
+  const auto error = load_error(with_file(dir.write("node.ini", "[http]\nprot = 80\n")));
+  CHECK(error.key == "http.prot");
+  CHECK_THAT(error.message, Catch::Contains("unknown key"));
+}
+
+TEST_CASE("an unknown section in the file is an error naming it") {
+  temp_folder dir;
+  const auto error = load_error(with_file(dir.write("node.ini", "[htpp]\nport = 80\n")));
+  CHECK(error.key == "htpp");
+  CHECK_THAT(error.message, Catch::Contains("unknown section"));
+}
+
+TEST_CASE("a key outside any section is an error naming it") {
+  temp_folder dir;
+  const auto error = load_error(with_file(dir.write("node.ini", "port = 80\n[http]\n")));
+  CHECK(error.key == "port");
+  CHECK_THAT(error.message, Catch::Contains("outside any [section]"));
+}
+
+TEST_CASE("a syntax error in the file names file:line") {
+  temp_folder dir;
+  for (const std::string bad : {"just some words", "[http", "[]", "= 80", "// comment"}) {
+    INFO(bad);
+    const auto path = dir.write("node.ini", "# header\n[http]\n" + bad + "\n");
+    const auto error = load_error(with_file(path));
+    CHECK(error.key == path + ":3");
+    CHECK_FALSE(error.message.empty());
+  }
+}
+
+TEST_CASE("a missing or unreadable config file is an error about --config") {
+  temp_folder dir;
+  auto error = load_error(with_file((dir.path() / "does-not-exist.ini").string()));
+  CHECK(error.key == "--config");
+  CHECK_THAT(error.message, Catch::Contains("does-not-exist.ini"));
+
+  error = load_error(with_file(dir.path().string()));
+  CHECK(error.key == "--config");
+}
+
+TEST_CASE("an unknown key or a missing = in --set is an error naming it") {
+  auto error = load_error(with_sets({"http.prot=80"}));
+  CHECK(error.key == "http.prot");
+  CHECK_THAT(error.message, Catch::Contains("unknown key"));
+
+  error = load_error(with_sets({"port=80"}));
+  CHECK(error.key == "port");
+
+  error = load_error(with_sets({"http.port"}));
+  CHECK(error.key == "http.port");
+  CHECK_THAT(error.message, Catch::Contains("section.key=value"));
+}
+
+TEST_CASE("the first error wins, in the order file, environment, overrides") {
+  temp_folder dir;
+  cfg::load_request request = with_file(dir.write("node.ini", "[http]\nthreads = 0\n"));
+  request.env = {{"BAZAAR_LOG_LEVEL", "loud"}};
+  request.overrides = {"nope.nope=1"};
+  CHECK(load_error(request).key == "http.threads");
+  request.file.reset();
+  CHECK(load_error(request).key == "log.level");
+  request.env.clear();
+  CHECK(load_error(request).key == "nope.nope");
+}
+
+TEST_CASE("the example config file loads unchanged and holds the defaults") {
+  const auto options = load_ok(with_file(example_ini_path()));
+  CHECK(same(options, cfg::node_options{}));
+}
+
+TEST_CASE("the example config file mentions every key") {
+  std::ifstream in(example_ini_path());
+  REQUIRE(in);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& key : all_keys) {
+    const auto dot = key.find('.');
+    INFO(key);
+    CHECK_THAT(text, Catch::Contains("[" + key.substr(0, dot) + "]"));
+    CHECK_THAT(text, Catch::Contains("\n" + key.substr(dot + 1) + " = "));
+  }
+}
+
+TEST_CASE("describe_keys mentions every key with its environment variable and default") {
+  const std::string text = cfg::describe_keys();
+  for (const auto& key : all_keys) {
+    INFO(key);
+    CHECK_THAT(text, Catch::Contains(key));
+    std::string env = "BAZAAR_";
+    for (char c : key)
+      env += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    CHECK_THAT(text, Catch::Contains(env));
+  }
+  for (const char* alias : {"BAZAAR_JWT_SECRET", "BAZAAR_POSTGRES_URL", "BAZAAR_KAFKA_BOOTSTRAP",
+                            "BAZAAR_NODE_ID", "BAZAAR_CLUSTER_PORT"})
+    CHECK_THAT(text, Catch::Contains(alias));
+  CHECK_THAT(text, Catch::Contains("8080"));
+  CHECK_THAT(text, Catch::Contains("1048576"));
+  CHECK_THAT(text, Catch::Contains("stealing"));
+  CHECK(std::count(text.begin(), text.end(), '\n') == static_cast<long>(all_keys.size()));
+}
+
+TEST_CASE("environment() reflects the process environment") {
+  REQUIRE(::setenv("BAZAAR_CONFIG_TEST_PROBE", "a=b", 1) == 0);
+  const auto env = cfg::environment();
+  ::unsetenv("BAZAAR_CONFIG_TEST_PROBE");
+  const auto found = env.find("BAZAAR_CONFIG_TEST_PROBE");
+  REQUIRE(found != env.end());
+  CHECK(found->second == "a=b");
+}
