@@ -235,3 +235,77 @@ TEST_CASE("the API form of a basket matches API.md") {
   auto line = v["items"].as_array()[0].as_object();
   CHECK(line["line_total_cents"].as_int64() == 500);
 }
+
+TEST_CASE("an accepted checkout empties the basket and is remembered by its key") {
+  basket b;
+  REQUIRE_FALSE(b.add(make_product("A"), 1, 1));
+  b.record_checkout({"k1", fingerprint("{}"), true, "ord-1", 0}, 100);
+  CHECK(b.lines.empty());
+  const auto* seen = b.find_checkout("k1", 200);
+  REQUIRE(seen);
+  CHECK(seen->accepted);
+  CHECK(seen->order_id == "ord-1");
+  CHECK(seen->fingerprint == fingerprint("{}"));
+  CHECK_FALSE(b.find_checkout("k2", 200));
+}
+
+TEST_CASE("checkout keys are forgotten after a day and at most 64 are kept") {
+  basket b;
+  b.record_checkout({"old", 1, false, {}, 0}, 0);
+  CHECK(b.find_checkout("old", checkout_memory_ms - 1));
+  CHECK_FALSE(b.find_checkout("old", checkout_memory_ms));
+  for (int i = 0; i < 100; ++i)
+    b.record_checkout({"k" + std::to_string(i), 1, false, {}, 0}, 10 + i);
+  CHECK(b.checkouts.size() == max_checkout_records);
+  CHECK_FALSE(b.find_checkout("k0", 200));
+  CHECK(b.find_checkout("k99", 200));
+}
+
+TEST_CASE("body fingerprints are stable and tell bodies apart") {
+  CHECK(fingerprint("") == 1469598103934665603ULL);
+  CHECK(fingerprint(R"({"a":1})") == fingerprint(R"({"a":1})"));
+  CHECK(fingerprint(R"({"a":1})") != fingerprint(R"({"a":2})"));
+}
+
+TEST_CASE("an order is created pending with its timeline, once") {
+  order o;
+  order_draft d{"ord-1", "alice", {{"A", "Item A", 2, 250}}, "USD", "tok_ok", ""};
+  REQUIRE_FALSE(o.create(d, 1000));
+  CHECK(o.status == order_status::pending);
+  CHECK(o.total_cents() == 500);
+  REQUIRE(o.timeline.size() == 1);
+  CHECK(o.timeline[0].at == 1000);
+  CHECK_FALSE(o.create(d, 2000)); // a re-sent create changes nothing
+  CHECK(o.version == 1);
+  order_draft other = d;
+  other.customer_id = "bob";
+  REQUIRE(o.create(other, 3000));
+  order empty;
+  REQUIRE(empty.create(order_draft{"ord-2", "alice", {}, "USD", "tok", ""}, 1));
+}
+
+TEST_CASE("orders and remembered checkouts survive their snapshot form") {
+  order o;
+  REQUIRE_FALSE(o.create({"ord-9", "alice", {{"A", "Item", 3, 100}}, "EUR", "tok_ok",
+                          R"({"city":"Köln"})"},
+                         1'700'000'000'000));
+  auto back = order_from_json(to_snapshot(o));
+  REQUIRE(back);
+  CHECK(back->order_id == "ord-9");
+  CHECK(back->card_token == "tok_ok");
+  CHECK(back->shipping_address == R"({"city":"Köln"})");
+  CHECK(back->timeline.size() == 1);
+  CHECK(back->total_cents() == 300);
+  auto api = to_json(o).as_object();
+  CHECK_FALSE(api.contains("card_token"));
+  CHECK(api["status"].as_string() == "pending");
+
+  basket b;
+  b.customer_id = "alice";
+  b.record_checkout({"k1", 0xfedcba9876543210ULL, true, "ord-9", 0}, 5);
+  auto bb = basket_from_json(to_snapshot(b));
+  REQUIRE(bb);
+  REQUIRE(bb->checkouts.size() == 1);
+  CHECK(bb->checkouts[0].fingerprint == 0xfedcba9876543210ULL);
+  CHECK(bb->checkouts[0].order_id == "ord-9");
+}
