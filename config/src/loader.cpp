@@ -140,6 +140,16 @@ setter_result require_non_empty(std::string_view text) {
   return std::nullopt;
 }
 
+/// Accepts a PostgreSQL identifier: a letter or underscore, then letters, digits, underscores.
+setter_result require_identifier(std::string_view text) {
+  auto ok_first = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; };
+  auto ok_rest = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  if (text.empty() || text.size() > 63 || !ok_first(text[0]) ||
+      !std::all_of(text.begin() + 1, text.end(), ok_rest))
+    return in_quotes(text) + " is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63)";
+  return std::nullopt;
+}
+
 /// Rejects a secret shorter than 8 characters (without echoing the secret).
 setter_result require_secret(std::string_view text) {
   constexpr std::size_t min_length = 8;
@@ -211,6 +221,25 @@ const std::vector<key_spec>& known_keys() {
                            "Log format: json (one object per line) or text"));
     k.push_back(string_key("postgres.url", &N::postgres, &postgres_options::url,
                            "libpq connection URL; empty means not configured"));
+    k.push_back(string_key("postgres.schema", &N::postgres, &postgres_options::schema,
+                           "Schema (search_path) of Bazaar's tables", {}, require_identifier));
+    k.push_back(integer_key("postgres.writers", &N::postgres, &postgres_options::writers, 1, 16,
+                            "Writer threads (one connection each) of the group-commit persister"));
+    k.push_back(integer_key("postgres.batch_max_rows", &N::postgres,
+                            &postgres_options::batch_max_rows, 1, 10'000,
+                            "Group commit: most grain writes per transaction"));
+    k.push_back(integer_key("postgres.batch_linger_ms", &N::postgres,
+                            &postgres_options::batch_linger_ms, 0, 1000,
+                            "Group commit: longest wait for more writes after the first"));
+    k.push_back(integer_key("postgres.connect_timeout_ms", &N::postgres,
+                            &postgres_options::connect_timeout_ms, 100, 60'000,
+                            "Connection attempt timeout before the store counts as unavailable"));
+    k.push_back(integer_key("postgres.reminder_poll_ms", &N::postgres,
+                            &postgres_options::reminder_poll_ms, 10, max_timeout_ms,
+                            "How often due reminders are looked for"));
+    k.push_back(integer_key("basket.ttl_s", &N::basket, &basket_options::ttl_s, 1,
+                            10LL * 365 * 24 * 60 * 60,
+                            "Seconds after its last change when a basket is cleared"));
     k.push_back(string_key("kafka.bootstrap_servers", &N::kafka, &kafka_options::bootstrap_servers,
                            "Comma-separated Kafka brokers; empty starts the embedded mock",
                            {"BAZAAR_KAFKA_BOOTSTRAP"}));

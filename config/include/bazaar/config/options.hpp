@@ -60,10 +60,28 @@ struct log_options {
   std::string format = "json";
 };
 
-/// PostgreSQL (used from the durable-grains issue on).
+/// PostgreSQL: where snapshots, the outbox/journal, idempotency keys and reminders live.
 struct postgres_options {
   /// libpq connection URL; empty means "not configured".
   std::string url;
+  /// Schema the tables live in (search_path); lets several nodes or tests share a database.
+  std::string schema = "public";
+  /// Writer threads (one connection each); a grain's writes always go to the same one.
+  int writers = 2;
+  /// Group commit: a transaction takes up to this many grain writes ...
+  int batch_max_rows = 500;
+  /// ... or what arrived within this many milliseconds after the first, whichever first.
+  int batch_linger_ms = 1;
+  /// How long connecting may take before the store counts as unavailable.
+  int connect_timeout_ms = 2000;
+  /// How often due reminders are looked for.
+  int reminder_poll_ms = 1000;
+};
+
+/// Basket rules that are configuration.
+struct basket_options {
+  /// A basket untouched for this long is cleared by its expiry reminder (30 days).
+  std::int64_t ttl_s = 30LL * 24 * 60 * 60;
 };
 
 /// Kafka (used from the Kafka-bridge issue on).
@@ -87,6 +105,7 @@ struct node_options {
   grains_options grains;
   log_options log;
   postgres_options postgres;
+  basket_options basket;
   kafka_options kafka;
   cluster_options cluster;
 };

@@ -16,6 +16,8 @@ struct snapshot {
   std::uint64_t version = 0;
   /// The grain's state as JSON text.
   std::string state;
+  /// Events the grain has journaled so far (its per-aggregate event sequence).
+  std::uint64_t event_seq = 0;
 };
 
 enum class save_status {

@@ -1,0 +1,37 @@
+#pragma once
+
+/// grain_storage in process memory, for unit tests: a memory_snapshot_store plus the
+/// events, idempotency answers and reminders written, all applied at once and atomically.
+
+#include "bazaar/persistence/grain_storage.hpp"
+#include "bazaar/persistence/memory_snapshot_store.hpp"
+
+#include <map>
+#include <mutex>
+
+namespace bazaar::persistence {
+
+class memory_storage final : public grain_storage {
+ public:
+  void load(const std::string& type, const std::string& key,
+            std::function<void(load_result)> done) override;
+  void write(grain_write w) override;
+  bool ready(std::string& why) const override;
+
+  /// Makes every following load and write fail as `unavailable` (an outage), or not.
+  void set_available(bool available);
+
+  memory_snapshot_store& snapshots() { return snapshots_; }
+  std::vector<event_record> events() const;
+  std::map<std::string, std::int64_t> reminders() const; ///< "type/key/name" -> due_at_ms
+
+ private:
+  mutable std::mutex mtx_;
+  memory_snapshot_store snapshots_;
+  std::vector<event_record> events_;
+  std::map<std::pair<std::string, std::string>, idempotency_record> keys_;
+  std::map<std::string, std::int64_t> reminders_;
+  bool available_ = true;
+};
+
+} // namespace bazaar::persistence

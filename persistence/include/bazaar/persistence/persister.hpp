@@ -1,0 +1,71 @@
+#pragma once
+
+/// The write-behind persister: group commit of many grains' writes into few transactions.
+/// Each writer thread owns a connection and a queue; a grain's writes always go to the same
+/// writer, so they commit in order. A batch takes what is queued, up to `batch_max_rows`
+/// writes, waiting at most `linger` after the first; several queued versions of one grain are
+/// coalesced into the newest (fenced on the oldest's expected version). Per batch: one
+/// fenced upsert of the snapshots that reports which grains won, then the winners' events,
+/// idempotency answers and reminder changes, then COMMIT. Losers get `conflict`, and nothing
+/// of theirs is written; a failed transaction gives every write in it `unavailable`.
+
+#include "bazaar/persistence/grain_storage.hpp"
+#include "bazaar/persistence/pg.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bazaar::persistence {
+
+class persister {
+ public:
+  struct options {
+    int writers = 2;
+    int batch_max_rows = 500;
+    std::chrono::milliseconds linger{1};
+  };
+
+  /// Counters for metrics and benchmarks.
+  struct stats {
+    std::atomic<std::uint64_t> transactions{0};
+    std::atomic<std::uint64_t> writes{0};       ///< grain writes handed in
+    std::atomic<std::uint64_t> rows{0};         ///< snapshot rows after coalescing
+    std::atomic<std::uint64_t> conflicts{0};
+    std::atomic<std::uint64_t> failed_transactions{0};
+    std::atomic<std::uint64_t> commit_us_total{0};
+  };
+
+  persister(pg_settings settings, options opts);
+  ~persister();
+
+  persister(const persister&) = delete;
+  persister& operator=(const persister&) = delete;
+
+  /// Queues a write; `w.done` runs on a writer thread after the commit or failure.
+  void write(grain_write w);
+
+  /// Commits what is queued (one attempt), then stops the writer threads. Idempotent.
+  void stop();
+
+  /// False after a failed transaction, true again after a successful one.
+  bool healthy() const { return healthy_.load(); }
+
+  const stats& statistics() const { return stats_; }
+
+ private:
+  struct writer;
+
+  void run(writer& w);
+  void commit(writer& w, std::vector<grain_write>& batch);
+
+  pg_settings settings_;
+  options opts_;
+  std::vector<std::unique_ptr<writer>> writers_;
+  std::atomic<bool> healthy_{true};
+  stats stats_;
+};
+
+} // namespace bazaar::persistence

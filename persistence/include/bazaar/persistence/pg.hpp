@@ -1,0 +1,30 @@
+#pragma once
+
+/// Connecting to PostgreSQL with Bazaar's settings: a bounded connect timeout, TCP keepalives
+/// and a statement timeout (so an unreachable or hung server becomes an error, not a hang),
+/// and the configured schema as search_path.
+
+#include <pqxx/connection>
+
+#include <memory>
+#include <string>
+
+namespace bazaar::persistence {
+
+struct pg_settings {
+  std::string url;
+  std::string schema = "public";
+  int connect_timeout_ms = 2000;
+  int statement_timeout_ms = 10000;
+};
+
+/// Opens a connection; throws pqxx::broken_connection (or pqxx::sql_error) on failure.
+std::unique_ptr<pqxx::connection> connect(const pg_settings& settings);
+
+/// The URL with libpq's connect_timeout and keepalive parameters added.
+std::string with_timeouts(const std::string& url, int connect_timeout_ms);
+
+/// `"name"` quoted as an SQL identifier.
+std::string quote_identifier(const std::string& name);
+
+} // namespace bazaar::persistence
