@@ -90,7 +90,7 @@ void responder::fail(const domain::failure& f) {
     header("Retry-After", "1");
   if (f.code == errc::unauthorized)
     header("WWW-Authenticate", "Bearer");
-  send(status_of(f.code), error_body(f), f.code == errc::payload_too_large);
+  send(domain::http_status(f.code), error_body(f), f.code == errc::payload_too_large);
 }
 
 void responder::send(int status, const std::string& body, bool close) {

@@ -21,6 +21,8 @@ void call(runtime::grain_client& grains, const responder_ptr& out, grain_id id, 
                                     [out, render](caf::expected<Reply> reply) {
                                       if (reply)
                                         render(*reply);
+                                      else if (auto replay = runtime::as_replay(reply.error()))
+                                        out->send(replay->first, replay->second);
                                       else
                                         out->fail(runtime::to_failure(reply.error()));
                                     });
@@ -45,6 +47,30 @@ bool valid_sku(const std::string& sku, const responder_ptr& out) {
   return false;
 }
 
+/// Who asked, for the events a command produces.
+actors::command_meta meta_of(const http_request& req) {
+  return actors::command_meta{req.correlation_id, req.principal.subject};
+}
+
+/// The request's Idempotency-Key, scoped to the customer; a malformed key answers 400.
+std::optional<actors::idempotency> idempotency_of(const http_request& req,
+                                                  const responder_ptr& out,
+                                                  std::int32_t success_status) {
+  actors::idempotency idem;
+  if (req.idempotency_key.empty())
+    return idem;
+  if (!domain::is_identifier(req.idempotency_key)) {
+    out->fail(domain::failure{errc::bad_request,
+                              "Idempotency-Key must be 1..64 characters of [A-Za-z0-9._:-]", {}});
+    return std::nullopt;
+  }
+  idem.scope = req.principal.subject;
+  idem.key = req.idempotency_key;
+  idem.fingerprint = domain::fingerprint(req.method + ' ' + req.path + '\n' + req.body);
+  idem.success_status = success_status;
+  return idem;
+}
+
 grain_id basket_of(const http_request& req) {
   return grain_id{actors::basket_type, req.principal.subject};
 }
@@ -67,6 +93,9 @@ void add_health_routes(router& r, readiness_probe ready) {
 void add_product_routes(router& r, runtime::grain_client& grains) {
   r.add("POST", "/api/v1/products", access::admin,
         [&grains](http_request& req, const responder_ptr& out) {
+          auto idem = idempotency_of(req, out, 201);
+          if (!idem)
+            return;
           auto body = object_body(req, out);
           if (!body)
             return;
@@ -87,7 +116,7 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
             return out->fail(*bad);
           auto sku = d.sku;
           call<domain::product>(grains, out, grain_id{actors::product_type, sku},
-                                actors::product_create{std::move(d)},
+                                actors::product_create{std::move(d), meta_of(req), *idem},
                                 [out](const domain::product& p) { out->json(201, to_json(p)); });
         });
   r.add("GET", "/api/v1/products/{sku}", access::customer,
@@ -115,6 +144,9 @@ void add_basket_routes(router& r, runtime::grain_client& grains) {
         });
   r.add("POST", "/api/v1/basket/items", access::customer,
         [&grains, reply](http_request& req, const responder_ptr& out) {
+          auto idem = idempotency_of(req, out, 200);
+          if (!idem)
+            return;
           auto body = object_body(req, out);
           if (!body)
             return;
@@ -126,11 +158,15 @@ void add_basket_routes(router& r, runtime::grain_client& grains) {
           if (!valid_sku(*sku, out))
             return;
           call<domain::basket>(grains, out, basket_of(req),
-                               actors::basket_add{*sku, static_cast<std::int32_t>(*quantity)},
+                               actors::basket_add{*sku, static_cast<std::int32_t>(*quantity),
+                                                  meta_of(req), *idem},
                                reply(out));
         });
   r.add("PUT", "/api/v1/basket/items/{sku}", access::customer,
         [&grains, reply](http_request& req, const responder_ptr& out) {
+          auto idem = idempotency_of(req, out, 200);
+          if (!idem)
+            return;
           auto body = object_body(req, out);
           if (!body)
             return;
@@ -142,18 +178,26 @@ void add_basket_routes(router& r, runtime::grain_client& grains) {
             return;
           call<domain::basket>(
             grains, out, basket_of(req),
-            actors::basket_set{req.params[0], static_cast<std::int32_t>(*quantity)}, reply(out));
+            actors::basket_set{req.params[0], static_cast<std::int32_t>(*quantity), meta_of(req),
+                               *idem},
+            reply(out));
         });
   r.add("DELETE", "/api/v1/basket/items/{sku}", access::customer,
         [&grains, reply](http_request& req, const responder_ptr& out) {
-          if (!valid_sku(req.params[0], out))
+          auto idem = idempotency_of(req, out, 200);
+          if (!idem || !valid_sku(req.params[0], out))
             return;
-          call<domain::basket>(grains, out, basket_of(req), actors::basket_remove{req.params[0]},
+          call<domain::basket>(grains, out, basket_of(req),
+                               actors::basket_remove{req.params[0], meta_of(req), *idem},
                                reply(out));
         });
   r.add("DELETE", "/api/v1/basket", access::customer,
         [&grains, reply](http_request& req, const responder_ptr& out) {
-          call<domain::basket>(grains, out, basket_of(req), actors::basket_clear{}, reply(out));
+          auto idem = idempotency_of(req, out, 200);
+          if (!idem)
+            return;
+          call<domain::basket>(grains, out, basket_of(req),
+                               actors::basket_clear{meta_of(req), *idem}, reply(out));
         });
 }
 
@@ -163,10 +207,9 @@ void add_checkout_route(router& r, runtime::grain_client& grains) {
           if (req.idempotency_key.empty())
             return out->fail(domain::failure{errc::bad_request,
                                              "checkout needs an Idempotency-Key header", {}});
-          if (!domain::is_identifier(req.idempotency_key))
-            return out->fail(domain::failure{
-              errc::bad_request, "Idempotency-Key must be 1..64 characters of [A-Za-z0-9._:-]",
-              {}});
+          auto idem = idempotency_of(req, out, 202);
+          if (!idem)
+            return;
           auto body = object_body(req, out);
           if (!body)
             return;
@@ -195,8 +238,7 @@ void add_checkout_route(router& r, runtime::grain_client& grains) {
                                                "shipping_address"});
             shipping = json::serialize(addr->value());
           }
-          actors::basket_checkout cmd{req.idempotency_key, domain::fingerprint(req.body), *card,
-                                      std::move(shipping)};
+          actors::basket_checkout cmd{*card, std::move(shipping), meta_of(req), *idem};
           call<actors::checkout_accepted>(
             grains, out, basket_of(req), std::move(cmd),
             [out](const actors::checkout_accepted& a) {
@@ -223,15 +265,43 @@ void add_order_routes(router& r, runtime::grain_client& grains) {
         });
 }
 
+void add_admin_routes(router& r, std::shared_ptr<persistence::grain_storage> storage) {
+  r.add("GET", "/api/v1/admin/events/{aggregate_type}/{aggregate_id}", access::admin,
+        [storage](http_request& req, const responder_ptr& out) {
+          const auto& type = req.params[0];
+          const auto& id = req.params[1];
+          if (!domain::is_identifier(type) || !domain::is_identifier(id))
+            return out->fail(domain::validation_failed(
+              domain::is_identifier(type) ? "aggregate_id" : "aggregate_type",
+              "must be 1..64 characters of [A-Za-z0-9._:-]"));
+          storage->history(type, id, [out](std::optional<std::vector<std::string>> events) {
+            if (!events)
+              return out->fail(domain::failure{errc::unavailable, "storage is unavailable", {}});
+            // The envelopes are stored JSON already: splice them instead of re-encoding.
+            std::string body = "{\"items\":[";
+            for (std::size_t i = 0; i < events->size(); ++i) {
+              if (i > 0)
+                body += ',';
+              body += (*events)[i];
+            }
+            body += "]}";
+            out->send(200, body);
+          });
+        });
+}
+
 } // namespace
 
-std::shared_ptr<router> make_routes(runtime::grain_client& grains, readiness_probe ready) {
+std::shared_ptr<router> make_routes(runtime::grain_client& grains,
+                                    std::shared_ptr<persistence::grain_storage> storage,
+                                    readiness_probe ready) {
   auto r = std::make_shared<router>();
   add_health_routes(*r, std::move(ready));
   add_product_routes(*r, grains);
   add_basket_routes(*r, grains);
   add_checkout_route(*r, grains);
   add_order_routes(*r, grains);
+  add_admin_routes(*r, std::move(storage));
   return r;
 }
 

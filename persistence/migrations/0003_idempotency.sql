@@ -1,5 +1,6 @@
--- Idempotency keys (API.md): the first answer to a mutating request, stored in the same
--- transaction as its effect, per customer scope, until expires_at.
+-- Idempotency keys (API.md): the first answer to a mutating request, stored by the grain
+-- that had the effect in the same transaction as the effect, per customer scope and grain,
+-- until expires_at. Grains load their keys on activation.
 CREATE TABLE IF NOT EXISTS idempotency_keys (
   scope        text        NOT NULL,
   key          text        NOT NULL,
@@ -10,7 +11,6 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
   body         text        NOT NULL,
   created_at   timestamptz NOT NULL DEFAULT now(),
   expires_at   timestamptz NOT NULL,
-  PRIMARY KEY (scope, key)
+  PRIMARY KEY (grain_type, grain_key, scope, key)
 );
-CREATE INDEX IF NOT EXISTS idempotency_keys_grain ON idempotency_keys (grain_type, grain_key);
 CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_at);

@@ -6,8 +6,8 @@ load_result memory_snapshot_store::load(const std::string& type, const std::stri
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = rows_.find({type, key});
   if (i == rows_.end())
-    return load_result{true, std::nullopt};
-  return load_result{true, i->second};
+    return load_result{true, std::nullopt, {}};
+  return load_result{true, i->second, {}};
 }
 
 save_status memory_snapshot_store::save(const snapshot& s, std::uint64_t expected_version) {

@@ -157,7 +157,7 @@ void insert_side_effects(pqxx::work& w, const std::vector<const merged_write*>& 
   if (!keys.empty())
     w.exec("INSERT INTO idempotency_keys (scope, key, grain_type, grain_key, fingerprint, "
            "status, body, expires_at) VALUES " +
-           keys + " ON CONFLICT (scope, key) DO NOTHING");
+           keys + " ON CONFLICT (grain_type, grain_key, scope, key) DO NOTHING");
   if (!disarm.empty())
     w.exec("DELETE FROM reminders WHERE (grain_type, grain_key, name) IN (" + disarm + ")");
   if (!arm.empty())

@@ -22,14 +22,15 @@ load_result pg_snapshot_store::load(const std::string& type, const std::string& 
                     w.quote(type) + " AND grain_key = " + w.quote(key));
     w.commit();
     if (r.empty())
-      return load_result{true, std::nullopt};
+      return load_result{true, std::nullopt, {}};
     return load_result{true, snapshot{type, key, r[0][0].as<std::uint64_t>(),
-                                      r[0][1].as<std::string>(), r[0][2].as<std::uint64_t>()}};
+                                      r[0][1].as<std::string>(), r[0][2].as<std::uint64_t>()},
+                       {}};
   } catch (const pqxx::broken_connection&) {
     conn_.reset();
-    return load_result{false, std::nullopt};
+    return load_result{false, std::nullopt, {}};
   } catch (const std::exception&) {
-    return load_result{false, std::nullopt};
+    return load_result{false, std::nullopt, {}};
   }
 }
 

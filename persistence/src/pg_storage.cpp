@@ -57,6 +57,7 @@ bool pg_storage::wait_ready(std::chrono::milliseconds timeout) const {
 void pg_storage::monitor() {
   std::unique_ptr<pqxx::connection> conn;
   bool was_reachable = false;
+  auto next_cleanup = std::chrono::steady_clock::now();
   for (;;) {
     std::string error;
     try {
@@ -70,6 +71,10 @@ void pg_storage::monitor() {
       } else {
         pqxx::nontransaction n{*conn};
         n.exec("SELECT 1");
+        if (std::chrono::steady_clock::now() >= next_cleanup) {
+          n.exec("DELETE FROM idempotency_keys WHERE expires_at < now()");
+          next_cleanup = std::chrono::steady_clock::now() + std::chrono::minutes{1};
+        }
       }
     } catch (const std::exception& e) {
       error = e.what();
@@ -98,13 +103,13 @@ void pg_storage::monitor() {
 void pg_storage::load(const std::string& type, const std::string& key,
                       std::function<void(load_result)> done) {
   if (!migrated_) {
-    done(load_result{false, std::nullopt});
+    done(load_result{false, std::nullopt, {}});
     return;
   }
   {
     std::lock_guard<std::mutex> guard{mtx_};
     if (stopping_) {
-      done(load_result{false, std::nullopt});
+      done(load_result{false, std::nullopt, {}});
       return;
     }
     loads_queue_.push_back(pending_load{type, key, std::move(done)});
@@ -121,15 +126,74 @@ void pg_storage::write(grain_write w) {
   writes_.write(std::move(w));
 }
 
+std::vector<due_reminder> pg_storage::claim_due_reminders(std::size_t limit,
+                                                          std::chrono::milliseconds lease) {
+  std::vector<due_reminder> due;
+  if (!migrated_)
+    return due;
+  try {
+    if (!reminder_conn_ || !reminder_conn_->is_open())
+      reminder_conn_ = connect(settings_);
+    pqxx::work w{*reminder_conn_};
+    // Leasing instead of deleting: a reminder whose grain does not deal with it fires again.
+    auto r = w.exec("UPDATE reminders SET due_at = now() + " + std::to_string(lease.count()) +
+                    " * interval '1 millisecond', attempts = attempts + 1 "
+                    "WHERE (grain_type, grain_key, name) IN (SELECT grain_type, grain_key, name "
+                    "FROM reminders WHERE due_at <= now() ORDER BY due_at LIMIT " +
+                    std::to_string(limit) +
+                    " FOR UPDATE SKIP LOCKED) RETURNING grain_type, grain_key, name");
+    w.commit();
+    for (const auto& row : r)
+      due.push_back(due_reminder{row[0].as<std::string>(), row[1].as<std::string>(),
+                                 row[2].as<std::string>()});
+  } catch (const std::exception& e) {
+    reminder_conn_.reset();
+    spdlog::debug("claiming reminders failed: {}", e.what());
+  }
+  return due;
+}
+
+void pg_storage::history(const std::string& aggregate_type, const std::string& aggregate_id,
+                         std::function<void(std::optional<std::vector<std::string>>)> done) {
+  auto shared_done = std::make_shared<decltype(done)>(std::move(done));
+  job j;
+  j.run = [aggregate_type, aggregate_id, shared_done](pqxx::connection& c) {
+    pqxx::work w{c};
+    auto r = w.exec("SELECT envelope::text FROM outbox WHERE aggregate_type = " +
+                    w.quote(aggregate_type) + " AND aggregate_id = " + w.quote(aggregate_id) +
+                    " ORDER BY sequence");
+    w.commit();
+    std::vector<std::string> out;
+    out.reserve(r.size());
+    for (const auto& row : r)
+      out.push_back(row[0].as<std::string>());
+    (*shared_done)(std::move(out));
+  };
+  j.unavailable = [shared_done] { (*shared_done)(std::nullopt); };
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!stopping_ && migrated_) {
+      jobs_.push_back(std::move(j));
+      j.unavailable = nullptr;
+    }
+  }
+  if (j.unavailable)
+    j.unavailable();
+  else
+    cv_.notify_all();
+}
+
 void pg_storage::run_loader() {
   std::unique_ptr<pqxx::connection> conn;
   std::vector<pending_load> batch;
   for (;;) {
+    std::deque<job> jobs;
     {
       std::unique_lock<std::mutex> lock{mtx_};
-      cv_.wait(lock, [&] { return stopping_ || !loads_queue_.empty(); });
-      if (stopping_ && loads_queue_.empty())
+      cv_.wait(lock, [&] { return stopping_ || !loads_queue_.empty() || !jobs_.empty(); });
+      if (stopping_ && loads_queue_.empty() && jobs_.empty())
         return;
+      jobs.swap(jobs_);
       auto take = std::min<std::size_t>(static_cast<std::size_t>(opts_.load_batch),
                                         loads_queue_.size());
       for (std::size_t i = 0; i < take; ++i) {
@@ -137,7 +201,21 @@ void pg_storage::run_loader() {
         loads_queue_.pop_front();
       }
     }
+    for (auto& j : jobs) {
+      try {
+        if (!conn || !conn->is_open())
+          conn = connect(settings_);
+        j.run(*conn);
+      } catch (const std::exception& e) {
+        conn.reset();
+        spdlog::warn("query failed: {}", e.what());
+        j.unavailable();
+      }
+    }
+    if (batch.empty())
+      continue;
     std::map<std::pair<std::string, std::string>, snapshot> found;
+    std::map<std::pair<std::string, std::string>, std::vector<idempotency_record>> found_keys;
     bool ok = true;
     try {
       if (!conn || !conn->is_open())
@@ -152,7 +230,17 @@ void pg_storage::run_loader() {
       auto r = w.exec("SELECT grain_type, grain_key, version, state::text, event_seq "
                       "FROM snapshots WHERE (grain_type, grain_key) IN (" +
                       keys + ")");
+      auto kr = w.exec("SELECT grain_type, grain_key, scope, key, fingerprint, status, body, "
+                       "(extract(epoch FROM expires_at) * 1000)::bigint FROM idempotency_keys "
+                       "WHERE expires_at > now() AND (grain_type, grain_key) IN (" +
+                       keys + ")");
       w.commit();
+      for (const auto& row : kr)
+        found_keys[{row[0].as<std::string>(), row[1].as<std::string>()}].push_back(
+          idempotency_record{row[2].as<std::string>(), row[3].as<std::string>(),
+                             static_cast<std::uint64_t>(row[4].as<std::int64_t>()),
+                             row[5].as<int>(), row[6].as<std::string>(),
+                             row[7].as<std::int64_t>()});
       for (const auto& row : r) {
         snapshot s{row[0].as<std::string>(), row[1].as<std::string>(),
                    row[2].as<std::uint64_t>(), row[3].as<std::string>(),
@@ -167,11 +255,15 @@ void pg_storage::run_loader() {
     loads_.fetch_add(batch.size(), std::memory_order_relaxed);
     for (auto& l : batch) {
       if (!ok) {
-        l.done(load_result{false, std::nullopt});
+        l.done(load_result{false, std::nullopt, {}});
         continue;
       }
-      auto i = found.find({l.type, l.key});
-      l.done(i == found.end() ? load_result{true, std::nullopt} : load_result{true, i->second});
+      load_result result;
+      if (auto i = found.find({l.type, l.key}); i != found.end())
+        result.found = i->second;
+      if (auto i = found_keys.find({l.type, l.key}); i != found_keys.end())
+        result.keys = i->second;
+      l.done(std::move(result));
     }
     batch.clear();
   }

@@ -36,6 +36,21 @@ domain::failure to_failure(const caf::error& e) {
   return domain::failure{errc::internal, "internal error", {}};
 }
 
+caf::error make_replay(int status, std::string body) {
+  return caf::error(std::uint8_t{1}, replay_category,
+                    caf::make_message(static_cast<std::int32_t>(status), std::move(body)));
+}
+
+std::optional<std::pair<int, std::string>> as_replay(const caf::error& e) {
+  if (!e || e.category() != replay_category)
+    return std::nullopt;
+  const auto& ctx = e.context();
+  if (!ctx.match_elements<std::int32_t, std::string>())
+    return std::nullopt;
+  return std::make_pair(static_cast<int>(ctx.get_as<std::int32_t>(0)),
+                        ctx.get_as<std::string>(1));
+}
+
 bool is_receiver_down(const caf::error& e) {
   return e == caf::sec::request_receiver_down;
 }

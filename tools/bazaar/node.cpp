@@ -3,45 +3,106 @@
 #include "bazaar/actors/registry.hpp"
 #include "bazaar/gateway/http_server.hpp"
 #include "bazaar/gateway/routes.hpp"
-#include "bazaar/persistence/memory_snapshot_store.hpp"
+#include "bazaar/persistence/pg_storage.hpp"
 #include "bazaar/runtime/host.hpp"
+#include "bazaar/runtime/reminder_service.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 namespace bazaar {
+
+namespace {
+
+std::string node_name(const config::node_options& opts) {
+  if (!opts.cluster.node_id.empty())
+    return opts.cluster.node_id;
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  return std::string{host} + ":" + std::to_string(opts.http.port);
+}
+
+/// Storage that is never ready, for a node whose postgres.url is empty.
+class unconfigured_storage final : public persistence::grain_storage {
+ public:
+  void load(const std::string&, const std::string&,
+            std::function<void(persistence::load_result)> done) override {
+    done(persistence::load_result{false, std::nullopt, {}});
+  }
+  void write(persistence::grain_write w) override { w.done(persistence::save_status::unavailable); }
+  bool ready(std::string& why) const override {
+    why = "postgres.url is not configured (set BAZAAR_POSTGRES_URL)";
+    return false;
+  }
+  std::vector<persistence::due_reminder> claim_due_reminders(std::size_t,
+                                                             std::chrono::milliseconds) override {
+    return {};
+  }
+  void history(const std::string&, const std::string&,
+               std::function<void(std::optional<std::vector<std::string>>)> done) override {
+    done(std::nullopt);
+  }
+};
+
+} // namespace
 
 struct node::impl {
   config::node_options opts;
   runtime::system_clock clock;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> system;
-  std::shared_ptr<persistence::snapshot_store> store;
+  std::shared_ptr<persistence::grain_storage> storage;
   std::unique_ptr<runtime::host> host;
+  std::unique_ptr<runtime::reminder_service> reminders;
   std::unique_ptr<gateway::http_server> http;
   bool started = false;
   bool stopped = false;
 };
 
-node::node(config::node_options opts) : impl_(std::make_unique<impl>()) {
+node::node(config::node_options opts, std::shared_ptr<persistence::grain_storage> storage)
+  : impl_(std::make_unique<impl>()) {
   auto& d = *impl_;
   d.opts = std::move(opts);
   actors::register_types(d.cfg);
   runtime::configure(d.cfg, d.opts.runtime);
   d.system = std::make_unique<caf::actor_system>(d.cfg);
-  // Foundation stage: snapshots live in process memory (see README, "Durability").
-  d.store = std::make_shared<persistence::memory_snapshot_store>();
+  const auto& pg = d.opts.postgres;
+  if (storage) {
+    d.storage = std::move(storage);
+  } else if (pg.url.empty()) {
+    d.storage = std::make_shared<unconfigured_storage>();
+  } else {
+    persistence::pg_storage::options so;
+    so.writes.writers = pg.writers;
+    so.writes.batch_max_rows = pg.batch_max_rows;
+    so.writes.linger = std::chrono::milliseconds{pg.batch_linger_ms};
+    d.storage = std::make_shared<persistence::pg_storage>(
+      persistence::pg_settings{pg.url, pg.schema, pg.connect_timeout_ms,
+                               std::max(d.opts.http.request_timeout_ms, 1000)},
+      so);
+  }
   d.host = std::make_unique<runtime::host>(
     *d.system, d.clock, d.opts.runtime, std::chrono::milliseconds{d.opts.http.request_timeout_ms});
-  actors::register_grains(
-    d.host->grains(), d.opts.grains,
-    actors::grain_services{d.store, std::chrono::milliseconds{d.opts.runtime.call_timeout_ms}});
-  auto* host = d.host.get();
-  auto routes = gateway::make_routes(d.host->client(), [host] {
+  actors::grain_services services;
+  services.storage = d.storage;
+  services.call_timeout = std::chrono::milliseconds{d.opts.runtime.call_timeout_ms};
+  services.basket_ttl = std::chrono::milliseconds{d.opts.basket.ttl_s * 1000};
+  services.source = "bazaar/" + node_name(d.opts);
+  actors::register_grains(d.host->grains(), d.opts.grains, services);
+  runtime::reminder_service::options ro;
+  ro.poll_interval = std::chrono::milliseconds{pg.reminder_poll_ms};
+  d.reminders = std::make_unique<runtime::reminder_service>(d.storage, d.host->client(), ro);
+  auto* self = this;
+  auto routes = gateway::make_routes(d.host->client(), d.storage, [self] {
+    std::string why;
+    bool storage_ok = self->impl_->storage->ready(why);
     return std::vector<gateway::readiness_check>{
-      {"runtime", true, std::to_string(host->grains().size()) + " active grains"},
-      {"storage", true, "in-memory snapshot store"},
+      {"runtime", true,
+       std::to_string(self->impl_->host->grains().size()) + " active grains"},
+      {"storage", storage_ok, storage_ok ? "PostgreSQL reachable" : why},
     };
   });
   d.http = std::make_unique<gateway::http_server>(d.opts.http, d.opts.auth, std::move(routes));
@@ -51,12 +112,22 @@ node::~node() { stop(); }
 
 void node::start() {
   auto& d = *impl_;
+  if (auto* pg = dynamic_cast<persistence::pg_storage*>(d.storage.get())) {
+    if (!pg->wait_ready(std::chrono::milliseconds{d.opts.postgres.connect_timeout_ms + 1000})) {
+      std::string why;
+      pg->ready(why);
+      spdlog::error("starting without storage: {}; the node is not ready until it is", why);
+    }
+  }
   d.host->start();
+  d.reminders->start();
   d.http->start();
   d.started = true;
   spdlog::info("node serving HTTP on {}:{} with {} CAF worker threads", d.opts.http.host,
                d.http->port(), runtime::effective_threads(d.opts.runtime));
 }
+
+bool node::ready(std::string& why) const { return impl_->storage->ready(why); }
 
 void node::stop() {
   auto& d = *impl_;
@@ -67,9 +138,14 @@ void node::stop() {
     spdlog::info("node stopping: draining {} requests in flight", d.http->inflight());
     d.http->drain(std::chrono::milliseconds{d.opts.http.request_timeout_ms});
   }
+  d.reminders->stop();
+  // Grains answer their last writes and quit while storage still runs.
   d.host->stop(std::chrono::milliseconds{2000});
   d.http->stop();
+  if (auto* pg = dynamic_cast<persistence::pg_storage*>(d.storage.get()))
+    pg->stop();
   d.http.reset();
+  d.reminders.reset();
   d.host.reset();
   d.system.reset();
   if (d.started)
@@ -81,6 +157,8 @@ std::uint16_t node::http_port() const { return impl_->http->port(); }
 const config::node_options& node::options() const { return impl_->opts; }
 
 runtime::host& node::grains() { return *impl_->host; }
+
+persistence::grain_storage& node::storage() { return *impl_->storage; }
 
 caf::actor_system& node::system() { return *impl_->system; }
 

@@ -104,27 +104,14 @@ std::uint64_t fingerprint(std::string_view body) {
   return h;
 }
 
-const checkout_record* basket::find_checkout(const std::string& key, timestamp_ms now) const {
-  for (const auto& r : checkouts)
-    if (r.idempotency_key == key && now - r.at < checkout_memory_ms)
-      return &r;
-  return nullptr;
-}
-
-void basket::record_checkout(checkout_record record, timestamp_ms now) {
-  checkouts.erase(std::remove_if(checkouts.begin(), checkouts.end(),
-                                 [&](const checkout_record& r) {
-                                   return now - r.at >= checkout_memory_ms ||
-                                          r.idempotency_key == record.idempotency_key;
-                                 }),
-                  checkouts.end());
-  if (checkouts.size() >= max_checkout_records)
-    checkouts.erase(checkouts.begin());
-  if (record.accepted)
-    lines.clear();
-  record.at = now;
-  checkouts.push_back(std::move(record));
-  touch(now);
+std::string order_id_for(const std::string& customer_id, const std::string& idempotency_key,
+                         std::uint64_t basket_version) {
+  auto h = fingerprint(customer_id + '\n' + idempotency_key + '\n' + std::to_string(basket_version));
+  static const char* hex = "0123456789abcdef";
+  std::string id = "ord-";
+  for (int shift = 60; shift >= 0; shift -= 4)
+    id += hex[(h >> shift) & 0xf];
+  return id;
 }
 
 void basket::touch(timestamp_ms now) {

@@ -34,6 +34,36 @@ std::string_view to_string(errc code) {
   return "internal";
 }
 
+int http_status(errc code) {
+  switch (code) {
+    case errc::bad_request:
+      return 400;
+    case errc::validation_failed:
+      return 422;
+    case errc::unauthorized:
+      return 401;
+    case errc::forbidden:
+      return 403;
+    case errc::not_found:
+      return 404;
+    case errc::method_not_allowed:
+      return 405;
+    case errc::conflict:
+      return 409;
+    case errc::payload_too_large:
+      return 413;
+    case errc::unsupported_media_type:
+      return 415;
+    case errc::unavailable:
+      return 503;
+    case errc::timeout:
+      return 504;
+    case errc::internal:
+      break;
+  }
+  return 500;
+}
+
 bool is_identifier(std::string_view text) {
   if (text.empty() || text.size() > 64)
     return false;

@@ -36,6 +36,16 @@ std::optional<bool> get_bool(const json::object& o, std::string_view key) {
 
 } // namespace
 
+std::string error_body(const failure& f) {
+  json::object details;
+  if (!f.field.empty())
+    details["field"] = f.field;
+  json::object error{{"code", to_string(f.code)},
+                     {"message", f.message},
+                     {"details", std::move(details)}};
+  return json::serialize(json::object{{"error", std::move(error)}});
+}
+
 json::value to_json(const basket& b) {
   json::array items;
   items.reserve(b.lines.size());
@@ -79,14 +89,6 @@ json::value to_snapshot(const basket& b) {
   auto v = to_json(b);
   auto& o = v.get_object();
   o["updated_at_ms"] = b.updated_at;
-  json::array checkouts;
-  for (const auto& r : b.checkouts)
-    checkouts.push_back(json::object{{"idempotency_key", r.idempotency_key},
-                                     {"fingerprint", r.fingerprint},
-                                     {"accepted", r.accepted},
-                                     {"order_id", r.order_id},
-                                     {"at", r.at}});
-  o["checkouts"] = std::move(checkouts);
   return v;
 }
 
@@ -124,24 +126,6 @@ std::optional<basket> basket_from_json(const json::value& v) {
     if (!sku || !name || !quantity || !price)
       return std::nullopt;
     b.lines.push_back(basket_line{*sku, *name, static_cast<int>(*quantity), *price});
-  }
-  if (auto c = o.find("checkouts"); c != o.end()) {
-    if (!c->value().is_array())
-      return std::nullopt;
-    for (const auto& item : c->value().get_array()) {
-      if (!item.is_object())
-        return std::nullopt;
-      const auto& io = item.get_object();
-      auto key = get_string(io, "idempotency_key");
-      auto fp = io.find("fingerprint");
-      auto accepted = get_bool(io, "accepted");
-      auto order_id = get_string(io, "order_id");
-      auto at = get_int(io, "at");
-      if (!key || fp == io.end() || !fp->value().is_number() || !accepted || !order_id || !at)
-        return std::nullopt;
-      b.checkouts.push_back(checkout_record{*key, fp->value().to_number<std::uint64_t>(),
-                                            *accepted, *order_id, *at});
-    }
   }
   return b;
 }

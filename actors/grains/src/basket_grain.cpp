@@ -1,146 +1,168 @@
 #include "bazaar/actors/grains.hpp"
-#include "bazaar/actors/protocol.hpp"
-#include "bazaar/domain/json_codec.hpp"
-#include "bazaar/runtime/errors.hpp"
 #include "bazaar/runtime/grain_call.hpp"
-#include "bazaar/runtime/grain_shell.hpp"
+#include "bazaar/runtime/reminders.hpp"
 
-#include "snapshot_io.hpp"
-
-#include <caf/event_based_actor.hpp>
-#include <caf/stateful_actor.hpp>
-
-#include <random>
+#include "shell.hpp"
 
 namespace bazaar::actors {
 
 namespace {
 
 using domain::errc;
-using runtime::make_failure;
-using runtime::to_error;
+namespace json = boost::json;
 
-struct basket_state {
-  domain::basket basket;
-  std::uint64_t saved_version = 0;
+struct basket_state : grain_state<domain::basket> {
+  /// Whether this activation has armed the expiry reminder for the current contents.
+  bool expiry_armed = false;
   static inline const char* name = "bazaar.basket";
 };
 
 using basket_actor = caf::stateful_actor<basket_state>;
+using basket_waiter = waiter<domain::basket>;
 
-caf::error bad_sku() {
-  return make_failure(errc::validation_failed, "sku must be 1..64 characters of [A-Za-z0-9._:-]",
-                      "sku");
+constexpr const char* expiry_reminder = "expiry";
+
+std::string render(const domain::basket& b) { return json::serialize(domain::to_json(b)); }
+
+domain::failure bad_sku() {
+  return domain::validation_failed("sku", "sku must be 1..64 characters of [A-Za-z0-9._:-]");
 }
 
-/// A new order id: "ord-" and 20 random hex digits.
-std::string new_order_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* hex = "0123456789abcdef";
-  std::string id = "ord-";
-  auto a = rng(), b = rng();
-  for (int i = 0; i < 20; ++i) {
-    auto& bits = i < 16 ? a : b;
-    id += hex[bits & 0xf];
-    bits >>= 4;
-  }
-  return id;
-}
-
-caf::behavior basket_grain(basket_actor* self, runtime::grain_context ctx,
-                           grain_services services) {
-  auto loaded = load_state<domain::basket>(*services.store, ctx.id, domain::basket_from_json);
-  if (!loaded.ok) {
-    self->set_default_handler([](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
-      return make_failure(errc::unavailable, "the basket's stored state cannot be read");
-    });
-    return {runtime::deactivation_handler(self, ctx, [] {})};
-  }
-  auto& st = self->state;
-  if (loaded.state)
-    st.basket = std::move(*loaded.state);
-  st.basket.customer_id = ctx.id.key;
-  st.saved_version = st.basket.version;
-  ctx.record->set_version(st.basket.version);
-
-  auto host = ctx.host;
-  auto record = ctx.record;
-  auto now = [host] { return host->time().wall_ms(); };
-  // Runs a change that needs the product's current data (name, price, active).
-  auto with_product = [=](const std::string& sku, auto apply) {
-    auto rp = self->make_response_promise<domain::basket>();
+caf::message_handler running(basket_actor* self, grain_services services) {
+  auto d = [self]() -> durable<domain::basket>& { return *self->state.d; };
+  auto ttl = services.basket_ttl.count();
+  // Commits a change, arming the expiry reminder when the basket has contents to expire.
+  auto finish = [=](const idempotency& idem, basket_waiter w) {
+    const auto& b = d().current();
+    if (!b.lines.empty() && !self->state.expiry_armed) {
+      d().arm_reminder(expiry_reminder, b.updated_at + ttl);
+      self->state.expiry_armed = true;
+    }
+    d().commit(self, idem, render, std::move(w));
+  };
+  // Runs `apply(product)` once the product grain answered; nothing else reaches this basket
+  // meanwhile (await), so commands stay strictly one at a time.
+  auto with_product = [=](const std::string& sku, basket_waiter w, auto apply) {
+    auto host = self->state.ctx.host;
     runtime::await_grain<domain::product>(
       self, *host, runtime::grain_id{product_type, sku}, product_get{}, services.call_timeout,
-      [=](domain::product& item) mutable {
-        if (auto bad = apply(item)) {
-          rp.deliver(to_error(*bad));
-          return;
-        }
-        record->set_version(self->state.basket.version);
-        rp.deliver(self->state.basket);
-      },
-      [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
-    return rp;
+      [apply](domain::product& item) mutable { apply(item); },
+      [w](caf::error& e) { w.fail(e); });
   };
 
   return {
-    [=](const basket_get&) -> domain::basket { return self->state.basket; },
+    [=](const basket_get&) -> caf::result<domain::basket> {
+      auto rp = self->make_response_promise<domain::basket>();
+      d().answer_state(reply_state(rp));
+      return rp;
+    },
     [=](const basket_add& cmd) -> caf::result<domain::basket> {
-      if (cmd.quantity < 1 || cmd.quantity > domain::max_quantity_per_add)
-        return make_failure(errc::validation_failed, "quantity must be between 1 and 999",
-                            "quantity");
-      if (!domain::is_identifier(cmd.sku))
-        return bad_sku();
-      return with_product(cmd.sku, [=](const domain::product& item) {
-        return self->state.basket.add(item, cmd.quantity, now());
-      });
+      auto rp = self->make_response_promise<domain::basket>();
+      auto w = reply_state(rp);
+      if (auto seen = d().check(cmd.idem))
+        d().answer_error(*seen, w);
+      else if (cmd.quantity < 1 || cmd.quantity > domain::max_quantity_per_add)
+        d().refuse(self, cmd.idem,
+                   domain::validation_failed("quantity", "quantity must be between 1 and 999"), w);
+      else if (!domain::is_identifier(cmd.sku))
+        d().refuse(self, cmd.idem, bad_sku(), w);
+      else
+        with_product(cmd.sku, w, [=](const domain::product& item) {
+          auto& b = d().current();
+          if (auto bad = b.add(item, cmd.quantity, d().now()))
+            return d().refuse(self, cmd.idem, *bad, w);
+          d().emit("basket-item-added",
+                   {{"customer_id", b.customer_id},
+                    {"sku", cmd.sku},
+                    {"quantity", cmd.quantity},
+                    {"line_quantity", b.find(cmd.sku)->quantity},
+                    {"unit_price_cents", item.price_cents}},
+                   cmd.meta);
+          finish(cmd.idem, w);
+        });
+      return rp;
     },
     [=](const basket_set& cmd) -> caf::result<domain::basket> {
-      auto& b = self->state.basket;
-      if (cmd.quantity < 0 || cmd.quantity > domain::max_line_quantity)
-        return make_failure(errc::validation_failed, "quantity must be between 0 and 999",
-                            "quantity");
-      if (!domain::is_identifier(cmd.sku))
-        return bad_sku();
-      if (b.find(cmd.sku) != nullptr || cmd.quantity == 0) {
-        b.set(cmd.sku, cmd.quantity, nullptr, now());
-        record->set_version(b.version);
-        return b;
-      }
-      return with_product(cmd.sku, [=](const domain::product& item) {
-        return self->state.basket.set(cmd.sku, cmd.quantity, &item, now());
-      });
+      auto rp = self->make_response_promise<domain::basket>();
+      auto w = reply_state(rp);
+      auto apply = [=](const domain::product* item) {
+        auto& b = d().current();
+        auto before = b.version;
+        if (auto bad = b.set(cmd.sku, cmd.quantity, item, d().now()))
+          return d().refuse(self, cmd.idem, *bad, w);
+        if (b.version != before)
+          d().emit(cmd.quantity == 0 ? "basket-item-removed" : "basket-item-updated",
+                   {{"customer_id", b.customer_id}, {"sku", cmd.sku}, {"quantity", cmd.quantity}},
+                   cmd.meta);
+        finish(cmd.idem, w);
+      };
+      if (auto seen = d().check(cmd.idem))
+        d().answer_error(*seen, w);
+      else if (cmd.quantity < 0 || cmd.quantity > domain::max_line_quantity)
+        d().refuse(self, cmd.idem,
+                   domain::validation_failed("quantity", "quantity must be between 0 and 999"), w);
+      else if (!domain::is_identifier(cmd.sku))
+        d().refuse(self, cmd.idem, bad_sku(), w);
+      else if (d().current().find(cmd.sku) != nullptr || cmd.quantity == 0)
+        apply(nullptr);
+      else
+        with_product(cmd.sku, w, [apply](const domain::product& item) { apply(&item); });
+      return rp;
     },
     [=](const basket_remove& cmd) -> caf::result<domain::basket> {
-      if (!domain::is_identifier(cmd.sku))
-        return bad_sku();
-      self->state.basket.remove(cmd.sku, now());
-      record->set_version(self->state.basket.version);
-      return self->state.basket;
+      auto rp = self->make_response_promise<domain::basket>();
+      auto w = reply_state(rp);
+      if (auto seen = d().check(cmd.idem))
+        d().answer_error(*seen, w);
+      else if (!domain::is_identifier(cmd.sku))
+        d().refuse(self, cmd.idem, bad_sku(), w);
+      else {
+        auto& b = d().current();
+        auto before = b.version;
+        b.remove(cmd.sku, d().now());
+        if (b.version != before)
+          d().emit("basket-item-removed", {{"customer_id", b.customer_id}, {"sku", cmd.sku}},
+                   cmd.meta);
+        finish(cmd.idem, w);
+      }
+      return rp;
     },
-    [=](const basket_clear&) -> domain::basket {
-      self->state.basket.clear(now());
-      record->set_version(self->state.basket.version);
-      return self->state.basket;
+    [=](const basket_clear& cmd) -> caf::result<domain::basket> {
+      auto rp = self->make_response_promise<domain::basket>();
+      auto w = reply_state(rp);
+      if (auto seen = d().check(cmd.idem)) {
+        d().answer_error(*seen, w);
+        return rp;
+      }
+      auto& b = d().current();
+      auto before = b.version;
+      b.clear(d().now());
+      if (b.version != before)
+        d().emit("basket-cleared", {{"customer_id", b.customer_id}}, cmd.meta);
+      finish(cmd.idem, w);
+      return rp;
     },
     [=](const basket_checkout& cmd) -> caf::result<checkout_accepted> {
-      auto& b = self->state.basket;
-      auto t = now();
-      if (const auto* seen = b.find_checkout(cmd.idempotency_key, t)) {
-        if (seen->fingerprint != cmd.fingerprint)
-          return make_failure(errc::conflict,
-                              "this Idempotency-Key was already used with another request");
-        if (seen->accepted)
-          return checkout_accepted{seen->order_id};
-        return make_failure(errc::conflict, "the basket is empty");
+      auto rp = self->make_response_promise<checkout_accepted>();
+      std::function<void(const caf::error&)> fail = [rp](const caf::error& e) mutable {
+        rp.deliver(e);
+      };
+      auto& b = d().current();
+      if (!cmd.idem.present()) {
+        rp.deliver(runtime::make_failure(errc::bad_request, "checkout needs an Idempotency-Key"));
+        return rp;
+      }
+      if (auto seen = d().check(cmd.idem)) {
+        d().answer_error(*seen, basket_waiter{[fail, e = *seen](const auto&) { fail(e); }, fail});
+        return rp;
       }
       if (b.lines.empty()) {
-        b.record_checkout({cmd.idempotency_key, cmd.fingerprint, false, {}, t}, t);
-        record->set_version(b.version);
-        return make_failure(errc::conflict, "the basket is empty");
+        d().refuse(self, cmd.idem, domain::conflict("the basket is empty"),
+                   basket_waiter{[](const auto&) {}, fail});
+        return rp;
       }
       domain::order_draft draft;
-      draft.order_id = new_order_id();
+      draft.order_id = domain::order_id_for(b.customer_id, cmd.idem.key, b.version);
       draft.customer_id = b.customer_id;
       for (const auto& line : b.lines)
         draft.items.push_back(
@@ -148,29 +170,67 @@ caf::behavior basket_grain(basket_actor* self, runtime::grain_context ctx,
       draft.currency = b.currency;
       draft.card_token = cmd.card_token;
       draft.shipping_address = cmd.shipping_address;
-      auto rp = self->make_response_promise<checkout_accepted>();
       auto order_id = draft.order_id;
-      // Nothing else reaches this basket until the order exists (await), so the lines that
-      // became the order are the lines that are cleared.
+      auto host = self->state.ctx.host;
+      // The order first, then the basket: a retry after a failure in between finds the same
+      // order (its id derives from the key and the basket version) and only empties the basket.
       runtime::await_grain<domain::order>(
-        self, *host, runtime::grain_id{order_type, order_id}, order_create{std::move(draft)},
-        services.call_timeout,
+        self, *host, runtime::grain_id{order_type, order_id},
+        order_create{std::move(draft), cmd.meta}, services.call_timeout,
         [=](domain::order&) mutable {
-          auto& basket = self->state.basket;
-          basket.record_checkout({cmd.idempotency_key, cmd.fingerprint, true, order_id, 0},
-                                 now());
-          record->set_version(basket.version);
-          rp.deliver(checkout_accepted{order_id});
+          auto& basket = d().current();
+          basket.clear(d().now());
+          d().emit("basket-checked-out", {{"customer_id", basket.customer_id}, {"order_id", order_id}},
+                   cmd.meta);
+          auto body = json::serialize(json::object{{"order_id", order_id}, {"status", "pending"}});
+          d().commit(self, cmd.idem, [body](const domain::basket&) { return body; },
+                     basket_waiter{[rp, order_id](const auto&) mutable {
+                                     rp.deliver(checkout_accepted{order_id});
+                                   },
+                                   fail});
         },
-        [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        [fail](caf::error& e) mutable { fail(e); });
       return rp;
     },
-    runtime::deactivation_handler(self, ctx,
-                                  [=] {
-                                    save_state(*services.store, record->id(), self->state.basket,
-                                               self->state.saved_version);
-                                  }),
+    [=](const runtime::reminder_due& r) -> caf::result<bool> {
+      auto rp = self->make_response_promise<bool>();
+      auto w = reply_with<domain::basket>(rp, [](const domain::basket&) { return true; });
+      auto& b = d().current();
+      auto now = d().now();
+      if (r.name != expiry_reminder) {
+        d().disarm_reminder(r.name);
+      } else if (b.lines.empty()) {
+        d().disarm_reminder(expiry_reminder);
+        self->state.expiry_armed = false;
+      } else if (now >= b.updated_at + ttl) {
+        auto lines = b.lines.size();
+        b.clear(now);
+        d().emit("basket-expired",
+                 {{"customer_id", b.customer_id}, {"lines", lines}, {"ttl_s", ttl / 1000}},
+                 command_meta{{}, "system"});
+        d().disarm_reminder(expiry_reminder);
+        self->state.expiry_armed = false;
+      } else {
+        d().arm_reminder(expiry_reminder, b.updated_at + ttl);
+        self->state.expiry_armed = true;
+      }
+      d().commit(self, idempotency{}, render, std::move(w));
+      return rp;
+    },
   };
+}
+
+caf::behavior basket_grain(basket_actor* self, runtime::grain_context ctx,
+                           grain_services services) {
+  auto customer = ctx.id.key;
+  return load_then<domain::basket>(
+    self, ctx, services, domain::basket_from_json,
+    [customer] {
+      domain::basket b;
+      b.customer_id = customer;
+      return b;
+    },
+    [self, services] { return running(self, services); });
 }
 
 } // namespace

@@ -1,65 +1,71 @@
 #include "bazaar/actors/grains.hpp"
-#include "bazaar/actors/protocol.hpp"
-#include "bazaar/domain/json_codec.hpp"
-#include "bazaar/runtime/errors.hpp"
-#include "bazaar/runtime/grain_shell.hpp"
 
-#include "snapshot_io.hpp"
-
-#include <caf/event_based_actor.hpp>
-#include <caf/stateful_actor.hpp>
+#include "shell.hpp"
 
 namespace bazaar::actors {
 
 namespace {
 
-using domain::errc;
-using runtime::make_failure;
+namespace json = boost::json;
 
-struct order_state {
-  domain::order order;
-  std::uint64_t saved_version = 0;
+struct order_state : grain_state<domain::order> {
   static inline const char* name = "bazaar.order";
 };
 
 using order_actor = caf::stateful_actor<order_state>;
 
-caf::behavior order_grain(order_actor* self, runtime::grain_context ctx, grain_services services) {
-  auto loaded = load_state<domain::order>(*services.store, ctx.id, domain::order_from_json);
-  if (!loaded.ok) {
-    self->set_default_handler(
-      [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
-        return make_failure(errc::unavailable, "the order's stored state cannot be read");
-      });
-    return {runtime::deactivation_handler(self, ctx, [] {})};
-  }
-  auto& st = self->state;
-  if (loaded.state)
-    st.order = std::move(*loaded.state);
-  st.order.order_id = ctx.id.key;
-  st.saved_version = st.order.version;
-  ctx.record->set_version(st.order.version);
-  auto host = ctx.host;
-  auto record = ctx.record;
-
+caf::message_handler running(order_actor* self) {
+  auto d = [self]() -> durable<domain::order>& { return *self->state.d; };
   return {
-    [=](const order_get&) -> domain::order { return self->state.order; },
+    [=](const order_get&) -> caf::result<domain::order> {
+      auto rp = self->make_response_promise<domain::order>();
+      d().answer_state(reply_state(rp));
+      return rp;
+    },
     [=](const order_create& cmd) -> caf::result<domain::order> {
-      auto& o = self->state.order;
-      if (cmd.draft.order_id != o.order_id)
-        return make_failure(errc::validation_failed, "order_id does not name this order",
-                            "order_id");
-      if (auto bad = o.create(cmd.draft, host->time().wall_ms()))
-        return runtime::to_error(*bad);
-      record->set_version(o.version);
+      auto rp = self->make_response_promise<domain::order>();
+      auto w = reply_state(rp);
+      auto& o = d().current();
+      bool existed = o.exists;
+      if (cmd.draft.order_id != o.order_id) {
+        d().refuse(self, {},
+                   domain::validation_failed("order_id", "order_id does not name this order"), w);
+      } else if (auto bad = o.create(cmd.draft, d().now())) {
+        d().refuse(self, {}, *bad, w);
+      } else {
+        if (!existed) {
+          json::array items;
+          for (const auto& l : o.items)
+            items.push_back(json::object{{"sku", l.sku},
+                                         {"name", l.name},
+                                         {"quantity", l.quantity},
+                                         {"unit_price_cents", l.unit_price_cents}});
+          d().emit("order-created",
+                   {{"order_id", o.order_id},
+                    {"customer_id", o.customer_id},
+                    {"items", std::move(items)},
+                    {"total_cents", o.total_cents()},
+                    {"currency", o.currency},
+                    {"card_token", o.card_token}},
+                   cmd.meta);
+        }
+        d().commit(self, {}, nullptr, w);
+      }
+      return rp;
+    },
+  };
+}
+
+caf::behavior order_grain(order_actor* self, runtime::grain_context ctx, grain_services services) {
+  auto id = ctx.id.key;
+  return load_then<domain::order>(
+    self, ctx, services, domain::order_from_json,
+    [id] {
+      domain::order o;
+      o.order_id = id;
       return o;
     },
-    runtime::deactivation_handler(self, ctx,
-                                  [=] {
-                                    save_state(*services.store, record->id(), self->state.order,
-                                               self->state.saved_version);
-                                  }),
-  };
+    [self] { return running(self); });
 }
 
 } // namespace

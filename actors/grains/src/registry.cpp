@@ -3,6 +3,7 @@
 #include "bazaar/actors/grains.hpp"
 #include "bazaar/actors/protocol.hpp"
 #include "bazaar/runtime/errors.hpp"
+#include "bazaar/runtime/reminders.hpp"
 
 namespace bazaar::actors {
 
@@ -17,11 +18,16 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<order_create>("bazaar.order_create");
   cfg.add_message_type<order_get>("bazaar.order_get");
   cfg.add_message_type<domain::order>("bazaar.order");
+  cfg.add_message_type<runtime::reminder_due>("bazaar.reminder_due");
   cfg.add_message_type<product_get>("bazaar.product_get");
   cfg.add_message_type<product_create>("bazaar.product_create");
   cfg.add_message_type<domain::basket>("bazaar.basket");
   cfg.add_message_type<domain::product>("bazaar.product");
   cfg.add_error_category(runtime::error_category, runtime::render_error);
+  cfg.add_error_category(runtime::replay_category,
+                         [](std::uint8_t, caf::atom_value, const caf::message&) {
+                           return std::string{"replayed idempotent answer"};
+                         });
 }
 
 void register_grains(runtime::catalog& grains, const config::grains_options& opts,

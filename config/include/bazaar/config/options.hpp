@@ -62,8 +62,9 @@ struct log_options {
 
 /// PostgreSQL: where snapshots, the outbox/journal, idempotency keys and reminders live.
 struct postgres_options {
-  /// libpq connection URL; empty means "not configured".
-  std::string url;
+  /// libpq connection URL; empty means "not configured" (the node then never becomes ready).
+  /// The default is the local server that scripts/run.sh and scripts/test.sh start.
+  std::string url = "postgresql://bazaar:bazaar@127.0.0.1:5432/bazaar";
   /// Schema the tables live in (search_path); lets several nodes or tests share a database.
   std::string schema = "public";
   /// Writer threads (one connection each); a grain's writes always go to the same one.

@@ -4,6 +4,7 @@
 /// JSON request bodies (wrong types are 400, invalid or missing values 422).
 
 #include "bazaar/domain/failure.hpp"
+#include "bazaar/domain/json_codec.hpp"
 
 #include <boost/json.hpp>
 
@@ -14,11 +15,7 @@
 
 namespace bazaar::gateway {
 
-/// The HTTP status of an API error code.
-int status_of(domain::errc code);
-
-/// `{"error": {"code", "message", "details": {"field"?}}}`.
-std::string error_body(const domain::failure& f);
+using domain::error_body;
 
 /// A request body as a JSON object: 400 when it is not JSON or not an object.
 std::variant<boost::json::object, domain::failure> parse_object(std::string_view body);

@@ -3,6 +3,7 @@
 /// The REST routes of API.md that exist so far, bound to the grains they call.
 
 #include "bazaar/gateway/router.hpp"
+#include "bazaar/persistence/grain_storage.hpp"
 #include "bazaar/runtime/grain_client.hpp"
 
 #include <functional>
@@ -21,7 +22,9 @@ struct readiness_check {
 
 using readiness_probe = std::function<std::vector<readiness_check>()>;
 
-/// Builds the router: health, catalog and basket routes.
-std::shared_ptr<router> make_routes(runtime::grain_client& grains, readiness_probe ready);
+/// Builds the router: health, catalog, basket, checkout, order and admin routes.
+std::shared_ptr<router> make_routes(runtime::grain_client& grains,
+                                    std::shared_ptr<persistence::grain_storage> storage,
+                                    readiness_probe ready);
 
 } // namespace bazaar::gateway

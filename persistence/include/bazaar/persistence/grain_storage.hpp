@@ -7,7 +7,9 @@
 
 #include "bazaar/persistence/snapshot_store.hpp"
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <functional>
 #include <string>
 #include <vector>
@@ -22,16 +24,6 @@ struct event_record {
   std::string aggregate_id;
   std::uint64_t sequence = 0; ///< per aggregate, from 1
   std::string envelope;       ///< JSON text (API.md envelope)
-};
-
-/// The first answer to a request with an Idempotency-Key.
-struct idempotency_record {
-  std::string scope; ///< the customer (token sub)
-  std::string key;
-  std::uint64_t fingerprint = 0;
-  int status = 0;
-  std::string body;
-  std::int64_t expires_at_ms = 0;
 };
 
 /// Arms (or re-arms) a reminder, or removes it.
@@ -58,6 +50,13 @@ struct grain_write {
   std::function<void(save_status)> done;
 };
 
+/// A reminder whose time has come, claimed for delivery.
+struct due_reminder {
+  std::string type;
+  std::string key;
+  std::string name;
+};
+
 class grain_storage {
  public:
   virtual ~grain_storage() = default;
@@ -71,6 +70,17 @@ class grain_storage {
 
   /// True when loads and writes can succeed now; otherwise `why` says what is wrong.
   virtual bool ready(std::string& why) const = 0;
+
+  /// Claims up to `limit` due reminders, leasing each for `lease` (it fires again after the
+  /// lease unless its grain re-arms or removes it meanwhile). Blocking; for the reminder
+  /// service's own thread. Empty when the store is unavailable.
+  virtual std::vector<due_reminder> claim_due_reminders(std::size_t limit,
+                                                        std::chrono::milliseconds lease) = 0;
+
+  /// The journal of one aggregate (event envelopes as JSON text, oldest first); `done` gets
+  /// nullopt when the store is unavailable.
+  virtual void history(const std::string& aggregate_type, const std::string& aggregate_id,
+                       std::function<void(std::optional<std::vector<std::string>>)> done) = 0;
 };
 
 } // namespace bazaar::persistence

@@ -17,6 +17,13 @@ class memory_storage final : public grain_storage {
             std::function<void(load_result)> done) override;
   void write(grain_write w) override;
   bool ready(std::string& why) const override;
+  std::vector<due_reminder> claim_due_reminders(std::size_t limit,
+                                                std::chrono::milliseconds lease) override;
+  void history(const std::string& aggregate_type, const std::string& aggregate_id,
+               std::function<void(std::optional<std::vector<std::string>>)> done) override;
+
+  /// The clock reminders are compared with (milliseconds since the epoch); tests move it.
+  void set_now(std::int64_t now_ms);
 
   /// Makes every following load and write fail as `unavailable` (an outage), or not.
   void set_available(bool available);
@@ -29,9 +36,10 @@ class memory_storage final : public grain_storage {
   mutable std::mutex mtx_;
   memory_snapshot_store snapshots_;
   std::vector<event_record> events_;
-  std::map<std::pair<std::string, std::string>, idempotency_record> keys_;
+  std::map<std::string, std::vector<idempotency_record>> keys_; ///< by "type/key"
   std::map<std::string, std::int64_t> reminders_;
   bool available_ = true;
+  std::int64_t now_ms_ = 0;
 };
 
 } // namespace bazaar::persistence

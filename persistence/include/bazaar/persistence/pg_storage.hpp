@@ -33,6 +33,10 @@ class pg_storage final : public grain_storage {
             std::function<void(load_result)> done) override;
   void write(grain_write w) override;
   bool ready(std::string& why) const override;
+  std::vector<due_reminder> claim_due_reminders(std::size_t limit,
+                                                std::chrono::milliseconds lease) override;
+  void history(const std::string& aggregate_type, const std::string& aggregate_id,
+               std::function<void(std::optional<std::vector<std::string>>)> done) override;
 
   /// Waits up to `timeout` for the migrations; true once applied.
   bool wait_ready(std::chrono::milliseconds timeout) const;
@@ -51,6 +55,11 @@ class pg_storage final : public grain_storage {
     std::string key;
     std::function<void(load_result)> done;
   };
+  /// A query run on the loader thread; `unavailable` runs instead when it cannot be.
+  struct job {
+    std::function<void(pqxx::connection&)> run;
+    std::function<void()> unavailable;
+  };
 
   void monitor();
   void run_loader();
@@ -65,6 +74,8 @@ class pg_storage final : public grain_storage {
   std::string last_error_ = "not connected yet";
   bool stopping_ = false;
   std::deque<pending_load> loads_queue_;
+  std::deque<job> jobs_;
+  std::unique_ptr<pqxx::connection> reminder_conn_; ///< used by claim_due_reminders only
   std::atomic<std::uint64_t> loads_{0};
   std::thread monitor_thread_;
   std::thread loader_thread_;

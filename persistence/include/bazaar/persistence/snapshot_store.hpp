@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace bazaar::persistence {
 
@@ -28,11 +29,24 @@ enum class save_status {
   unavailable,
 };
 
+/// The first answer to a request with an Idempotency-Key, remembered by the grain that had
+/// the effect.
+struct idempotency_record {
+  std::string scope; ///< the customer (token sub)
+  std::string key;
+  std::uint64_t fingerprint = 0;
+  int status = 0;
+  std::string body;
+  std::int64_t expires_at_ms = 0;
+};
+
 struct load_result {
   /// False when the store could not be reached.
   bool ok = true;
   /// Empty when the grain never saved anything.
   std::optional<snapshot> found;
+  /// The grain's remembered idempotency answers that have not expired.
+  std::vector<idempotency_record> keys;
 };
 
 class snapshot_store {

@@ -17,18 +17,29 @@ namespace bazaar::runtime {
 class host;
 }
 
+namespace bazaar::persistence {
+class grain_storage;
+}
+
 namespace bazaar {
 
 class node {
  public:
-  explicit node(config::node_options opts);
+  /// A node on PostgreSQL (postgres.url), or on `storage` when one is given (unit tests).
+  explicit node(config::node_options opts,
+                std::shared_ptr<persistence::grain_storage> storage = nullptr);
   ~node();
 
   node(const node&) = delete;
   node& operator=(const node&) = delete;
 
-  /// Starts serving. Throws std::runtime_error when the HTTP port cannot be bound.
+  /// Starts serving; waits up to postgres.connect_timeout_ms for the migrations (a node whose
+  /// database is unreachable serves anyway, answers 503 and is not ready). Throws
+  /// std::runtime_error when the HTTP port cannot be bound.
   void start();
+
+  /// True when storage and runtime are usable; otherwise `why` says what is wrong.
+  bool ready(std::string& why) const;
 
   /// Stops as described above; idempotent. Returns within the request timeout plus ~2 s.
   void stop();
@@ -38,6 +49,7 @@ class node {
 
   const config::node_options& options() const;
   runtime::host& grains();
+  persistence::grain_storage& storage();
   caf::actor_system& system();
 
  private:

@@ -27,24 +27,13 @@ struct basket_line {
   std::int64_t line_total_cents() const { return unit_price_cents * quantity; }
 };
 
-/// The remembered answer of one checkout attempt, so that a retry with the same
-/// Idempotency-Key gets the first answer (API.md "Idempotency").
-struct checkout_record {
-  std::string idempotency_key;
-  /// Fingerprint of the request body: the same key with another body is a conflict.
-  std::uint64_t fingerprint = 0;
-  /// True when the attempt created an order (202); false when it was refused (409).
-  bool accepted = false;
-  std::string order_id;
-  timestamp_ms at = 0;
-};
-
-/// How long and how many checkout attempts a basket remembers.
-inline constexpr timestamp_ms checkout_memory_ms = 24LL * 60 * 60 * 1000;
-inline constexpr std::size_t max_checkout_records = 64;
-
 /// A stable 64-bit fingerprint (FNV-1a) of a request body.
 std::uint64_t fingerprint(std::string_view body);
+
+/// The id of the order a checkout creates: derived from the customer, the Idempotency-Key
+/// and the basket version, so that a checkout retried after a failure creates the same order.
+std::string order_id_for(const std::string& customer_id, const std::string& idempotency_key,
+                         std::uint64_t basket_version);
 
 struct basket {
   std::string customer_id;
@@ -73,15 +62,6 @@ struct basket {
 
   /// Removes every line.
   void clear(timestamp_ms now);
-
-  /// The remembered attempt with this key, if any (and not older than checkout_memory_ms).
-  const checkout_record* find_checkout(const std::string& key, timestamp_ms now) const;
-
-  /// Remembers an attempt's answer; an accepted one also empties the basket.
-  void record_checkout(checkout_record record, timestamp_ms now);
-
-  /// Remembered checkout attempts, oldest first (part of the snapshot, not of the API form).
-  std::vector<checkout_record> checkouts;
 
  private:
   basket_line* find_mutable(const std::string& sku);

@@ -28,6 +28,9 @@ enum class errc : std::uint8_t {
 /// The snake_case code of API.md, e.g. "validation_failed".
 std::string_view to_string(errc code);
 
+/// The HTTP status of an API error code (API.md "Errors").
+int http_status(errc code);
+
 /// A refused command: code, a human sentence, and the offending field if one is to blame.
 struct failure {
   errc code = errc::internal;

@@ -14,6 +14,9 @@
 
 namespace bazaar::domain {
 
+/// API.md's error body: `{"error": {"code", "message", "details": {"field"?}}}`.
+std::string error_body(const failure& f);
+
 boost::json::value to_json(const basket& b);
 boost::json::value to_json(const product& p);
 boost::json::value to_json(const order& o);
