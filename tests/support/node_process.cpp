@@ -1,0 +1,102 @@
+#include "node_process.hpp"
+
+#include "http_client.hpp"
+#include "pg_schema.hpp"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#ifndef BAZAAR_BIN
+#error "BAZAAR_BIN must name the bazaar executable"
+#endif
+
+namespace bazaar::test {
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+node_process::node_process(std::string schema, std::vector<std::string> sets,
+                           std::chrono::milliseconds ready_within)
+  : port_(free_port()) {
+  std::vector<std::string> args{BAZAAR_BIN, "serve"};
+  sets.insert(sets.begin(), {"http.host=127.0.0.1", "http.port=" + std::to_string(port_),
+                             "postgres.schema=" + schema, "log.level=warn"});
+  for (auto& s : sets) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  auto url = test_postgres_url();
+  pid_ = ::fork();
+  if (pid_ < 0)
+    throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::setenv("BAZAAR_POSTGRES_URL", url.c_str(), 1);
+    ::setenv("BAZAAR_JWT_SECRET", secret(), 1);
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + ready_within;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("bazaar exited during start");
+    }
+    try {
+      http_connection c{port_, std::chrono::seconds{2}};
+      if (c.request("GET", "/readyz").status == 200)
+        return;
+    } catch (const std::exception&) {
+      // not listening yet
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  stop(SIGKILL);
+  throw std::runtime_error("bazaar did not become ready");
+}
+
+node_process::~node_process() {
+  if (pid_ > 0)
+    stop(SIGKILL);
+}
+
+int node_process::stop(int sig, std::chrono::milliseconds within) {
+  if (pid_ <= 0)
+    return 0;
+  ::kill(pid_, sig);
+  auto deadline = std::chrono::steady_clock::now() + within;
+  int status = 0;
+  while (::waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  pid_ = -1;
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  return -WTERMSIG(status);
+}
+
+} // namespace bazaar::test

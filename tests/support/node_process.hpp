@@ -1,0 +1,44 @@
+#pragma once
+
+/// The real `bazaar` executable as a child process, for tests that kill or restart it:
+/// started on a free loopback port with its own PostgreSQL schema, stopped by its pid.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace bazaar::test {
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+std::uint16_t free_port();
+
+class node_process {
+ public:
+  /// Starts `bazaar serve` with `--set` overrides (http.port, postgres.schema and the test
+  /// secret are added) and waits until /readyz answers 200 (throws after `ready_within`).
+  node_process(std::string schema, std::vector<std::string> sets = {},
+               std::chrono::milliseconds ready_within = std::chrono::seconds{20});
+  /// Kills the process (SIGKILL) if it still runs.
+  ~node_process();
+
+  node_process(const node_process&) = delete;
+  node_process& operator=(const node_process&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+
+  /// Sends `sig` and waits for the process to end; returns its exit status (or -signal).
+  int stop(int sig, std::chrono::milliseconds within = std::chrono::seconds{10});
+
+  /// The secret the node signs tokens with.
+  static const char* secret() { return "fault-test-secret-123"; }
+
+ private:
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+} // namespace bazaar::test
