@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
 ./scripts/build.sh bazaar bazaarctl
+BAZAAR_POSTGRES_URL=$(./scripts/postgres.sh)
+export BAZAAR_POSTGRES_URL
 
 export BAZAAR_JWT_SECRET=${BAZAAR_JWT_SECRET:-bazaar-dev-secret-change-me}
 port=${BAZAAR_HTTP_PORT:-8080}
@@ -22,6 +24,7 @@ admin=$(build/bin/bazaarctl token --sub admin --role admin --ttl 86400 2>/dev/nu
 cat <<BANNER
 
   Bazaar node on http://127.0.0.1:${port}   (Ctrl-C stops it)
+  PostgreSQL: ${BAZAAR_POSTGRES_URL}
 
   export CUSTOMER_TOKEN=${customer}
   export ADMIN_TOKEN=${admin}

@@ -4,6 +4,7 @@
 #   ./scripts/test.sh              Release build in build/
 #   ./scripts/test.sh --sanitize   AddressSanitizer + UBSan build in build-asan/
 #   CTEST_ARGS="-L unit"           extra ctest arguments
+# PostgreSQL: BAZAAR_POSTGRES_URL if set, otherwise the local cluster, started if needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,9 @@ dir=${BUILD_DIR:-$dir}
 
 ./scripts/install-deps.sh
 BUILD_DIR=$dir ./scripts/build.sh "${build_args[@]}"
+# Integration and fault tests use a real PostgreSQL, each test in a schema of its own.
+BAZAAR_POSTGRES_URL=$(./scripts/postgres.sh)
+export BAZAAR_POSTGRES_URL
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

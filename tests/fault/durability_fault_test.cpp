@@ -147,8 +147,10 @@ int stored_quantity(http_connection& c, std::size_t index) {
 }
 
 bool can_restart_postgres() {
-  return std::getenv("BAZAAR_TEST_POSTGRES_URL") == nullptr &&
-         std::system("command -v pg_ctlcluster >/dev/null 2>&1 && "
+  auto url = test::test_postgres_url();
+  bool local = url.find("@127.0.0.1") != std::string::npos ||
+               url.find("@localhost") != std::string::npos;
+  return local && std::system("command -v pg_ctlcluster >/dev/null 2>&1 && "
                      "pg_lsclusters -h | grep -q online") == 0;
 }
 
