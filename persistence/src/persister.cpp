@@ -39,10 +39,6 @@ struct merged_write {
   std::vector<std::function<void(save_status)>> done;
 };
 
-std::string to_timestamp(std::int64_t ms) {
-  return "to_timestamp(" + std::to_string(ms) + " / 1000.0)";
-}
-
 /// Folds a batch into one entry per grain. A write that does not continue its grain's chain
 /// (it does not replace the version before it) waits for the next batch, as do the grain's
 /// writes after it, so that order is kept.
@@ -92,78 +88,131 @@ std::vector<merged_write> coalesce(std::vector<grain_write>& batch,
   return out;
 }
 
+/// Builds a PostgreSQL array literal, e.g. {"a","b\\"c"}; elements are passed as text.
+class array_literal {
+ public:
+  void add(const std::string& element) {
+    text_ += text_.empty() ? "{\"" : ",\"";
+    for (char c : element) {
+      if (c == '"' || c == '\\')
+        text_ += '\\';
+      text_ += c;
+    }
+    text_ += '"';
+  }
+  void add(std::uint64_t n) { add(std::to_string(n)); }
+  void add_int(std::int64_t n) { add(std::to_string(n)); }
+  std::string str() const { return text_.empty() ? "{}" : text_ + "}"; }
+  bool empty() const { return text_.empty(); }
+
+ private:
+  std::string text_;
+};
+
+/// The statements of a batch, prepared once per connection: every row travels in arrays, so
+/// the server parses each statement once instead of a fresh VALUES list per transaction.
+void prepare_statements(pqxx::connection& c) {
+  c.prepare("bazaar_upsert_snapshots",
+            "WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], "
+            "$4::bigint[], $5::jsonb[], $6::bigint[]) AS i (t, k, e, v, s, q)), "
+            "upd AS (UPDATE snapshots AS s SET version = i.v, state = i.s, event_seq = i.q, "
+            "updated_at = now() FROM input AS i WHERE i.e > 0 AND s.grain_type = i.t AND "
+            "s.grain_key = i.k AND s.version = i.e RETURNING s.grain_type, s.grain_key), "
+            "ins AS (INSERT INTO snapshots (grain_type, grain_key, version, state, event_seq) "
+            "SELECT t, k, v, s, q FROM input WHERE e = 0 ON CONFLICT DO NOTHING "
+            "RETURNING grain_type, grain_key) "
+            "SELECT grain_type, grain_key FROM upd UNION ALL SELECT grain_type, grain_key FROM ins");
+  c.prepare("bazaar_insert_events",
+            "INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, sequence, "
+            "envelope) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], "
+            "$5::bigint[], $6::json[])");
+  c.prepare("bazaar_insert_keys",
+            "INSERT INTO idempotency_keys (scope, key, grain_type, grain_key, fingerprint, "
+            "status, body, expires_at) SELECT s, k, t, g, f, st, b, to_timestamp(x / 1000.0) "
+            "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
+            "$6::integer[], $7::text[], $8::bigint[]) AS i (s, k, t, g, f, st, b, x) "
+            "ON CONFLICT (grain_type, grain_key, scope, key) DO NOTHING");
+  c.prepare("bazaar_arm_reminders",
+            "INSERT INTO reminders (grain_type, grain_key, name, due_at) SELECT t, k, n, "
+            "to_timestamp(d / 1000.0) FROM unnest($1::text[], $2::text[], $3::text[], "
+            "$4::bigint[]) AS i (t, k, n, d) ON CONFLICT (grain_type, grain_key, name) DO "
+            "UPDATE SET due_at = EXCLUDED.due_at, attempts = 0");
+  c.prepare("bazaar_disarm_reminders",
+            "DELETE FROM reminders AS r USING unnest($1::text[], $2::text[], $3::text[]) AS i "
+            "(t, k, n) WHERE r.grain_type = i.t AND r.grain_key = i.k AND r.name = i.n");
+}
+
 /// The fenced upsert of every snapshot in the batch; returns the grains whose write won.
 std::set<std::pair<std::string, std::string>> upsert_snapshots(pqxx::work& w,
                                                               const std::vector<merged_write>& ms) {
-  std::string values;
+  array_literal types, keys, expected, versions, states, seqs;
   for (const auto& m : ms) {
     if (m.state.empty())
       continue;
-    if (!values.empty())
-      values += ",";
-    values += "(" + w.quote(m.type) + "," + w.quote(m.key) + "," +
-              std::to_string(m.expected_version) + "::bigint," + std::to_string(m.version) +
-              "::bigint," + w.quote(m.state) + "::jsonb," + std::to_string(m.event_seq) +
-              "::bigint)";
+    types.add(m.type);
+    keys.add(m.key);
+    expected.add(m.expected_version);
+    versions.add(m.version);
+    states.add(m.state);
+    seqs.add(m.event_seq);
   }
   std::set<std::pair<std::string, std::string>> won;
-  if (values.empty())
+  if (types.empty())
     return won;
-  auto r = w.exec(
-    "WITH input (t, k, e, v, s, q) AS (VALUES " + values +
-    "), upd AS (UPDATE snapshots AS s SET version = i.v, state = i.s, event_seq = i.q, "
-    "updated_at = now() FROM input AS i WHERE i.e > 0 AND s.grain_type = i.t AND "
-    "s.grain_key = i.k AND s.version = i.e RETURNING s.grain_type, s.grain_key), "
-    "ins AS (INSERT INTO snapshots (grain_type, grain_key, version, state, event_seq) "
-    "SELECT t, k, v, s, q FROM input WHERE e = 0 ON CONFLICT DO NOTHING "
-    "RETURNING grain_type, grain_key) "
-    "SELECT grain_type, grain_key FROM upd UNION ALL SELECT grain_type, grain_key FROM ins");
+  auto r = w.exec_prepared("bazaar_upsert_snapshots", types.str(), keys.str(), expected.str(),
+                           versions.str(), states.str(), seqs.str());
   for (const auto& row : r)
     won.emplace(row[0].as<std::string>(), row[1].as<std::string>());
   return won;
 }
 
 void insert_side_effects(pqxx::work& w, const std::vector<const merged_write*>& winners) {
-  std::string events, keys, arm, disarm;
+  array_literal e_id, e_type, e_agg_type, e_agg_id, e_seq, e_env;
+  array_literal k_scope, k_key, k_type, k_grain, k_fp, k_status, k_body, k_expires;
+  array_literal a_type, a_key, a_name, a_due, d_type, d_key, d_name;
   for (const auto* m : winners) {
     for (const auto& e : m->events) {
-      if (!events.empty())
-        events += ",";
-      events += "(" + w.quote(e.event_id) + "::uuid," + w.quote(e.event_type) + "," +
-                w.quote(e.aggregate_type) + "," + w.quote(e.aggregate_id) + "," +
-                std::to_string(e.sequence) + "," + w.quote(e.envelope) + "::jsonb)";
+      e_id.add(e.event_id);
+      e_type.add(e.event_type);
+      e_agg_type.add(e.aggregate_type);
+      e_agg_id.add(e.aggregate_id);
+      e_seq.add(e.sequence);
+      e_env.add(e.envelope);
     }
     for (const auto& k : m->keys) {
-      if (!keys.empty())
-        keys += ",";
-      keys += "(" + w.quote(k.scope) + "," + w.quote(k.key) + "," + w.quote(m->type) + "," +
-              w.quote(m->key) + "," + std::to_string(static_cast<std::int64_t>(k.fingerprint)) +
-              "," + std::to_string(k.status) + "," + w.quote(k.body) + "," +
-              to_timestamp(k.expires_at_ms) + ")";
+      k_scope.add(k.scope);
+      k_key.add(k.key);
+      k_type.add(m->type);
+      k_grain.add(m->key);
+      k_fp.add_int(static_cast<std::int64_t>(k.fingerprint));
+      k_status.add_int(k.status);
+      k_body.add(k.body);
+      k_expires.add_int(k.expires_at_ms);
     }
     for (const auto& r : m->reminders) {
-      auto id = "(" + w.quote(m->type) + "," + w.quote(m->key) + "," + w.quote(r.name);
       if (r.remove) {
-        disarm += (disarm.empty() ? "" : ",") + id + ")";
+        d_type.add(m->type);
+        d_key.add(m->key);
+        d_name.add(r.name);
       } else {
-        arm += (arm.empty() ? "" : ",") + id + "," + to_timestamp(r.due_at_ms) + ")";
+        a_type.add(m->type);
+        a_key.add(m->key);
+        a_name.add(r.name);
+        a_due.add_int(r.due_at_ms);
       }
     }
   }
-  if (!events.empty())
-    w.exec("INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, sequence, "
-           "envelope) VALUES " +
-           events);
-  if (!keys.empty())
-    w.exec("INSERT INTO idempotency_keys (scope, key, grain_type, grain_key, fingerprint, "
-           "status, body, expires_at) VALUES " +
-           keys + " ON CONFLICT (grain_type, grain_key, scope, key) DO NOTHING");
-  if (!disarm.empty())
-    w.exec("DELETE FROM reminders WHERE (grain_type, grain_key, name) IN (" + disarm + ")");
-  if (!arm.empty())
-    w.exec("INSERT INTO reminders (grain_type, grain_key, name, due_at) VALUES " + arm +
-           " ON CONFLICT (grain_type, grain_key, name) DO UPDATE SET due_at = EXCLUDED.due_at, "
-           "attempts = 0");
+  if (!e_id.empty())
+    w.exec_prepared("bazaar_insert_events", e_id.str(), e_type.str(), e_agg_type.str(),
+                    e_agg_id.str(), e_seq.str(), e_env.str());
+  if (!k_scope.empty())
+    w.exec_prepared("bazaar_insert_keys", k_scope.str(), k_key.str(), k_type.str(),
+                    k_grain.str(), k_fp.str(), k_status.str(), k_body.str(), k_expires.str());
+  if (!d_type.empty())
+    w.exec_prepared("bazaar_disarm_reminders", d_type.str(), d_key.str(), d_name.str());
+  if (!a_type.empty())
+    w.exec_prepared("bazaar_arm_reminders", a_type.str(), a_key.str(), a_name.str(),
+                    a_due.str());
 }
 
 } // namespace
@@ -183,6 +232,7 @@ void persister::write(grain_write w) {
   auto h = std::hash<std::string>{}(w.type) * 31 + std::hash<std::string>{}(w.key);
   auto& target = *writers_[h % writers_.size()];
   stats_.writes.fetch_add(1, std::memory_order_relaxed);
+  bool wake = false;
   {
     std::lock_guard<std::mutex> guard{target.mtx};
     if (target.stopping) {
@@ -192,8 +242,13 @@ void persister::write(grain_write w) {
       return;
     }
     target.queue.push_back(std::move(w));
+    // Wake the writer only when it may be waiting for this: an empty queue became non-empty,
+    // or a lingering batch became full. Waking it per write would cost a context switch each.
+    auto size = target.queue.size();
+    wake = size == 1 || size == static_cast<std::size_t>(std::max(1, opts_.batch_max_rows));
   }
-  target.cv.notify_one();
+  if (wake)
+    target.cv.notify_one();
 }
 
 void persister::stop() {
@@ -240,8 +295,10 @@ void persister::commit(writer& wr, std::vector<grain_write>& batch) {
   std::vector<save_status> outcome(merged.size(), save_status::unavailable);
   auto started = std::chrono::steady_clock::now();
   try {
-    if (!wr.conn || !wr.conn->is_open())
+    if (!wr.conn || !wr.conn->is_open()) {
       wr.conn = connect(settings_);
+      prepare_statements(*wr.conn);
+    }
     pqxx::work w{*wr.conn};
     auto won = upsert_snapshots(w, merged);
     std::vector<const merged_write*> winners;
