@@ -48,7 +48,9 @@ struct settings {
   std::string schema;
 };
 
-double since(clk::time_point t) { return duration<double>(clk::now() - t).count(); }
+double since(clk::time_point t) {
+  return duration<double>(clk::now() - t).count();
+}
 
 /// Raw baseline: batched fenced upserts, one transaction per batch of 500.
 double raw_upserts(const settings& s) {
@@ -75,12 +77,12 @@ double raw_upserts(const settings& s) {
                     "::bigint,'{\"s\":\"" + state + "\"}'::jsonb)";
         }
         auto r = w.exec(
-          "WITH input (t, k, e, v, s) AS (VALUES " + values +
-          "), upd AS (UPDATE snapshots AS s SET version = i.v, state = i.s FROM input i WHERE "
-          "i.e > 0 AND s.grain_type = i.t AND s.grain_key = i.k AND s.version = i.e RETURNING "
-          "1), ins AS (INSERT INTO snapshots (grain_type, grain_key, version, state) SELECT t, "
-          "k, v, s FROM input WHERE e = 0 ON CONFLICT DO NOTHING RETURNING 1) "
-          "SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ins)");
+            "WITH input (t, k, e, v, s) AS (VALUES " + values +
+            "), upd AS (UPDATE snapshots AS s SET version = i.v, state = i.s FROM input i WHERE "
+            "i.e > 0 AND s.grain_type = i.t AND s.grain_key = i.k AND s.version = i.e RETURNING "
+            "1), ins AS (INSERT INTO snapshots (grain_type, grain_key, version, state) SELECT t, "
+            "k, v, s FROM input WHERE e = 0 ON CONFLICT DO NOTHING RETURNING 1) "
+            "SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ins)");
         w.commit();
         rows += batch;
       }
@@ -135,7 +137,7 @@ struct node_under_test {
     sys = std::make_unique<caf::actor_system>(cfg);
     persistence::pg_storage::options so;
     storage = std::make_shared<persistence::pg_storage>(
-      persistence::pg_settings{s.url, s.schema, 2000, 30000}, so);
+        persistence::pg_settings{s.url, s.schema, 2000, 30000}, so);
     storage->wait_ready(seconds{10});
     host = std::make_unique<runtime::host>(*sys, clock, ro, seconds{30});
     actors::grain_services services;
@@ -168,18 +170,18 @@ struct node_under_test {
       auto [key, qty] = pick(sent++);
       auto t0 = clk::now();
       bool admitted = host->client().ask<domain::basket>(
-        runtime::grain_id{"basket", key}, actors::basket_set{"SKU-1", qty, {}, {}},
-        [&, t0](caf::expected<domain::basket> r) {
-          if (r)
-            ++ok;
-          else
-            ++failed;
-          if (latencies_us) {
-            std::lock_guard<std::mutex> guard{lat_mtx};
-            latencies_us->push_back(duration<double, std::micro>(clk::now() - t0).count());
-          }
-          w.release();
-        });
+          runtime::grain_id{"basket", key}, actors::basket_set{"SKU-1", qty, {}, {}},
+          [&, t0](caf::expected<domain::basket> r) {
+            if (r)
+              ++ok;
+            else
+              ++failed;
+            if (latencies_us) {
+              std::lock_guard<std::mutex> guard{lat_mtx};
+              latencies_us->push_back(duration<double, std::micro>(clk::now() - t0).count());
+            }
+            w.release();
+          });
       if (!admitted) {
         ++failed;
         w.release();
@@ -213,8 +215,8 @@ int main(int argc, char** argv) {
     auto conn = persistence::connect({s.url, s.schema, 2000, 30000});
     persistence::migrate(*conn, s.schema);
   }
-  std::printf("durable_bench: %d baskets, window %d, %.1f s per scenario, schema %s\n",
-              s.baskets, s.window, s.seconds, s.schema.c_str());
+  std::printf("durable_bench: %d baskets, window %d, %.1f s per scenario, schema %s\n", s.baskets,
+              s.window, s.seconds, s.schema.c_str());
 
   double raw = raw_upserts(s);
   std::printf("raw batched versioned upserts (libpqxx, 2 threads x 500/txn): %.0f rows/s\n", raw);
@@ -233,8 +235,8 @@ int main(int argc, char** argv) {
       for (int i = 0; i < s.baskets; ++i) {
         w.acquire();
         node.host->client().ask<domain::basket>(
-          runtime::grain_id{"basket", "b" + std::to_string(i)},
-          actors::basket_add{"SKU-1", 1, {}, {}}, [&](auto) { w.release(); });
+            runtime::grain_id{"basket", "b" + std::to_string(i)},
+            actors::basket_add{"SKU-1", 1, {}, {}}, [&](auto) { w.release(); });
       }
       w.drain(s.window);
     }
@@ -282,12 +284,12 @@ int main(int argc, char** argv) {
       for (int i = 0; i < s.baskets; ++i) {
         w.acquire();
         node.host->client().ask<domain::basket>(
-          runtime::grain_id{"basket", "b" + std::to_string(i)}, actors::basket_get{},
-          [&](caf::expected<domain::basket> b) {
-            if (b && b->version > 0)
-              ++good;
-            w.release();
-          });
+            runtime::grain_id{"basket", "b" + std::to_string(i)}, actors::basket_get{},
+            [&](caf::expected<domain::basket> b) {
+              if (b && b->version > 0)
+                ++good;
+              w.release();
+            });
       }
       w.drain(s.window);
       std::printf("activations from snapshot: %.0f /s (%ld of %d restored, %llu loads)\n",

@@ -51,8 +51,8 @@ std::optional<std::int64_t> body_reader::integer(std::string_view key, bool requ
   const auto& v = i->value();
   auto out_of_range = [&] {
     fail(domain::validation_failed(std::string(key), std::string(key) + " must be between " +
-                                                        std::to_string(min) + " and " +
-                                                        std::to_string(max)));
+                                                         std::to_string(min) + " and " +
+                                                         std::to_string(max)));
     return std::nullopt;
   };
   std::int64_t n = 0;
@@ -60,8 +60,8 @@ std::optional<std::int64_t> body_reader::integer(std::string_view key, bool requ
     n = v.get_int64();
   } else if (v.is_uint64()) {
     return out_of_range();
-  } else if (v.is_double() && v.get_double() == static_cast<double>(static_cast<std::int64_t>(
-                                                   v.get_double())) &&
+  } else if (v.is_double() &&
+             v.get_double() == static_cast<double>(static_cast<std::int64_t>(v.get_double())) &&
              std::abs(v.get_double()) < 9e15) {
     // 3.0 is an integer written as a float; 3.5 is not.
     n = static_cast<std::int64_t>(v.get_double());

@@ -8,9 +8,12 @@
 #include <pistache/peer.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <random>
+#include <strings.h>
 #include <sys/socket.h>
 #include <thread>
+#include <unordered_map>
 
 namespace bazaar::gateway {
 
@@ -42,11 +45,13 @@ std::string new_correlation_id() {
 class named_header final : public Http::Header::Header {
  public:
   named_header(std::string name, std::string value)
-    : name_(std::move(name)), value_(std::move(value)) {}
+      : name_(std::move(name)), value_(std::move(value)) {}
   const char* name() const override { return name_.c_str(); }
   void write(std::ostream& os) const override { os << value_; }
 #ifdef SAFE_HEADER_CAST
-  std::uint64_t hash() const override { return std::hash<std::string>{}(name_); }
+  std::uint64_t hash() const override {
+    return std::hash<std::string>{}(name_);
+  }
 #endif
 
  private:
@@ -67,10 +72,8 @@ void close_after(Pistache::Async::Promise<ssize_t>& written,
 
 responder::responder(Http::ResponseWriter writer, std::string correlation_id, bool keep_alive,
                      inflight_counter inflight)
-  : writer_(std::move(writer)),
-    correlation_id_(std::move(correlation_id)),
-    keep_alive_(keep_alive),
-    inflight_(std::move(inflight)) {}
+    : writer_(std::move(writer)), correlation_id_(std::move(correlation_id)),
+      keep_alive_(keep_alive), inflight_(std::move(inflight)) {}
 
 responder::~responder() {
   if (!answered_.load())
@@ -116,12 +119,24 @@ void responder::send(int status, const std::string& body, bool close) {
 
 // -- the Pistache handler --------------------------------------------------------------------
 
+/// What the server tracks per connection, for its own request timeouts: when the request
+/// now arriving began (0: none in progress, -1: already answered as timed out), and what is
+/// needed to answer on the connection from the sweeper thread.
+struct peer_state {
+  std::atomic<std::int64_t> partial_since_ns{0};
+  Pistache::Tcp::Transport* transport = nullptr;
+  Http::Handler* handler = nullptr;
+  std::weak_ptr<Pistache::Tcp::Peer> peer;
+};
+
 struct server_core {
   config::http_options http;
   config::auth_options auth;
   std::shared_ptr<router> routes;
   inflight_counter inflight = std::make_shared<std::atomic<int>>(0);
   std::atomic<bool> accepting{true};
+  std::mutex peers_mtx;
+  std::unordered_map<const Pistache::Tcp::Peer*, std::shared_ptr<peer_state>> peers;
 };
 
 namespace {
@@ -133,10 +148,38 @@ bool keep_alive_of(const Http::Request& req) {
   return req.version() == Http::Version::Http11;
 }
 
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+/// A Content-Length header in `chunk` whose value is not a plain decimal number. (Pistache
+/// reads "12abc" as 12 and "abc" as 0, and then takes the rest for the next request.)
+bool bad_content_length(std::string_view chunk) {
+  static constexpr std::string_view name = "\ncontent-length:";
+  for (std::size_t i = 0; i + name.size() <= chunk.size(); ++i) {
+    if (strncasecmp(chunk.data() + i, name.data(), name.size()) != 0)
+      continue;
+    auto j = i + name.size();
+    while (j < chunk.size() && (chunk[j] == ' ' || chunk[j] == '\t'))
+      ++j;
+    std::size_t digits = 0;
+    while (j < chunk.size() && chunk[j] >= '0' && chunk[j] <= '9') {
+      ++j;
+      ++digits;
+    }
+    while (j < chunk.size() && (chunk[j] == ' ' || chunk[j] == '\t'))
+      ++j;
+    return digits == 0 || digits > 18 || j >= chunk.size() || chunk[j] != '\r';
+  }
+  return false;
+}
+
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 /// Verifies the bearer token of a request against the route's access rule.
@@ -147,9 +190,11 @@ std::optional<domain::failure> authorize(const server_core& core, const Http::Re
     return domain::failure{errc::unauthorized, "a bearer token is required", {}};
   auto value = header->value();
   static const std::string scheme = "Bearer ";
-  if (value.size() <= scheme.size() || value.compare(0, scheme.size(), scheme) != 0)
-    return domain::failure{errc::unauthorized, "the Authorization header must be 'Bearer <token>'",
-                           {}};
+  // The scheme name is case-insensitive (RFC 9110 11.1).
+  if (value.size() <= scheme.size() ||
+      strncasecmp(value.c_str(), scheme.c_str(), scheme.size()) != 0)
+    return domain::failure{
+        errc::unauthorized, "the Authorization header must be 'Bearer <token>'", {}};
   auto verified = auth::verify(value.substr(scheme.size()), core.auth.jwt_secret, now_seconds());
   if (auto* bad = std::get_if<auth::verify_error>(&verified))
     return domain::failure{errc::unauthorized,
@@ -182,10 +227,10 @@ class pistache_handler final : public Http::Handler {
     http_request r;
     auto cid = req.headers().tryGetRaw("X-Correlation-Id");
     r.correlation_id = cid && !cid->value().empty() && cid->value().size() <= 128
-                         ? cid->value()
-                         : new_correlation_id();
-    auto out = std::make_shared<responder>(std::move(writer), r.correlation_id,
-                                           keep_alive_of(req), core_->inflight);
+                           ? cid->value()
+                           : new_correlation_id();
+    auto out = std::make_shared<responder>(std::move(writer), r.correlation_id, keep_alive_of(req),
+                                           core_->inflight);
     if (!core_->accepting.load()) {
       out->fail(domain::failure{errc::unavailable, "the node is shutting down", {}});
       return;
@@ -196,8 +241,8 @@ class pistache_handler final : public Http::Handler {
     if (!match.found) {
       if (match.method_mismatch) {
         out->header("Allow", match.allowed);
-        out->fail(domain::failure{errc::method_not_allowed,
-                                  "method not allowed; use " + match.allowed, {}});
+        out->fail(domain::failure{
+            errc::method_not_allowed, "method not allowed; use " + match.allowed, {}});
       } else {
         out->fail(domain::failure{errc::not_found, "no such route: " + r.path, {}});
       }
@@ -217,8 +262,8 @@ class pistache_handler final : public Http::Handler {
     if (auto ct = req.headers().tryGet<Http::Header::ContentType>())
       r.content_type = ct->mime().toString();
     if (!r.body.empty() && !is_json_media_type(r.content_type)) {
-      out->fail(domain::failure{errc::unsupported_media_type,
-                                "request bodies must be application/json", {}});
+      out->fail(domain::failure{
+          errc::unsupported_media_type, "request bodies must be application/json", {}});
       return;
     }
     for (auto i = req.query().parameters_begin(); i != req.query().parameters_end(); ++i)
@@ -238,6 +283,24 @@ class pistache_handler final : public Http::Handler {
     reject(std::move(writer), errc::bad_request, "the request did not arrive in time");
   }
 
+  /// Replaces Pistache's (private) one: creates the parser as it does, and starts tracking
+  /// the connection for the server's own request timeouts.
+  void onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
+    peer->putData(ParserData, std::make_shared<Http::RequestParser>(getMaxRequestSize()));
+    auto state = std::make_shared<peer_state>();
+    state->transport = transport();
+    state->handler = this;
+    state->peer = peer;
+    peer->putData(peer_state_key, state);
+    std::lock_guard<std::mutex> guard{core_->peers_mtx};
+    core_->peers[peer.get()] = std::move(state);
+  }
+
+  void onDisconnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
+    std::lock_guard<std::mutex> guard{core_->peers_mtx};
+    core_->peers.erase(peer.get());
+  }
+
   /// Pistache's own onInput answers parser exceptions with their text as a 500 and keeps
   /// reading an oversized body as new requests; this one answers 400/413 with the API error
   /// body and closes the connection instead.
@@ -245,6 +308,9 @@ class pistache_handler final : public Http::Handler {
                const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
     auto parser = getParser(peer);
     auto& request = parser->request;
+    auto state = std::static_pointer_cast<peer_state>(peer->tryGetData(peer_state_key));
+    if (state && state->partial_since_ns.load() < 0)
+      return; // timed out and answered; the connection is closing
     try {
       if (!parser->feed(buffer, len)) {
         parser->reset();
@@ -253,6 +319,14 @@ class pistache_handler final : public Http::Handler {
         return;
       }
       if (parser->parse() == Http::Private::State::Done) {
+        if (state)
+          state->partial_since_ns = 0;
+        if (bad_content_length(std::string_view{buffer, len})) {
+          parser->reset();
+          reject(Http::ResponseWriter(Http::Version::Http11, transport(), this, peer),
+                 errc::bad_request, "Content-Length must be a decimal number");
+          return;
+        }
         Http::ResponseWriter writer(request.version(), transport(), this, peer);
         request.copyAddress(peer->address());
         peer->setIdle(false);
@@ -264,6 +338,8 @@ class pistache_handler final : public Http::Handler {
         parser->reset();
         reject(Http::ResponseWriter(Http::Version::Http11, transport(), this, peer),
                errc::bad_request, "malformed HTTP request");
+      } else if (state && state->partial_since_ns.load() == 0) {
+        state->partial_since_ns = steady_ns(); // a request began and is not complete yet
       }
     } catch (const std::exception& e) {
       parser->reset();
@@ -273,6 +349,8 @@ class pistache_handler final : public Http::Handler {
   }
 
  private:
+  static constexpr const char* peer_state_key = "bazaar.peer_state";
+
   static bool stuck_before_body(Http::RequestParser& parser, std::string_view chunk) {
     auto* step = parser.step();
     if (step == nullptr || chunk.find("\r\n\r\n") == std::string_view::npos)
@@ -296,28 +374,67 @@ class pistache_handler final : public Http::Handler {
 
 http_server::http_server(const config::http_options& http, const config::auth_options& auth,
                          std::shared_ptr<router> routes)
-  : core_(std::make_shared<server_core>()) {
+    : core_(std::make_shared<server_core>()) {
   core_->http = http;
   core_->auth = auth;
   core_->routes = std::move(routes);
 }
 
-http_server::~http_server() { stop(); }
+http_server::~http_server() {
+  stop();
+}
+
+/// Answers requests that did not arrive within http.header_timeout_ms with 400 and closes
+/// their connections: the first request on a connection or any later one, headers or body.
+void http_server::sweep() {
+  auto limit = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::milliseconds{core_->http.header_timeout_ms})
+                   .count();
+  std::vector<std::shared_ptr<peer_state>> late;
+  {
+    std::lock_guard<std::mutex> guard{core_->peers_mtx};
+    auto now = steady_ns();
+    for (auto& [key, state] : core_->peers) {
+      auto since = state->partial_since_ns.load();
+      if (since > 0 && now - since > limit &&
+          state->partial_since_ns.compare_exchange_strong(since, -1))
+        late.push_back(state);
+    }
+  }
+  for (auto& state : late) {
+    auto peer = state->peer.lock();
+    if (!peer)
+      continue;
+    core_->inflight->fetch_add(1, std::memory_order_acq_rel);
+    responder out{
+        Http::ResponseWriter(Http::Version::Http11, state->transport, state->handler, peer),
+        new_correlation_id(), false, core_->inflight};
+    out.fail(domain::failure{errc::bad_request, "the request did not arrive in time", {}});
+  }
+}
 
 void http_server::start() {
   Pistache::Address addr(core_->http.host, Pistache::Port(core_->http.port));
   endpoint_ = std::make_unique<Http::Endpoint>(addr);
   auto opts = Http::Endpoint::options()
-                .threads(core_->http.threads)
-                .flags(Pistache::Tcp::Options::ReuseAddr)
-                .maxRequestSize(core_->http.max_body_bytes + 16 * 1024)
-                .maxResponseSize(16 * 1024 * 1024)
-                .headerTimeout(std::chrono::milliseconds{core_->http.header_timeout_ms})
-                .bodyTimeout(std::chrono::milliseconds{core_->http.header_timeout_ms});
+                  .threads(core_->http.threads)
+                  .flags(Pistache::Tcp::Options::ReuseAddr)
+                  .maxRequestSize(core_->http.max_body_bytes + 16 * 1024)
+                  .maxResponseSize(16 * 1024 * 1024)
+                  // The server times requests out itself (sweep); Pistache's own timeouts answer a
+                  // body-less 408 and miss requests stuck in their body, so they are pushed out.
+                  .headerTimeout(std::chrono::hours{24})
+                  .bodyTimeout(std::chrono::hours{24});
   endpoint_->init(opts);
   endpoint_->setHandler(Http::make_handler<pistache_handler>(core_));
   endpoint_->serveThreaded();
   running_ = true;
+  sweeper_ = std::thread([this] {
+    auto tick = std::chrono::milliseconds{std::clamp(core_->http.header_timeout_ms / 10, 10, 250)};
+    std::unique_lock<std::mutex> lock{sweep_mtx_};
+    while (!sweep_cv_.wait_for(lock, tick, [this] { return !running_; }))
+      sweep();
+  });
 }
 
 std::uint16_t http_server::port() const {
@@ -334,14 +451,24 @@ void http_server::drain(std::chrono::milliseconds grace) {
 }
 
 void http_server::stop() {
-  if (!running_)
-    return;
-  running_ = false;
+  {
+    std::lock_guard<std::mutex> guard{sweep_mtx_};
+    if (!running_)
+      return;
+    running_ = false;
+  }
+  sweep_cv_.notify_all();
+  if (sweeper_.joinable())
+    sweeper_.join();
   endpoint_->shutdown();
 }
 
-bool http_server::accepting() const { return core_->accepting.load(); }
+bool http_server::accepting() const {
+  return core_->accepting.load();
+}
 
-int http_server::inflight() const { return core_->inflight->load(); }
+int http_server::inflight() const {
+  return core_->inflight->load();
+}
 
 } // namespace bazaar::gateway

@@ -17,15 +17,15 @@ namespace {
 template <class Reply, class Msg, class Render>
 void call(runtime::grain_client& grains, const responder_ptr& out, grain_id id, Msg msg,
           Render render) {
-  bool admitted = grains.ask<Reply>(std::move(id), std::move(msg),
-                                    [out, render](caf::expected<Reply> reply) {
-                                      if (reply)
-                                        render(*reply);
-                                      else if (auto replay = runtime::as_replay(reply.error()))
-                                        out->send(replay->first, replay->second);
-                                      else
-                                        out->fail(runtime::to_failure(reply.error()));
-                                    });
+  bool admitted =
+      grains.ask<Reply>(std::move(id), std::move(msg), [out, render](caf::expected<Reply> reply) {
+        if (reply)
+          render(*reply);
+        else if (auto replay = runtime::as_replay(reply.error()))
+          out->send(replay->first, replay->second);
+        else
+          out->fail(runtime::to_failure(reply.error()));
+      });
   if (!admitted)
     out->fail(domain::failure{errc::unavailable, "too many requests in flight", {}});
 }
@@ -53,15 +53,14 @@ actors::command_meta meta_of(const http_request& req) {
 }
 
 /// The request's Idempotency-Key, scoped to the customer; a malformed key answers 400.
-std::optional<actors::idempotency> idempotency_of(const http_request& req,
-                                                  const responder_ptr& out,
+std::optional<actors::idempotency> idempotency_of(const http_request& req, const responder_ptr& out,
                                                   std::int32_t success_status) {
   actors::idempotency idem;
   if (req.idempotency_key.empty())
     return idem;
   if (!domain::is_identifier(req.idempotency_key)) {
-    out->fail(domain::failure{errc::bad_request,
-                              "Idempotency-Key must be 1..64 characters of [A-Za-z0-9._:-]", {}});
+    out->fail(domain::failure{
+        errc::bad_request, "Idempotency-Key must be 1..64 characters of [A-Za-z0-9._:-]", {}});
     return std::nullopt;
   }
   idem.scope = req.principal.subject;
@@ -76,8 +75,9 @@ grain_id basket_of(const http_request& req) {
 }
 
 void add_health_routes(router& r, readiness_probe ready) {
-  r.add("GET", "/healthz", access::anyone,
-        [](http_request&, const responder_ptr& out) { out->json(200, {{"status", "ok"}}); });
+  r.add("GET", "/healthz", access::anyone, [](http_request&, const responder_ptr& out) {
+    out->json(200, {{"status", "ok"}});
+  });
   r.add("GET", "/readyz", access::anyone, [ready](http_request&, const responder_ptr& out) {
     json::object checks;
     bool all_ok = true;
@@ -109,7 +109,7 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
           d.currency = in.string("currency", false).value_or("USD");
           d.stock = in.integer("stock", true, 0, domain::max_stock).value_or(0);
           d.low_stock_threshold =
-            in.integer("low_stock_threshold", false, 0, domain::max_stock).value_or(0);
+              in.integer("low_stock_threshold", false, 0, domain::max_stock).value_or(0);
           if (in.error())
             return out->fail(*in.error());
           if (auto bad = domain::product::validate(d))
@@ -157,10 +157,10 @@ void add_basket_routes(router& r, runtime::grain_client& grains) {
             return out->fail(*in.error());
           if (!valid_sku(*sku, out))
             return;
-          call<domain::basket>(grains, out, basket_of(req),
-                               actors::basket_add{*sku, static_cast<std::int32_t>(*quantity),
-                                                  meta_of(req), *idem},
-                               reply(out));
+          call<domain::basket>(
+              grains, out, basket_of(req),
+              actors::basket_add{*sku, static_cast<std::int32_t>(*quantity), meta_of(req), *idem},
+              reply(out));
         });
   r.add("PUT", "/api/v1/basket/items/{sku}", access::customer,
         [&grains, reply](http_request& req, const responder_ptr& out) {
@@ -176,11 +176,11 @@ void add_basket_routes(router& r, runtime::grain_client& grains) {
             return out->fail(*in.error());
           if (!valid_sku(req.params[0], out))
             return;
-          call<domain::basket>(
-            grains, out, basket_of(req),
-            actors::basket_set{req.params[0], static_cast<std::int32_t>(*quantity), meta_of(req),
-                               *idem},
-            reply(out));
+          call<domain::basket>(grains, out, basket_of(req),
+                               actors::basket_set{req.params[0],
+                                                  static_cast<std::int32_t>(*quantity),
+                                                  meta_of(req), *idem},
+                               reply(out));
         });
   r.add("DELETE", "/api/v1/basket/items/{sku}", access::customer,
         [&grains, reply](http_request& req, const responder_ptr& out) {
@@ -205,8 +205,8 @@ void add_checkout_route(router& r, runtime::grain_client& grains) {
   r.add("POST", "/api/v1/basket/checkout", access::customer,
         [&grains](http_request& req, const responder_ptr& out) {
           if (req.idempotency_key.empty())
-            return out->fail(domain::failure{errc::bad_request,
-                                             "checkout needs an Idempotency-Key header", {}});
+            return out->fail(
+                domain::failure{errc::bad_request, "checkout needs an Idempotency-Key header", {}});
           auto idem = idempotency_of(req, out, 202);
           if (!idem)
             return;
@@ -218,7 +218,7 @@ void add_checkout_route(router& r, runtime::grain_client& grains) {
             return out->fail(domain::validation_failed("payment", "payment is required"));
           if (!payment->value().is_object())
             return out->fail(
-              domain::failure{errc::bad_request, "payment must be an object", "payment"});
+                domain::failure{errc::bad_request, "payment must be an object", "payment"});
           body_reader pay{payment->value().get_object()};
           auto card = pay.string("card_token", true);
           if (pay.error()) {
@@ -233,17 +233,16 @@ void add_checkout_route(router& r, runtime::grain_client& grains) {
           if (auto addr = body->find("shipping_address");
               addr != body->end() && !addr->value().is_null()) {
             if (!addr->value().is_object())
-              return out->fail(domain::failure{errc::bad_request,
-                                               "shipping_address must be an object",
-                                               "shipping_address"});
+              return out->fail(domain::failure{
+                  errc::bad_request, "shipping_address must be an object", "shipping_address"});
             shipping = json::serialize(addr->value());
           }
           actors::basket_checkout cmd{*card, std::move(shipping), meta_of(req), *idem};
           call<actors::checkout_accepted>(
-            grains, out, basket_of(req), std::move(cmd),
-            [out](const actors::checkout_accepted& a) {
-              out->json(202, json::object{{"order_id", a.order_id}, {"status", "pending"}});
-            });
+              grains, out, basket_of(req), std::move(cmd),
+              [out](const actors::checkout_accepted& a) {
+                out->json(202, json::object{{"order_id", a.order_id}, {"status", "pending"}});
+              });
         });
 }
 
@@ -254,14 +253,15 @@ void add_order_routes(router& r, runtime::grain_client& grains) {
           if (!domain::is_identifier(id))
             return out->fail(domain::not_found("no order " + id));
           bool admin = req.principal.user_role == auth::role::admin;
-          call<domain::order>(grains, out, grain_id{actors::order_type, id}, actors::order_get{},
-                              [out, id, admin, who = req.principal.subject](const domain::order& o) {
-                                // A customer never learns that another customer's order exists.
-                                if (!o.exists || (!admin && o.customer_id != who))
-                                  out->fail(domain::not_found("no order " + id));
-                                else
-                                  out->json(200, to_json(o));
-                              });
+          call<domain::order>(
+              grains, out, grain_id{actors::order_type, id}, actors::order_get{},
+              [out, id, admin, who = req.principal.subject](const domain::order& o) {
+                // A customer never learns that another customer's order exists.
+                if (!o.exists || (!admin && o.customer_id != who))
+                  out->fail(domain::not_found("no order " + id));
+                else
+                  out->json(200, to_json(o));
+              });
         });
 }
 
@@ -272,8 +272,8 @@ void add_admin_routes(router& r, std::shared_ptr<persistence::grain_storage> sto
           const auto& id = req.params[1];
           if (!domain::is_identifier(type) || !domain::is_identifier(id))
             return out->fail(domain::validation_failed(
-              domain::is_identifier(type) ? "aggregate_id" : "aggregate_type",
-              "must be 1..64 characters of [A-Za-z0-9._:-]"));
+                domain::is_identifier(type) ? "aggregate_id" : "aggregate_type",
+                "must be 1..64 characters of [A-Za-z0-9._:-]"));
           storage->history(type, id, [out](std::optional<std::vector<std::string>> events) {
             if (!events)
               return out->fail(domain::failure{errc::unavailable, "storage is unavailable", {}});

@@ -11,8 +11,7 @@ namespace bazaar::persistence {
 std::vector<std::string> migrate(pqxx::connection& conn, const std::string& schema) {
   pqxx::work w{conn};
   // One lock per schema: nodes of one deployment serialize, test schemas do not.
-  w.exec("SELECT pg_advisory_xact_lock(hashtext(" + w.quote("bazaar.migrations." + schema) +
-         "))");
+  w.exec("SELECT pg_advisory_xact_lock(hashtext(" + w.quote("bazaar.migrations." + schema) + "))");
   w.exec("CREATE SCHEMA IF NOT EXISTS " + quote_identifier(schema));
   w.exec("SET LOCAL search_path TO " + quote_identifier(schema));
   w.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("

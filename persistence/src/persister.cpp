@@ -1,7 +1,7 @@
 #include "bazaar/persistence/persister.hpp"
 
-#include <pqxx/pqxx>
 #include <pqxx/except>
+#include <pqxx/pqxx>
 #include <pqxx/transaction>
 #include <spdlog/spdlog.h>
 
@@ -112,16 +112,17 @@ class array_literal {
 /// The statements of a batch, prepared once per connection: every row travels in arrays, so
 /// the server parses each statement once instead of a fresh VALUES list per transaction.
 void prepare_statements(pqxx::connection& c) {
-  c.prepare("bazaar_upsert_snapshots",
-            "WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], "
-            "$4::bigint[], $5::jsonb[], $6::bigint[]) AS i (t, k, e, v, s, q)), "
-            "upd AS (UPDATE snapshots AS s SET version = i.v, state = i.s, event_seq = i.q, "
-            "updated_at = now() FROM input AS i WHERE i.e > 0 AND s.grain_type = i.t AND "
-            "s.grain_key = i.k AND s.version = i.e RETURNING s.grain_type, s.grain_key), "
-            "ins AS (INSERT INTO snapshots (grain_type, grain_key, version, state, event_seq) "
-            "SELECT t, k, v, s, q FROM input WHERE e = 0 ON CONFLICT DO NOTHING "
-            "RETURNING grain_type, grain_key) "
-            "SELECT grain_type, grain_key FROM upd UNION ALL SELECT grain_type, grain_key FROM ins");
+  c.prepare(
+      "bazaar_upsert_snapshots",
+      "WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], "
+      "$4::bigint[], $5::jsonb[], $6::bigint[]) AS i (t, k, e, v, s, q)), "
+      "upd AS (UPDATE snapshots AS s SET version = i.v, state = i.s, event_seq = i.q, "
+      "updated_at = now() FROM input AS i WHERE i.e > 0 AND s.grain_type = i.t AND "
+      "s.grain_key = i.k AND s.version = i.e RETURNING s.grain_type, s.grain_key), "
+      "ins AS (INSERT INTO snapshots (grain_type, grain_key, version, state, event_seq) "
+      "SELECT t, k, v, s, q FROM input WHERE e = 0 ON CONFLICT DO NOTHING "
+      "RETURNING grain_type, grain_key) "
+      "SELECT grain_type, grain_key FROM upd UNION ALL SELECT grain_type, grain_key FROM ins");
   c.prepare("bazaar_insert_events",
             "INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, sequence, "
             "envelope) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], "
@@ -143,8 +144,8 @@ void prepare_statements(pqxx::connection& c) {
 }
 
 /// The fenced upsert of every snapshot in the batch; returns the grains whose write won.
-std::set<std::pair<std::string, std::string>> upsert_snapshots(pqxx::work& w,
-                                                              const std::vector<merged_write>& ms) {
+std::set<std::pair<std::string, std::string>>
+upsert_snapshots(pqxx::work& w, const std::vector<merged_write>& ms) {
   array_literal types, keys, expected, versions, states, seqs;
   for (const auto& m : ms) {
     if (m.state.empty())
@@ -206,19 +207,18 @@ void insert_side_effects(pqxx::work& w, const std::vector<const merged_write*>& 
     w.exec_prepared("bazaar_insert_events", e_id.str(), e_type.str(), e_agg_type.str(),
                     e_agg_id.str(), e_seq.str(), e_env.str());
   if (!k_scope.empty())
-    w.exec_prepared("bazaar_insert_keys", k_scope.str(), k_key.str(), k_type.str(),
-                    k_grain.str(), k_fp.str(), k_status.str(), k_body.str(), k_expires.str());
+    w.exec_prepared("bazaar_insert_keys", k_scope.str(), k_key.str(), k_type.str(), k_grain.str(),
+                    k_fp.str(), k_status.str(), k_body.str(), k_expires.str());
   if (!d_type.empty())
     w.exec_prepared("bazaar_disarm_reminders", d_type.str(), d_key.str(), d_name.str());
   if (!a_type.empty())
-    w.exec_prepared("bazaar_arm_reminders", a_type.str(), a_key.str(), a_name.str(),
-                    a_due.str());
+    w.exec_prepared("bazaar_arm_reminders", a_type.str(), a_key.str(), a_name.str(), a_due.str());
 }
 
 } // namespace
 
 persister::persister(pg_settings settings, options opts)
-  : settings_(std::move(settings)), opts_(opts) {
+    : settings_(std::move(settings)), opts_(opts) {
   for (int i = 0; i < std::max(1, opts_.writers); ++i) {
     writers_.push_back(std::make_unique<writer>());
     auto* w = writers_.back().get();
@@ -226,7 +226,9 @@ persister::persister(pg_settings settings, options opts)
   }
 }
 
-persister::~persister() { stop(); }
+persister::~persister() {
+  stop();
+}
 
 void persister::write(grain_write w) {
   auto h = std::hash<std::string>{}(w.type) * 31 + std::hash<std::string>{}(w.key);
@@ -312,8 +314,8 @@ void persister::commit(writer& wr, std::vector<grain_write>& batch) {
     insert_side_effects(w, winners);
     w.commit();
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                std::chrono::steady_clock::now() - started)
-                .count();
+                  std::chrono::steady_clock::now() - started)
+                  .count();
     stats_.transactions.fetch_add(1, std::memory_order_relaxed);
     stats_.rows.fetch_add(merged.size(), std::memory_order_relaxed);
     stats_.commit_us_total.fetch_add(static_cast<std::uint64_t>(us), std::memory_order_relaxed);

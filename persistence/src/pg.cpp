@@ -1,7 +1,7 @@
 #include "bazaar/persistence/pg.hpp"
 
-#include <pqxx/pqxx>
 #include <pqxx/nontransaction>
+#include <pqxx/pqxx>
 #include <pqxx/transaction>
 
 namespace bazaar::persistence {
@@ -36,7 +36,7 @@ std::string with_timeouts(const std::string& url, int connect_timeout_ms) {
 
 std::unique_ptr<pqxx::connection> connect(const pg_settings& settings) {
   auto conn =
-    std::make_unique<pqxx::connection>(with_timeouts(settings.url, settings.connect_timeout_ms));
+      std::make_unique<pqxx::connection>(with_timeouts(settings.url, settings.connect_timeout_ms));
   pqxx::nontransaction n{*conn};
   n.exec("SET search_path TO " + quote_identifier(settings.schema));
   n.exec("SET statement_timeout = " + std::to_string(settings.statement_timeout_ms));

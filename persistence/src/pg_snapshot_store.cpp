@@ -1,7 +1,7 @@
 #include "bazaar/persistence/pg_snapshot_store.hpp"
 
-#include <pqxx/pqxx>
 #include <pqxx/except>
+#include <pqxx/pqxx>
 #include <pqxx/transaction>
 
 namespace bazaar::persistence {
@@ -23,8 +23,9 @@ load_result pg_snapshot_store::load(const std::string& type, const std::string& 
     w.commit();
     if (r.empty())
       return load_result{true, std::nullopt, {}};
-    return load_result{true, snapshot{type, key, r[0][0].as<std::uint64_t>(),
-                                      r[0][1].as<std::string>(), r[0][2].as<std::uint64_t>()},
+    return load_result{true,
+                       snapshot{type, key, r[0][0].as<std::uint64_t>(), r[0][1].as<std::string>(),
+                                r[0][2].as<std::uint64_t>()},
                        {}};
   } catch (const pqxx::broken_connection&) {
     conn_.reset();
@@ -42,13 +43,12 @@ save_status pg_snapshot_store::save(const snapshot& s, std::uint64_t expected_ve
     if (expected_version == 0) {
       r = w.exec("INSERT INTO snapshots (grain_type, grain_key, version, state, event_seq) "
                  "VALUES (" +
-                 w.quote(s.type) + ", " + w.quote(s.key) + ", " + std::to_string(s.version) +
-                 ", " + w.quote(s.state) + "::jsonb, " + std::to_string(s.event_seq) +
+                 w.quote(s.type) + ", " + w.quote(s.key) + ", " + std::to_string(s.version) + ", " +
+                 w.quote(s.state) + "::jsonb, " + std::to_string(s.event_seq) +
                  ") ON CONFLICT DO NOTHING RETURNING 1");
     } else {
-      r = w.exec("UPDATE snapshots SET version = " + std::to_string(s.version) +
-                 ", state = " + w.quote(s.state) +
-                 "::jsonb, event_seq = " + std::to_string(s.event_seq) +
+      r = w.exec("UPDATE snapshots SET version = " + std::to_string(s.version) + ", state = " +
+                 w.quote(s.state) + "::jsonb, event_seq = " + std::to_string(s.event_seq) +
                  ", updated_at = now() WHERE grain_type = " + w.quote(s.type) +
                  " AND grain_key = " + w.quote(s.key) +
                  " AND version = " + std::to_string(expected_version) + " RETURNING 1");

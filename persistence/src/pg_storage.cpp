@@ -2,9 +2,9 @@
 
 #include "bazaar/persistence/migrations.hpp"
 
-#include <pqxx/pqxx>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
+#include <pqxx/pqxx>
 #include <pqxx/transaction>
 #include <spdlog/spdlog.h>
 
@@ -13,12 +13,14 @@
 namespace bazaar::persistence {
 
 pg_storage::pg_storage(pg_settings settings, options opts)
-  : settings_(std::move(settings)), opts_(opts), writes_(settings_, opts.writes) {
+    : settings_(std::move(settings)), opts_(opts), writes_(settings_, opts.writes) {
   monitor_thread_ = std::thread([this] { monitor(); });
   loader_thread_ = std::thread([this] { run_loader(); });
 }
 
-pg_storage::~pg_storage() { stop(); }
+pg_storage::~pg_storage() {
+  stop();
+}
 
 void pg_storage::stop() {
   {
@@ -159,9 +161,9 @@ void pg_storage::history(const std::string& aggregate_type, const std::string& a
   job j;
   j.run = [aggregate_type, aggregate_id, shared_done](pqxx::connection& c) {
     pqxx::work w{c};
-    auto r = w.exec("SELECT envelope::text FROM outbox WHERE aggregate_type = " +
-                    w.quote(aggregate_type) + " AND aggregate_id = " + w.quote(aggregate_id) +
-                    " ORDER BY sequence");
+    auto r = w.exec(
+        "SELECT envelope::text FROM outbox WHERE aggregate_type = " + w.quote(aggregate_type) +
+        " AND aggregate_id = " + w.quote(aggregate_id) + " ORDER BY sequence");
     w.commit();
     std::vector<std::string> out;
     out.reserve(r.size());
@@ -194,8 +196,8 @@ void pg_storage::run_loader() {
       if (stopping_ && loads_queue_.empty() && jobs_.empty())
         return;
       jobs.swap(jobs_);
-      auto take = std::min<std::size_t>(static_cast<std::size_t>(opts_.load_batch),
-                                        loads_queue_.size());
+      auto take =
+          std::min<std::size_t>(static_cast<std::size_t>(opts_.load_batch), loads_queue_.size());
       for (std::size_t i = 0; i < take; ++i) {
         batch.push_back(std::move(loads_queue_.front()));
         loads_queue_.pop_front();
@@ -237,14 +239,13 @@ void pg_storage::run_loader() {
       w.commit();
       for (const auto& row : kr)
         found_keys[{row[0].as<std::string>(), row[1].as<std::string>()}].push_back(
-          idempotency_record{row[2].as<std::string>(), row[3].as<std::string>(),
-                             static_cast<std::uint64_t>(row[4].as<std::int64_t>()),
-                             row[5].as<int>(), row[6].as<std::string>(),
-                             row[7].as<std::int64_t>()});
+            idempotency_record{row[2].as<std::string>(), row[3].as<std::string>(),
+                               static_cast<std::uint64_t>(row[4].as<std::int64_t>()),
+                               row[5].as<int>(), row[6].as<std::string>(),
+                               row[7].as<std::int64_t>()});
       for (const auto& row : r) {
-        snapshot s{row[0].as<std::string>(), row[1].as<std::string>(),
-                   row[2].as<std::uint64_t>(), row[3].as<std::string>(),
-                   row[4].as<std::uint64_t>()};
+        snapshot s{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::uint64_t>(),
+                   row[3].as<std::string>(), row[4].as<std::uint64_t>()};
         found.emplace(std::make_pair(s.type, s.key), std::move(s));
       }
     } catch (const std::exception& e) {

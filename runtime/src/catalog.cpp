@@ -130,8 +130,8 @@ std::vector<activation_info> catalog::list(const std::string& type, std::size_t 
       if (!type.empty() && id.type != type)
         continue;
       auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(now - record->idle_since_);
-      out.push_back(activation_info{id, idle.count(), record->activated_wall_ms_,
-                                    record->version()});
+      out.push_back(
+          activation_info{id, idle.count(), record->activated_wall_ms_, record->version()});
     }
   }
   return out;

@@ -47,8 +47,7 @@ std::optional<std::pair<int, std::string>> as_replay(const caf::error& e) {
   const auto& ctx = e.context();
   if (!ctx.match_elements<std::int32_t, std::string>())
     return std::nullopt;
-  return std::make_pair(static_cast<int>(ctx.get_as<std::int32_t>(0)),
-                        ctx.get_as<std::string>(1));
+  return std::make_pair(static_cast<int>(ctx.get_as<std::int32_t>(0)), ctx.get_as<std::string>(1));
 }
 
 bool is_receiver_down(const caf::error& e) {

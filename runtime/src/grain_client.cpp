@@ -42,36 +42,38 @@ void arm(dispatcher_actor* self) {
 caf::behavior dispatcher(dispatcher_actor* self, caf::timespan tick_interval) {
   self->state.tick_interval = tick_interval;
   return {
-    [=](dispatch_atom, pending_call_ptr& call) {
-      self->state.queue.push_back(call);
-      call->start(self);
-      arm(self);
-    },
-    [=](tick_atom) {
-      self->state.tick_armed = false;
-      expire(self, std::chrono::steady_clock::now());
-      arm(self);
-    },
-    [=](stop_atom) {
-      for (auto& call : self->state.queue)
-        call->fail(make_failure(domain::errc::unavailable, "node is shutting down"));
-      self->state.queue.clear();
-      self->quit();
-    },
+      [=](dispatch_atom, pending_call_ptr& call) {
+        self->state.queue.push_back(call);
+        call->start(self);
+        arm(self);
+      },
+      [=](tick_atom) {
+        self->state.tick_armed = false;
+        expire(self, std::chrono::steady_clock::now());
+        arm(self);
+      },
+      [=](stop_atom) {
+        for (auto& call : self->state.queue)
+          call->fail(make_failure(domain::errc::unavailable, "node is shutting down"));
+        self->state.queue.clear();
+        self->quit();
+      },
   };
 }
 
 } // namespace
 
 grain_client::grain_client(caf::actor_system& sys, std::shared_ptr<catalog> host, options opts)
-  : host_(std::move(host)), opts_(opts) {
+    : host_(std::move(host)), opts_(opts) {
   auto tick = std::clamp<caf::timespan>(opts_.timeout / 10, std::chrono::milliseconds{1},
                                         std::chrono::milliseconds{50});
   for (int i = 0; i < std::max(1, opts_.dispatchers); ++i)
     dispatchers_.push_back(sys.spawn(dispatcher, tick));
 }
 
-grain_client::~grain_client() { stop(); }
+grain_client::~grain_client() {
+  stop();
+}
 
 bool grain_client::admit() {
   if (stopped_.load(std::memory_order_relaxed))

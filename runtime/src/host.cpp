@@ -17,11 +17,11 @@ caf::behavior collector(caf::event_based_actor* self, std::shared_ptr<catalog> g
                         caf::timespan interval) {
   self->delayed_send(self, interval, tick_atom::value);
   return {
-    [=](tick_atom) {
-      grains->collect_idle();
-      self->delayed_send(self, interval, tick_atom::value);
-    },
-    [=](stop_atom) { self->quit(); },
+      [=](tick_atom) {
+        grains->collect_idle();
+        self->delayed_send(self, interval, tick_atom::value);
+      },
+      [=](stop_atom) { self->quit(); },
   };
 }
 
@@ -43,7 +43,7 @@ void configure(caf::actor_system_config& cfg, const config::runtime_options& opt
 
 host::host(caf::actor_system& sys, const clock& clk, const config::runtime_options& opts,
            std::chrono::milliseconds request_timeout)
-  : system_(sys), opts_(opts), catalog_(std::make_shared<catalog>(sys, clk)) {
+    : system_(sys), opts_(opts), catalog_(std::make_shared<catalog>(sys, clk)) {
   grain_client::options client_opts;
   client_opts.dispatchers = opts.dispatchers > 0 ? opts.dispatchers : effective_threads(opts);
   client_opts.max_inflight = opts.max_inflight;
@@ -51,11 +51,13 @@ host::host(caf::actor_system& sys, const clock& clk, const config::runtime_optio
   client_ = std::make_unique<grain_client>(sys, catalog_, client_opts);
 }
 
-host::~host() { stop(std::chrono::milliseconds{2000}); }
+host::~host() {
+  stop(std::chrono::milliseconds{2000});
+}
 
 void host::start() {
-  collector_ = system_.spawn(collector, catalog_,
-                             std::chrono::milliseconds{opts_.collection_interval_ms});
+  collector_ =
+      system_.spawn(collector, catalog_, std::chrono::milliseconds{opts_.collection_interval_ms});
 }
 
 void host::stop(std::chrono::milliseconds grace) {

@@ -13,29 +13,29 @@ namespace {
 void append_escaped(spdlog::memory_buf_t& out, std::string_view text) {
   for (char c : text) {
     switch (c) {
-      case '"':
-        out.append(std::string_view{"\\\""});
-        break;
-      case '\\':
-        out.append(std::string_view{"\\\\"});
-        break;
-      case '\n':
-        out.append(std::string_view{"\\n"});
-        break;
-      case '\r':
-        out.append(std::string_view{"\\r"});
-        break;
-      case '\t':
-        out.append(std::string_view{"\\t"});
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out.append(std::string_view{buf});
-        } else {
-          out.push_back(c);
-        }
+    case '"':
+      out.append(std::string_view{"\\\""});
+      break;
+    case '\\':
+      out.append(std::string_view{"\\\\"});
+      break;
+    case '\n':
+      out.append(std::string_view{"\\n"});
+      break;
+    case '\r':
+      out.append(std::string_view{"\\r"});
+      break;
+    case '\t':
+      out.append(std::string_view{"\\t"});
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out.append(std::string_view{buf});
+      } else {
+        out.push_back(c);
+      }
     }
   }
 }
@@ -51,9 +51,9 @@ class json_formatter final : public spdlog::formatter {
     std::tm parts{};
     gmtime_r(&t, &parts);
     char stamp[64];
-    std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                  parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
-                  parts.tm_min, parts.tm_sec, static_cast<int>(millis));
+    std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900,
+                  parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
+                  static_cast<int>(millis));
     dest.append(std::string_view{"{\"time\":\""});
     dest.append(std::string_view{stamp});
     dest.append(std::string_view{"\",\"level\":\""});

@@ -8,9 +8,11 @@ namespace bazaar::runtime {
 
 reminder_service::reminder_service(std::shared_ptr<persistence::grain_storage> storage,
                                    grain_client& client, options opts)
-  : storage_(std::move(storage)), client_(client), opts_(opts) {}
+    : storage_(std::move(storage)), client_(client), opts_(opts) {}
 
-reminder_service::~reminder_service() { stop(); }
+reminder_service::~reminder_service() {
+  stop();
+}
 
 void reminder_service::start() {
   thread_ = std::thread([this] {

@@ -29,13 +29,15 @@ namespace {
 
 std::string token(const std::string& sub, auth::role role = auth::role::customer) {
   auto exp = std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-               .count() +
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count() +
              3600;
   return auth::sign(auth::claims{sub, role, exp}, node_process::secret());
 }
 
-test::header_list bearer(const std::string& t) { return {{"Authorization", "Bearer " + t}}; }
+test::header_list bearer(const std::string& t) {
+  return {{"Authorization", "Bearer " + t}};
+}
 
 void create_product(std::uint16_t port) {
   http_connection c{port};
@@ -58,7 +60,7 @@ struct basket_log {
 class writers {
  public:
   writers(std::uint16_t port, int clients, int baskets_per_client)
-    : port_(port), logs_(static_cast<std::size_t>(clients * baskets_per_client)) {
+      : port_(port), logs_(static_cast<std::size_t>(clients * baskets_per_client)) {
     for (int c = 0; c < clients; ++c)
       threads_.emplace_back([this, c, baskets_per_client] { run(c, baskets_per_client); });
   }
@@ -148,10 +150,10 @@ int stored_quantity(http_connection& c, std::size_t index) {
 
 bool can_restart_postgres() {
   auto url = test::test_postgres_url();
-  bool local = url.find("@127.0.0.1") != std::string::npos ||
-               url.find("@localhost") != std::string::npos;
+  bool local =
+      url.find("@127.0.0.1") != std::string::npos || url.find("@localhost") != std::string::npos;
   return local && std::system("command -v pg_ctlcluster >/dev/null 2>&1 && "
-                     "pg_lsclusters -h | grep -q online") == 0;
+                              "pg_lsclusters -h | grep -q online") == 0;
 }
 
 } // namespace
@@ -223,8 +225,7 @@ TEST_CASE("a newer version written behind an active grain makes its next write 5
   create_product(node.port());
   http_connection c{node.port()};
   auto alice = bearer(token("alice"));
-  REQUIRE(c.request("PUT", "/api/v1/basket/items/SKU-1", R"({"quantity":2})", alice).status ==
-          200);
+  REQUIRE(c.request("PUT", "/api/v1/basket/items/SKU-1", R"({"quantity":2})", alice).status == 200);
   // Another activation (elsewhere) wrote version 5 with 9 units.
   schema.exec("UPDATE snapshots SET version = 5, state = jsonb_set(jsonb_set(state, "
               "'{items,0,quantity}', '9'), '{version}', '5') WHERE grain_type = 'basket' AND "

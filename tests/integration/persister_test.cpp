@@ -142,8 +142,8 @@ TEST_CASE("in one batch a fenced write fails alone and the others commit") {
 
 TEST_CASE("a persister without a reachable server answers unavailable") {
   persistence::persister p{
-    persistence::pg_settings{"postgresql://bazaar:bazaar@127.0.0.1:1/none", "public", 500, 1000},
-    {1, 10, 0ms}};
+      persistence::pg_settings{"postgresql://bazaar:bazaar@127.0.0.1:1/none", "public", 500, 1000},
+      {1, 10, 0ms}};
   std::promise<save_status> out;
   p.write(make_write("g", 0, 1, &out));
   CHECK(out.get_future().get() == save_status::unavailable);

@@ -20,7 +20,7 @@ namespace {
 /// A store under test plus a way to open a second, independent handle on the same data.
 struct memory_fixture {
   std::shared_ptr<persistence::memory_snapshot_store> shared =
-    std::make_shared<persistence::memory_snapshot_store>();
+      std::make_shared<persistence::memory_snapshot_store>();
   std::shared_ptr<persistence::snapshot_store> open() { return shared; }
 };
 
@@ -112,10 +112,9 @@ TEMPLATE_TEST_CASE("a snapshot store keeps the version fence", "[store]", memory
   }
 }
 
-TEST_CASE("an unreachable PostgreSQL makes the store answer unavailable, not throw",
-          "[store]") {
+TEST_CASE("an unreachable PostgreSQL makes the store answer unavailable, not throw", "[store]") {
   persistence::pg_snapshot_store store{
-    persistence::pg_settings{"postgresql://bazaar:bazaar@127.0.0.1:1/none", "public", 500, 1000}};
+      persistence::pg_settings{"postgresql://bazaar:bazaar@127.0.0.1:1/none", "public", 500, 1000}};
   CHECK_FALSE(store.load("basket", "a").ok);
   CHECK(store.save(snapshot{"basket", "a", 1, "{}", 0}, 0) == save_status::unavailable);
 }

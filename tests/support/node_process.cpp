@@ -32,7 +32,7 @@ std::uint16_t free_port() {
 
 node_process::node_process(std::string schema, std::vector<std::string> sets,
                            std::chrono::milliseconds ready_within)
-  : port_(free_port()) {
+    : port_(free_port()) {
   std::vector<std::string> args{BAZAAR_BIN, "serve"};
   sets.insert(sets.begin(), {"http.host=127.0.0.1", "http.port=" + std::to_string(port_),
                              "postgres.schema=" + schema, "log.level=warn"});

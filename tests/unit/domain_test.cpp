@@ -261,9 +261,9 @@ TEST_CASE("an order is created pending with its timeline, once") {
 
 TEST_CASE("orders survive their snapshot form") {
   order o;
-  REQUIRE_FALSE(o.create({"ord-9", "alice", {{"A", "Item", 3, 100}}, "EUR", "tok_ok",
-                          R"({"city":"Köln"})"},
-                         1'700'000'000'000));
+  REQUIRE_FALSE(
+      o.create({"ord-9", "alice", {{"A", "Item", 3, 100}}, "EUR", "tok_ok", R"({"city":"Köln"})"},
+               1'700'000'000'000));
   auto back = order_from_json(to_snapshot(o));
   REQUIRE(back);
   CHECK(back->order_id == "ord-9");

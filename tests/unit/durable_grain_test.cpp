@@ -27,7 +27,7 @@ namespace {
 class gated_storage final : public persistence::grain_storage {
  public:
   explicit gated_storage(std::shared_ptr<persistence::memory_storage> inner)
-    : inner_(std::move(inner)) {}
+      : inner_(std::move(inner)) {}
   void load(const std::string& t, const std::string& k,
             std::function<void(persistence::load_result)> done) override {
     inner_->load(t, k, std::move(done));
@@ -136,7 +136,7 @@ struct shop {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<persistence::memory_storage> memory =
-    std::make_shared<persistence::memory_storage>();
+      std::make_shared<persistence::memory_storage>();
   std::shared_ptr<gated_storage> gate = std::make_shared<gated_storage>(memory);
   std::unique_ptr<runtime::host> host;
   std::unique_ptr<runtime::reminder_service> reminders;
@@ -151,7 +151,9 @@ actors::basket_add add(std::string sku, int n, std::string key = {}, std::uint64
   return cmd;
 }
 
-domain::errc code_of(const caf::error& e) { return runtime::to_failure(e).code; }
+domain::errc code_of(const caf::error& e) {
+  return runtime::to_failure(e).code;
+}
 
 } // namespace
 
@@ -235,9 +237,9 @@ TEST_CASE("a grain written by another activation refuses its next write and relo
   auto state = boost::json::parse(stored->state).as_object();
   state["items"].as_array()[0].as_object()["quantity"] = 7;
   state["version"] = 2;
-  REQUIRE(s.memory->snapshots().save(persistence::snapshot{"basket", "alice", 2,
-                                                           boost::json::serialize(state), 1},
-                                     1) == persistence::save_status::saved);
+  REQUIRE(s.memory->snapshots().save(
+              persistence::snapshot{"basket", "alice", 2, boost::json::serialize(state), 1}, 1) ==
+          persistence::save_status::saved);
   auto refused = s.ask<domain::basket>(alice, add("A", 1));
   REQUIRE_FALSE(refused);
   CHECK(code_of(refused.error()) == domain::errc::unavailable);
@@ -310,7 +312,7 @@ TEST_CASE("checkout creates the order once, empties the basket and replays its a
   CHECK(replay->first == 202);
   CHECK(replay->second.find(accepted->order_id) != std::string::npos);
   auto empty = s.ask<actors::checkout_accepted>(
-    alice, actors::basket_checkout{"tok_ok", "", {}, {"alice", "chk-2", 78, 202}});
+      alice, actors::basket_checkout{"tok_ok", "", {}, {"alice", "chk-2", 78, 202}});
   REQUIRE_FALSE(empty);
   CHECK(code_of(empty.error()) == domain::errc::conflict);
   CHECK(s.event_types(accepted->order_id) == std::vector<std::string>{"order-created"});

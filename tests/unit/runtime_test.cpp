@@ -40,30 +40,30 @@ caf::behavior counter(caf::stateful_actor<counter_state>* self, runtime::grain_c
     self->state.version = self->state.saved = found->version;
   }
   return {
-    [=](incr_atom) {
-      // Not atomic on purpose: only one-message-at-a-time handling keeps the count exact.
-      auto v = self->state.value;
-      std::this_thread::yield();
-      self->state.value = v + 1;
-      ++self->state.version;
-      return self->state.value;
-    },
-    [=](get_atom) { return self->state.value; },
-    [=](hold_atom) {
-      // Never answered until the grain deactivates: a grain that hangs.
-      auto rp = self->make_response_promise<std::int64_t>();
-      self->state.held.push_back(rp);
-      return rp;
-    },
-    runtime::deactivation_handler(self, ctx,
-                                  [=] {
-                                    auto& st = self->state;
-                                    if (st.version != st.saved)
-                                      store->save({ctx.id.type, ctx.id.key, st.version,
-                                                   std::to_string(st.value)},
-                                                  st.saved);
-                                    st.saved = st.version;
-                                  }),
+      [=](incr_atom) {
+        // Not atomic on purpose: only one-message-at-a-time handling keeps the count exact.
+        auto v = self->state.value;
+        std::this_thread::yield();
+        self->state.value = v + 1;
+        ++self->state.version;
+        return self->state.value;
+      },
+      [=](get_atom) { return self->state.value; },
+      [=](hold_atom) {
+        // Never answered until the grain deactivates: a grain that hangs.
+        auto rp = self->make_response_promise<std::int64_t>();
+        self->state.held.push_back(rp);
+        return rp;
+      },
+      runtime::deactivation_handler(self, ctx,
+                                    [=] {
+                                      auto& st = self->state;
+                                      if (st.version != st.saved)
+                                        store->save({ctx.id.type, ctx.id.key, st.version,
+                                                     std::to_string(st.value)},
+                                                    st.saved);
+                                      st.saved = st.version;
+                                    }),
   };
 }
 
@@ -76,11 +76,11 @@ struct fixture {
     sys = std::make_unique<caf::actor_system>(cfg);
     host = std::make_unique<runtime::host>(*sys, clock, opts, timeout);
     host->grains().register_type(
-      "counter",
-      [store = store](caf::actor_system& s, const runtime::grain_context& ctx) {
-        return s.spawn(counter, ctx, store);
-      },
-      10s);
+        "counter",
+        [store = store](caf::actor_system& s, const runtime::grain_context& ctx) {
+          return s.spawn(counter, ctx, store);
+        },
+        10s);
     host->start();
   }
 
@@ -116,7 +116,7 @@ struct fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<persistence::memory_snapshot_store> store =
-    std::make_shared<persistence::memory_snapshot_store>();
+      std::make_shared<persistence::memory_snapshot_store>();
   std::unique_ptr<runtime::host> host;
 };
 
@@ -162,7 +162,7 @@ TEST_CASE("a grain used between two sweeps is not deactivated") {
   f.host->grains().collect_idle();
   f.clock.advance(8s);
   CHECK(*f.ask(c1, incr_atom::value) == 2); // touched
-  f.host->grains().collect_idle();         // sees the touch: idle time restarts
+  f.host->grains().collect_idle();          // sees the touch: idle time restarts
   f.clock.advance(8s);
   CHECK(f.host->grains().collect_idle() == 0);
   CHECK(f.host->grains().size() == 1);

@@ -61,10 +61,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string config_file;
   std::vector<std::string> overrides;
-  auto* serve_cmd = app.add_subcommand("serve", "Run a node in the foreground until SIGINT/SIGTERM");
-  serve_cmd->add_option("--config,-c", config_file, "INI config file (see config/bazaar.example.ini)");
+  auto* serve_cmd =
+      app.add_subcommand("serve", "Run a node in the foreground until SIGINT/SIGTERM");
+  serve_cmd->add_option("--config,-c", config_file,
+                        "INI config file (see config/bazaar.example.ini)");
   serve_cmd->add_option("--set", overrides, "Override a key: section.key=value (repeatable)");
-  auto* keys_cmd = app.add_subcommand("config-keys", "List every config key, its environment variable and default");
+  auto* keys_cmd = app.add_subcommand(
+      "config-keys", "List every config key, its environment variable and default");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

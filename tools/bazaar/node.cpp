@@ -63,7 +63,7 @@ struct node::impl {
 };
 
 node::node(config::node_options opts, std::shared_ptr<persistence::grain_storage> storage)
-  : impl_(std::make_unique<impl>()) {
+    : impl_(std::make_unique<impl>()) {
   auto& d = *impl_;
   d.opts = std::move(opts);
   actors::register_types(d.cfg);
@@ -80,12 +80,13 @@ node::node(config::node_options opts, std::shared_ptr<persistence::grain_storage
     so.writes.batch_max_rows = pg.batch_max_rows;
     so.writes.linger = std::chrono::milliseconds{pg.batch_linger_ms};
     d.storage = std::make_shared<persistence::pg_storage>(
-      persistence::pg_settings{pg.url, pg.schema, pg.connect_timeout_ms,
-                               std::max(d.opts.http.request_timeout_ms, 1000)},
-      so);
+        persistence::pg_settings{pg.url, pg.schema, pg.connect_timeout_ms,
+                                 std::max(d.opts.http.request_timeout_ms, 1000)},
+        so);
   }
-  d.host = std::make_unique<runtime::host>(
-    *d.system, d.clock, d.opts.runtime, std::chrono::milliseconds{d.opts.http.request_timeout_ms});
+  d.host =
+      std::make_unique<runtime::host>(*d.system, d.clock, d.opts.runtime,
+                                      std::chrono::milliseconds{d.opts.http.request_timeout_ms});
   actors::grain_services services;
   services.storage = d.storage;
   services.call_timeout = std::chrono::milliseconds{d.opts.runtime.call_timeout_ms};
@@ -100,15 +101,16 @@ node::node(config::node_options opts, std::shared_ptr<persistence::grain_storage
     std::string why;
     bool storage_ok = self->impl_->storage->ready(why);
     return std::vector<gateway::readiness_check>{
-      {"runtime", true,
-       std::to_string(self->impl_->host->grains().size()) + " active grains"},
-      {"storage", storage_ok, storage_ok ? "PostgreSQL reachable" : why},
+        {"runtime", true, std::to_string(self->impl_->host->grains().size()) + " active grains"},
+        {"storage", storage_ok, storage_ok ? "PostgreSQL reachable" : why},
     };
   });
   d.http = std::make_unique<gateway::http_server>(d.opts.http, d.opts.auth, std::move(routes));
 }
 
-node::~node() { stop(); }
+node::~node() {
+  stop();
+}
 
 void node::start() {
   auto& d = *impl_;
@@ -127,7 +129,9 @@ void node::start() {
                d.http->port(), runtime::effective_threads(d.opts.runtime));
 }
 
-bool node::ready(std::string& why) const { return impl_->storage->ready(why); }
+bool node::ready(std::string& why) const {
+  return impl_->storage->ready(why);
+}
 
 void node::stop() {
   auto& d = *impl_;
@@ -152,14 +156,24 @@ void node::stop() {
     spdlog::info("node stopped");
 }
 
-std::uint16_t node::http_port() const { return impl_->http->port(); }
+std::uint16_t node::http_port() const {
+  return impl_->http->port();
+}
 
-const config::node_options& node::options() const { return impl_->opts; }
+const config::node_options& node::options() const {
+  return impl_->opts;
+}
 
-runtime::host& node::grains() { return *impl_->host; }
+runtime::host& node::grains() {
+  return *impl_->host;
+}
 
-persistence::grain_storage& node::storage() { return *impl_->storage; }
+persistence::grain_storage& node::storage() {
+  return *impl_->storage;
+}
 
-caf::actor_system& node::system() { return *impl_->system; }
+caf::actor_system& node::system() {
+  return *impl_->system;
+}
 
 } // namespace bazaar

@@ -106,7 +106,8 @@ std::uint64_t fingerprint(std::string_view body) {
 
 std::string order_id_for(const std::string& customer_id, const std::string& idempotency_key,
                          std::uint64_t basket_version) {
-  auto h = fingerprint(customer_id + '\n' + idempotency_key + '\n' + std::to_string(basket_version));
+  auto h =
+      fingerprint(customer_id + '\n' + idempotency_key + '\n' + std::to_string(basket_version));
   static const char* hex = "0123456789abcdef";
   std::string id = "ord-";
   for (int shift = 60; shift >= 0; shift -= 4)

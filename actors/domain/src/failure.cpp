@@ -6,60 +6,60 @@ namespace bazaar::domain {
 
 std::string_view to_string(errc code) {
   switch (code) {
-    case errc::bad_request:
-      return "bad_request";
-    case errc::validation_failed:
-      return "validation_failed";
-    case errc::unauthorized:
-      return "unauthorized";
-    case errc::forbidden:
-      return "forbidden";
-    case errc::not_found:
-      return "not_found";
-    case errc::method_not_allowed:
-      return "method_not_allowed";
-    case errc::conflict:
-      return "conflict";
-    case errc::payload_too_large:
-      return "payload_too_large";
-    case errc::unsupported_media_type:
-      return "unsupported_media_type";
-    case errc::unavailable:
-      return "unavailable";
-    case errc::timeout:
-      return "timeout";
-    case errc::internal:
-      break;
+  case errc::bad_request:
+    return "bad_request";
+  case errc::validation_failed:
+    return "validation_failed";
+  case errc::unauthorized:
+    return "unauthorized";
+  case errc::forbidden:
+    return "forbidden";
+  case errc::not_found:
+    return "not_found";
+  case errc::method_not_allowed:
+    return "method_not_allowed";
+  case errc::conflict:
+    return "conflict";
+  case errc::payload_too_large:
+    return "payload_too_large";
+  case errc::unsupported_media_type:
+    return "unsupported_media_type";
+  case errc::unavailable:
+    return "unavailable";
+  case errc::timeout:
+    return "timeout";
+  case errc::internal:
+    break;
   }
   return "internal";
 }
 
 int http_status(errc code) {
   switch (code) {
-    case errc::bad_request:
-      return 400;
-    case errc::validation_failed:
-      return 422;
-    case errc::unauthorized:
-      return 401;
-    case errc::forbidden:
-      return 403;
-    case errc::not_found:
-      return 404;
-    case errc::method_not_allowed:
-      return 405;
-    case errc::conflict:
-      return 409;
-    case errc::payload_too_large:
-      return 413;
-    case errc::unsupported_media_type:
-      return 415;
-    case errc::unavailable:
-      return 503;
-    case errc::timeout:
-      return 504;
-    case errc::internal:
-      break;
+  case errc::bad_request:
+    return 400;
+  case errc::validation_failed:
+    return 422;
+  case errc::unauthorized:
+    return 401;
+  case errc::forbidden:
+    return 403;
+  case errc::not_found:
+    return 404;
+  case errc::method_not_allowed:
+    return 405;
+  case errc::conflict:
+    return 409;
+  case errc::payload_too_large:
+    return 413;
+  case errc::unsupported_media_type:
+    return 415;
+  case errc::unavailable:
+    return 503;
+  case errc::timeout:
+    return 504;
+  case errc::internal:
+    break;
   }
   return 500;
 }

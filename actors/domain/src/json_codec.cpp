@@ -40,9 +40,8 @@ std::string error_body(const failure& f) {
   json::object details;
   if (!f.field.empty())
     details["field"] = f.field;
-  json::object error{{"code", to_string(f.code)},
-                     {"message", f.message},
-                     {"details", std::move(details)}};
+  json::object error{
+      {"code", to_string(f.code)}, {"message", f.message}, {"details", std::move(details)}};
   return json::serialize(json::object{{"error", std::move(error)}});
 }
 
@@ -140,8 +139,7 @@ json::value to_json(const order& o) {
                                  {"line_total_cents", l.line_total_cents()}});
   json::array timeline;
   for (const auto& t : o.timeline)
-    timeline.push_back(
-      json::object{{"status", to_string(t.status)}, {"at", format_rfc3339(t.at)}});
+    timeline.push_back(json::object{{"status", to_string(t.status)}, {"at", format_rfc3339(t.at)}});
   json::object out;
   out["order_id"] = o.order_id;
   out["customer_id"] = o.customer_id;
@@ -185,8 +183,7 @@ std::optional<order> order_from_json(const json::value& v) {
   auto timeline_ms = o.find("timeline_ms");
   if (!id || !customer || !status || !currency || !card || !shipping || !version ||
       items == o.end() || !items->value().is_array() || timeline == o.end() ||
-      !timeline->value().is_array() || timeline_ms == o.end() ||
-      !timeline_ms->value().is_array() ||
+      !timeline->value().is_array() || timeline_ms == o.end() || !timeline_ms->value().is_array() ||
       timeline->value().get_array().size() != timeline_ms->value().get_array().size())
     return std::nullopt;
   auto parsed_status = parse_order_status(*status);

@@ -68,7 +68,7 @@ class durable {
   using body_fn = std::function<std::string(const T&)>;
 
   durable(runtime::grain_context ctx, grain_services services)
-    : ctx_(std::move(ctx)), services_(std::move(services)) {}
+      : ctx_(std::move(ctx)), services_(std::move(services)) {}
 
   const runtime::grain_id& id() const { return ctx_.id; }
   T& current() { return current_; }
@@ -119,8 +119,7 @@ class durable {
       w.fail(e);
       return;
     }
-    pending_.back().waiters.push_back(
-      waiter<T>{[fail = w.fail, e](const T&) { fail(e); }, w.fail});
+    pending_.back().waiters.push_back(waiter<T>{[fail = w.fail, e](const T&) { fail(e); }, w.fail});
   }
 
   /// Answers with the committed state, after the writes in flight.
@@ -183,26 +182,26 @@ class durable {
     if (epoch != epoch_)
       return true; // an answer to writes already given up
     switch (s) {
-      case persistence::save_status::saved:
-        while (!pending_.empty() && pending_.front().write_no <= write_no) {
-          auto p = std::move(pending_.front());
-          pending_.pop_front();
-          committed_ = std::move(p.state);
-          stored_version_ = committed_.version;
-          committed_event_seq_ = p.event_seq;
-          for (auto& w : p.waiters)
-            w.ok(committed_);
-        }
-        return true;
-      case persistence::save_status::unavailable:
-        give_up(runtime::make_failure(domain::errc::unavailable,
-                                      "storage is unavailable; the change was not made"));
-        return true;
-      case persistence::save_status::conflict:
-        spdlog::warn("{} was written by another activation; deactivating", id().str());
-        give_up(runtime::make_failure(domain::errc::unavailable,
-                                      "the grain moved; retry the request"));
-        return false;
+    case persistence::save_status::saved:
+      while (!pending_.empty() && pending_.front().write_no <= write_no) {
+        auto p = std::move(pending_.front());
+        pending_.pop_front();
+        committed_ = std::move(p.state);
+        stored_version_ = committed_.version;
+        committed_event_seq_ = p.event_seq;
+        for (auto& w : p.waiters)
+          w.ok(committed_);
+      }
+      return true;
+    case persistence::save_status::unavailable:
+      give_up(runtime::make_failure(domain::errc::unavailable,
+                                    "storage is unavailable; the change was not made"));
+      return true;
+    case persistence::save_status::conflict:
+      spdlog::warn("{} was written by another activation; deactivating", id().str());
+      give_up(
+          runtime::make_failure(domain::errc::unavailable, "the grain moved; retry the request"));
+      return false;
     }
     return true;
   }
@@ -222,14 +221,10 @@ class durable {
     std::vector<waiter<T>> waiters;
   };
 
-  persistence::idempotency_record remember(const idempotency& idem, int status,
-                                           std::string body) {
-    persistence::idempotency_record r{idem.scope,
-                                      idem.key,
-                                      idem.fingerprint,
-                                      status,
-                                      std::move(body),
-                                      now() + services_.idempotency_ttl.count()};
+  persistence::idempotency_record remember(const idempotency& idem, int status, std::string body) {
+    persistence::idempotency_record r{idem.scope,       idem.key,
+                                      idem.fingerprint, status,
+                                      std::move(body),  now() + services_.idempotency_ttl.count()};
     keys_[idem.scope + '\n' + idem.key] = r;
     return r;
   }

@@ -33,23 +33,23 @@ void register_types(caf::actor_system_config& cfg) {
 void register_grains(runtime::catalog& grains, const config::grains_options& opts,
                      grain_services services) {
   grains.register_type(
-    basket_type,
-    [services](caf::actor_system& sys, const runtime::grain_context& ctx) {
-      return spawn_basket(sys, ctx, services);
-    },
-    std::chrono::milliseconds{opts.basket_idle_timeout_ms});
+      basket_type,
+      [services](caf::actor_system& sys, const runtime::grain_context& ctx) {
+        return spawn_basket(sys, ctx, services);
+      },
+      std::chrono::milliseconds{opts.basket_idle_timeout_ms});
   grains.register_type(
-    product_type,
-    [services](caf::actor_system& sys, const runtime::grain_context& ctx) {
-      return spawn_product(sys, ctx, services);
-    },
-    std::chrono::milliseconds{opts.product_idle_timeout_ms});
+      product_type,
+      [services](caf::actor_system& sys, const runtime::grain_context& ctx) {
+        return spawn_product(sys, ctx, services);
+      },
+      std::chrono::milliseconds{opts.product_idle_timeout_ms});
   grains.register_type(
-    order_type,
-    [services](caf::actor_system& sys, const runtime::grain_context& ctx) {
-      return spawn_order(sys, ctx, services);
-    },
-    std::chrono::milliseconds{opts.order_idle_timeout_ms});
+      order_type,
+      [services](caf::actor_system& sys, const runtime::grain_context& ctx) {
+        return spawn_order(sys, ctx, services);
+      },
+      std::chrono::milliseconds{opts.order_idle_timeout_ms});
 }
 
 } // namespace bazaar::actors

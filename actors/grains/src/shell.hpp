@@ -39,21 +39,21 @@ void leave(Self* self) {
 template <class Self>
 caf::message_handler lifecycle(Self* self) {
   return {
-    [self](persisted_atom, std::uint64_t epoch, std::uint64_t write_no, std::uint8_t status) {
-      auto& st = self->state;
-      if (!st.d->on_persisted(epoch, write_no, static_cast<persistence::save_status>(status)) ||
-          (st.leaving && st.d->settled()))
-        leave(self);
-    },
-    [self](runtime::deactivate_atom, std::uint64_t touches) {
-      auto& st = self->state;
-      if (touches != runtime::force_deactivation && st.ctx.record->touches() != touches)
-        return; // used since the collector looked
-      if (st.d->settled())
-        leave(self);
-      else if (touches == runtime::force_deactivation)
-        st.leaving = true; // leave once the writes in flight are answered
-    },
+      [self](persisted_atom, std::uint64_t epoch, std::uint64_t write_no, std::uint8_t status) {
+        auto& st = self->state;
+        if (!st.d->on_persisted(epoch, write_no, static_cast<persistence::save_status>(status)) ||
+            (st.leaving && st.d->settled()))
+          leave(self);
+      },
+      [self](runtime::deactivate_atom, std::uint64_t touches) {
+        auto& st = self->state;
+        if (touches != runtime::force_deactivation && st.ctx.record->touches() != touches)
+          return; // used since the collector looked
+        if (st.d->settled())
+          leave(self);
+        else if (touches == runtime::force_deactivation)
+          st.leaving = true; // leave once the writes in flight are answered
+      },
   };
 }
 
@@ -71,22 +71,23 @@ caf::behavior load_then(Self* self, runtime::grain_context ctx, grain_services s
                          });
   self->set_default_handler(caf::skip);
   return {
-    [=](loaded_atom, const load_result_ptr& r) {
-      auto& st = self->state;
-      st.d.emplace(ctx, services);
-      if (!r->ok || !st.d->restore(*r, from_json, initial())) {
-        self->set_default_handler(
-          [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
-            return runtime::make_failure(domain::errc::unavailable,
-                                         "storage is unavailable; retry the request");
-          });
-        self->become(caf::behavior{[self](runtime::deactivate_atom, std::uint64_t) { leave(self); }});
-        self->send(self, runtime::deactivate_atom::value, runtime::force_deactivation);
-        return;
-      }
-      self->set_default_handler(caf::print_and_drop);
-      self->become(caf::behavior{running().or_else(lifecycle(self))});
-    },
+      [=](loaded_atom, const load_result_ptr& r) {
+        auto& st = self->state;
+        st.d.emplace(ctx, services);
+        if (!r->ok || !st.d->restore(*r, from_json, initial())) {
+          self->set_default_handler(
+              [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+                return runtime::make_failure(domain::errc::unavailable,
+                                             "storage is unavailable; retry the request");
+              });
+          self->become(
+              caf::behavior{[self](runtime::deactivate_atom, std::uint64_t) { leave(self); }});
+          self->send(self, runtime::deactivate_atom::value, runtime::force_deactivation);
+          return;
+        }
+        self->set_default_handler(caf::print_and_drop);
+        self->become(caf::behavior{running().or_else(lifecycle(self))});
+      },
   };
 }
 

@@ -4,14 +4,19 @@
 /// hand work to grains and return at once; answers are written when grains reply.
 /// Hardened against what LIBRARY-FACTS lists: keep-alive without a Connection header,
 /// oversized bodies (413, then the connection is closed), malformed or incomplete requests
-/// (400 and closed, never the parser's exception text), clients that disconnect early.
+/// (400 and closed, never the parser's exception text), requests that stall (400 and closed
+/// after http.header_timeout_ms, on any request of a connection), clients that disconnect
+/// early.
 
 #include "bazaar/config/options.hpp"
 #include "bazaar/gateway/router.hpp"
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 namespace Pistache::Http {
 class Endpoint;
@@ -50,9 +55,14 @@ class http_server {
   int inflight() const;
 
  private:
+  void sweep();
+
   std::shared_ptr<server_core> core_;
   std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
   bool running_ = false;
+  std::mutex sweep_mtx_;
+  std::condition_variable sweep_cv_;
+  std::thread sweeper_;
 };
 
 } // namespace bazaar::gateway

@@ -31,8 +31,8 @@ class persister {
   /// Counters for metrics and benchmarks.
   struct stats {
     std::atomic<std::uint64_t> transactions{0};
-    std::atomic<std::uint64_t> writes{0};       ///< grain writes handed in
-    std::atomic<std::uint64_t> rows{0};         ///< snapshot rows after coalescing
+    std::atomic<std::uint64_t> writes{0}; ///< grain writes handed in
+    std::atomic<std::uint64_t> rows{0};   ///< snapshot rows after coalescing
     std::atomic<std::uint64_t> conflicts{0};
     std::atomic<std::uint64_t> failed_transactions{0};
     std::atomic<std::uint64_t> commit_us_total{0};

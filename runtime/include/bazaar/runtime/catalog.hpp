@@ -30,7 +30,7 @@ class catalog;
 class activation {
  public:
   activation(grain_id id, clock::steady_time activated_at, std::int64_t activated_wall_ms)
-    : id_(std::move(id)), activated_at_(activated_at), activated_wall_ms_(activated_wall_ms) {}
+      : id_(std::move(id)), activated_at_(activated_at), activated_wall_ms_(activated_wall_ms) {}
 
   const grain_id& id() const { return id_; }
   clock::steady_time activated_at() const { return activated_at_; }

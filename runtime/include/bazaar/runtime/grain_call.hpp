@@ -24,17 +24,17 @@ void await_grain(Self* self, catalog& host, const grain_id& id, const Msg& msg,
   }
   auto addr = target->address();
   self->request(*target, timeout, msg)
-    .await([on_reply](Reply& reply) mutable { on_reply(reply); },
-           [self, &host, id, msg, timeout, on_reply, on_error, attempt,
-            addr](caf::error& e) mutable {
-             if (is_receiver_down(e) && attempt < max_call_attempts) {
-               // The activation ended before it saw the request: nothing happened, re-send.
-               host.remove(id, addr);
-               await_grain<Reply>(self, host, id, msg, timeout, on_reply, on_error, attempt + 1);
-             } else {
-               on_error(e);
-             }
-           });
+      .await([on_reply](Reply& reply) mutable { on_reply(reply); },
+             [self, &host, id, msg, timeout, on_reply, on_error, attempt,
+              addr](caf::error& e) mutable {
+               if (is_receiver_down(e) && attempt < max_call_attempts) {
+                 // The activation ended before it saw the request: nothing happened, re-send.
+                 host.remove(id, addr);
+                 await_grain<Reply>(self, host, id, msg, timeout, on_reply, on_error, attempt + 1);
+               } else {
+                 on_error(e);
+               }
+             });
 }
 
 } // namespace bazaar::runtime

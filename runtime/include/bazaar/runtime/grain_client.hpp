@@ -95,13 +95,10 @@ class grain_client {
 template <class Reply, class Msg>
 class grain_client::typed_call final : public pending_call {
  public:
-  typed_call(std::shared_ptr<catalog> host, std::shared_ptr<std::atomic<int>> inflight,
-             grain_id id, Msg msg, std::function<void(caf::expected<Reply>)> done)
-    : host_(std::move(host)),
-      inflight_(std::move(inflight)),
-      id_(std::move(id)),
-      msg_(std::move(msg)),
-      done_fn_(std::move(done)) {}
+  typed_call(std::shared_ptr<catalog> host, std::shared_ptr<std::atomic<int>> inflight, grain_id id,
+             Msg msg, std::function<void(caf::expected<Reply>)> done)
+      : host_(std::move(host)), inflight_(std::move(inflight)), id_(std::move(id)),
+        msg_(std::move(msg)), done_fn_(std::move(done)) {}
 
   /// A call dropped undelivered (its dispatcher already stopped) still completes, once.
   ~typed_call() override {
@@ -119,18 +116,18 @@ class grain_client::typed_call final : public pending_call {
     auto me = std::static_pointer_cast<typed_call>(shared_from_this());
     auto addr = target->address();
     self->request(*target, caf::infinite, msg_)
-      .then([me](Reply& reply) { me->complete(std::move(reply)); },
-            [me, self, addr](caf::error& e) {
-              if (me->done())
-                return;
-              if (is_receiver_down(e) && me->attempt_ < max_call_attempts) {
-                // The activation ended before it saw the request: nothing happened, re-send.
-                me->host_->remove(me->id_, addr);
-                me->start(self);
-              } else {
-                me->fail(e);
-              }
-            });
+        .then([me](Reply& reply) { me->complete(std::move(reply)); },
+              [me, self, addr](caf::error& e) {
+                if (me->done())
+                  return;
+                if (is_receiver_down(e) && me->attempt_ < max_call_attempts) {
+                  // The activation ended before it saw the request: nothing happened, re-send.
+                  me->host_->remove(me->id_, addr);
+                  me->start(self);
+                } else {
+                  me->fail(e);
+                }
+              });
   }
 
   void fail(const caf::error& e) override { complete(caf::expected<Reply>{e}); }

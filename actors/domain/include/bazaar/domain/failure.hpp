@@ -42,9 +42,13 @@ inline failure validation_failed(std::string field, std::string message) {
   return failure{errc::validation_failed, std::move(message), std::move(field)};
 }
 
-inline failure not_found(std::string message) { return failure{errc::not_found, std::move(message), {}}; }
+inline failure not_found(std::string message) {
+  return failure{errc::not_found, std::move(message), {}};
+}
 
-inline failure conflict(std::string message) { return failure{errc::conflict, std::move(message), {}}; }
+inline failure conflict(std::string message) {
+  return failure{errc::conflict, std::move(message), {}};
+}
 
 /// The outcome of a command that changes state: nothing on success.
 using maybe_failure = std::optional<failure>;

@@ -125,8 +125,8 @@ typename Inspector::result_type inspect(Inspector& f, basket_clear& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, basket_checkout& x) {
-  return f(caf::meta::type_name("bazaar.basket_checkout"), x.card_token, x.shipping_address,
-           x.meta, x.idem);
+  return f(caf::meta::type_name("bazaar.basket_checkout"), x.card_token, x.shipping_address, x.meta,
+           x.idem);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkout_accepted& x) {
@@ -185,8 +185,8 @@ typename Inspector::result_type inspect(Inspector& f, order& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, product_draft& x) {
-  return f(caf::meta::type_name("bazaar.product_draft"), x.sku, x.name, x.description,
-           x.category, x.price_cents, x.currency, x.stock, x.low_stock_threshold);
+  return f(caf::meta::type_name("bazaar.product_draft"), x.sku, x.name, x.description, x.category,
+           x.price_cents, x.currency, x.stock, x.low_stock_threshold);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, product& x) {
