@@ -25,17 +25,10 @@ struct persister::writer {
 
 namespace {
 
-/// Several queued writes of one grain, folded into one snapshot row.
+/// Several queued writes of one grain, folded into one: the newest state over the first
+/// write's expected version, with everything the writes carried, and each write's callback.
 struct merged_write {
-  std::string type;
-  std::string key;
-  std::uint64_t expected_version = 0;
-  std::uint64_t version = 0;
-  std::string state;
-  std::uint64_t event_seq = 0;
-  std::vector<event_record> events;
-  std::vector<idempotency_record> keys;
-  std::vector<reminder_change> reminders;
+  grain_write w;
   std::vector<std::function<void(save_status)>> done;
 };
 
@@ -57,20 +50,12 @@ std::vector<merged_write> coalesce(std::vector<grain_write>& batch,
     if (i == index.end()) {
       index.emplace(id, out.size());
       merged_write m;
-      m.type = std::move(w.type);
-      m.key = std::move(w.key);
-      m.expected_version = w.expected_version;
-      m.version = w.version;
-      m.state = std::move(w.state);
-      m.event_seq = w.event_seq;
-      m.events = std::move(w.events);
-      m.keys = std::move(w.keys);
-      m.reminders = std::move(w.reminders);
       m.done.push_back(std::move(w.done));
+      m.w = std::move(w);
       out.push_back(std::move(m));
       continue;
     }
-    auto& m = out[i->second];
+    auto& m = out[i->second].w;
     if (w.expected_version != m.version) {
       deferred.insert(id);
       later.push_back(std::move(w));
@@ -83,7 +68,7 @@ std::vector<merged_write> coalesce(std::vector<grain_write>& batch,
     std::move(w.events.begin(), w.events.end(), std::back_inserter(m.events));
     std::move(w.keys.begin(), w.keys.end(), std::back_inserter(m.keys));
     std::move(w.reminders.begin(), w.reminders.end(), std::back_inserter(m.reminders));
-    m.done.push_back(std::move(w.done));
+    out[i->second].done.push_back(std::move(w.done));
   }
   return out;
 }
@@ -147,7 +132,8 @@ void prepare_statements(pqxx::connection& c) {
 std::set<std::pair<std::string, std::string>>
 upsert_snapshots(pqxx::work& w, const std::vector<merged_write>& ms) {
   array_literal types, keys, expected, versions, states, seqs;
-  for (const auto& m : ms) {
+  for (const auto& merged : ms) {
+    const auto& m = merged.w;
     if (m.state.empty())
       continue;
     types.add(m.type);
@@ -167,7 +153,7 @@ upsert_snapshots(pqxx::work& w, const std::vector<merged_write>& ms) {
   return won;
 }
 
-void insert_side_effects(pqxx::work& w, const std::vector<const merged_write*>& winners) {
+void insert_side_effects(pqxx::work& w, const std::vector<const grain_write*>& winners) {
   array_literal e_id, e_type, e_agg_type, e_agg_id, e_seq, e_env;
   array_literal k_scope, k_key, k_type, k_grain, k_fp, k_status, k_body, k_expires;
   array_literal a_type, a_key, a_name, a_due, d_type, d_key, d_name;
@@ -303,9 +289,9 @@ void persister::commit(writer& wr, std::vector<grain_write>& batch) {
     }
     pqxx::work w{*wr.conn};
     auto won = upsert_snapshots(w, merged);
-    std::vector<const merged_write*> winners;
+    std::vector<const grain_write*> winners;
     for (std::size_t i = 0; i < merged.size(); ++i) {
-      const auto& m = merged[i];
+      const auto& m = merged[i].w;
       bool ok = m.state.empty() || won.count({m.type, m.key}) > 0;
       outcome[i] = ok ? save_status::saved : save_status::conflict;
       if (ok)
