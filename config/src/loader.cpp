@@ -166,6 +166,54 @@ constexpr long long min_body_bytes = 1024;
 constexpr long long max_body_bytes = 1024LL * 1024 * 1024;
 constexpr long long max_inflight = 10'000'000;
 
+/// A topic name Kafka accepts: 1..249 characters of [A-Za-z0-9._-].
+setter_result require_topic(std::string_view text) {
+  auto ok = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  };
+  if (text.empty() || text.size() > 249 || !std::all_of(text.begin(), text.end(), ok))
+    return in_quotes(text) + " is not a Kafka topic name ([A-Za-z0-9._-], at most 249)";
+  return std::nullopt;
+}
+
+/// Event types with a topic, and the field of kafka_topics that names it.
+const std::vector<std::pair<const char*, std::string kafka_topics::*>>& topic_table() {
+  static const std::vector<std::pair<const char*, std::string kafka_topics::*>> table = {
+      {"order-created", &kafka_topics::order_created},
+      {"product-reservation", &kafka_topics::product_reservation},
+      {"product-reserved", &kafka_topics::product_reserved},
+      {"payment-pending", &kafka_topics::payment_pending},
+      {"payment-processed", &kafka_topics::payment_processed},
+      {"order-status-changed", &kafka_topics::order_status_changed},
+      {"product-deactivated", &kafka_topics::product_deactivated},
+      {"product-low-stock", &kafka_topics::product_low_stock},
+      {"stock-updated", &kafka_topics::stock_updated},
+      {"basket-checked-out", &kafka_topics::basket_checked_out},
+      {"product-created", &kafka_topics::product_created},
+      {"basket-item-added", &kafka_topics::basket_item_added},
+      {"basket-item-updated", &kafka_topics::basket_item_updated},
+      {"basket-item-removed", &kafka_topics::basket_item_removed},
+      {"basket-cleared", &kafka_topics::basket_cleared},
+      {"basket-expired", &kafka_topics::basket_expired},
+  };
+  return table;
+}
+
+/// The key `kafka.topics.<event>`.
+key_spec topic_key(const char* event, std::string kafka_topics::*member) {
+  key_spec spec;
+  spec.name = std::string("kafka.topics.") + event;
+  spec.set = [member](node_options& options, std::string_view text) -> setter_result {
+    if (auto why = require_topic(text))
+      return why;
+    options.kafka.topics.*member = std::string(text);
+    return std::nullopt;
+  };
+  spec.get = [member](const node_options& options) { return options.kafka.topics.*member; };
+  spec.description = std::string("Topic of ") + event + " events";
+  return spec;
+}
+
 /// Every known key, in the order of options.hpp.
 const std::vector<key_spec>& known_keys() {
   static const std::vector<key_spec> keys = [] {
@@ -243,6 +291,32 @@ const std::vector<key_spec>& known_keys() {
     k.push_back(string_key("kafka.bootstrap_servers", &N::kafka, &kafka_options::bootstrap_servers,
                            "Comma-separated Kafka brokers; empty starts the embedded mock",
                            {"BAZAAR_KAFKA_BOOTSTRAP"}));
+    k.push_back(string_key("kafka.group_id", &N::kafka, &kafka_options::group_id,
+                           "Consumer group of the cluster's Kafka bridges", {}, require_non_empty));
+    k.push_back(integer_key("kafka.mock_brokers", &N::kafka, &kafka_options::mock_brokers, 1, 9,
+                            "Brokers of the embedded mock cluster"));
+    k.push_back(integer_key("kafka.partitions", &N::kafka, &kafka_options::partitions, 1, 256,
+                            "Partitions of each topic created in the embedded cluster"));
+    k.push_back(integer_key("kafka.max_in_flight", &N::kafka, &kafka_options::max_in_flight, 1,
+                            1'000'000,
+                            "Records handled at once per node; partitions pause past it"));
+    k.push_back(integer_key("kafka.max_attempts", &N::kafka, &kafka_options::max_attempts, 1, 100,
+                            "Attempts at handling a record before it goes to <topic>.dlq"));
+    k.push_back(integer_key("kafka.retry_backoff_ms", &N::kafka, &kafka_options::retry_backoff_ms,
+                            1, max_timeout_ms, "Pause before a record's next attempt (doubles)"));
+    k.push_back(integer_key("kafka.fetch_wait_max_ms", &N::kafka, &kafka_options::fetch_wait_max_ms,
+                            1, 10'000, "Longest wait of a fetch for new records"));
+    k.push_back(integer_key("kafka.session_timeout_ms", &N::kafka,
+                            &kafka_options::session_timeout_ms, 1000, 300'000,
+                            "Consumer group session timeout"));
+    k.push_back(integer_key("kafka.message_timeout_ms", &N::kafka,
+                            &kafka_options::message_timeout_ms, 100, max_timeout_ms,
+                            "How long the producer retries a record before giving up"));
+    k.push_back(integer_key("kafka.relay_sweep_ms", &N::kafka, &kafka_options::relay_sweep_ms, 10,
+                            max_timeout_ms,
+                            "How often the outbox relay sweeps for unpublished rows"));
+    for (const auto& [event, member] : topic_table())
+      k.push_back(topic_key(event, member));
     k.push_back(string_key("cluster.node_id", &N::cluster, &cluster_options::node_id,
                            "Node identity; empty derives it from host name and HTTP port",
                            {"BAZAAR_NODE_ID"}));
@@ -262,20 +336,23 @@ const key_spec* find_key(std::string_view name) {
   return nullptr;
 }
 
-/// Whether some known key lives in `section`.
+/// Whether some known key lives in `section` (everything before a key's last dot, so
+/// `kafka.topics.order-created` lives in [kafka.topics]).
 bool known_section(std::string_view section) {
   for (const auto& spec : known_keys()) {
-    if (std::string_view(spec.name).substr(0, spec.name.find('.')) == section)
+    if (std::string_view(spec.name).substr(0, spec.name.rfind('.')) == section)
       return true;
   }
   return false;
 }
 
-/// The regular environment variable of a key: http.port -> BAZAAR_HTTP_PORT.
+/// The regular environment variable of a key: http.port -> BAZAAR_HTTP_PORT,
+/// kafka.topics.order-created -> BAZAAR_KAFKA_TOPICS_ORDER_CREATED.
 std::string env_name(std::string_view key) {
   std::string out = "BAZAAR_";
   for (char c : key)
-    out += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    out +=
+        c == '.' || c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -450,6 +527,13 @@ std::string describe_keys() {
         << std::string(value_width - r.value.size() + 2, ' ') << r.meaning << '\n';
   }
   return out.str();
+}
+
+std::map<std::string, std::string> topic_map(const kafka_options& kafka) {
+  std::map<std::string, std::string> out;
+  for (const auto& [event, member] : topic_table())
+    out.emplace(event, kafka.topics.*member);
+  return out;
 }
 
 } // namespace bazaar::config

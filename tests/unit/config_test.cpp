@@ -117,6 +117,32 @@ const std::vector<std::string> all_keys = {
     "postgres.reminder_poll_ms",
     "basket.ttl_s",
     "kafka.bootstrap_servers",
+    "kafka.group_id",
+    "kafka.mock_brokers",
+    "kafka.partitions",
+    "kafka.max_in_flight",
+    "kafka.max_attempts",
+    "kafka.retry_backoff_ms",
+    "kafka.fetch_wait_max_ms",
+    "kafka.session_timeout_ms",
+    "kafka.message_timeout_ms",
+    "kafka.relay_sweep_ms",
+    "kafka.topics.order-created",
+    "kafka.topics.product-reservation",
+    "kafka.topics.product-reserved",
+    "kafka.topics.payment-pending",
+    "kafka.topics.payment-processed",
+    "kafka.topics.order-status-changed",
+    "kafka.topics.product-deactivated",
+    "kafka.topics.product-low-stock",
+    "kafka.topics.stock-updated",
+    "kafka.topics.basket-checked-out",
+    "kafka.topics.product-created",
+    "kafka.topics.basket-item-added",
+    "kafka.topics.basket-item-updated",
+    "kafka.topics.basket-item-removed",
+    "kafka.topics.basket-cleared",
+    "kafka.topics.basket-expired",
     "cluster.node_id",
     "cluster.port",
 };
@@ -446,7 +472,7 @@ TEST_CASE("the example config file mentions every key") {
   REQUIRE(in);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   for (const auto& key : all_keys) {
-    const auto dot = key.find('.');
+    const auto dot = key.rfind('.');
     INFO(key);
     CHECK_THAT(text, Catch::Contains("[" + key.substr(0, dot) + "]"));
     CHECK_THAT(text, Catch::Contains("\n" + key.substr(dot + 1) + " = "));
@@ -460,7 +486,8 @@ TEST_CASE("describe_keys mentions every key with its environment variable and de
     CHECK_THAT(text, Catch::Contains(key));
     std::string env = "BAZAAR_";
     for (char c : key)
-      env += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      env += c == '.' || c == '-' ? '_'
+                                  : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     CHECK_THAT(text, Catch::Contains(env));
   }
   for (const char* alias : {"BAZAAR_JWT_SECRET", "BAZAAR_POSTGRES_URL", "BAZAAR_KAFKA_BOOTSTRAP",
@@ -479,4 +506,23 @@ TEST_CASE("environment() reflects the process environment") {
   const auto found = env.find("BAZAAR_CONFIG_TEST_PROBE");
   REQUIRE(found != env.end());
   CHECK(found->second == "a=b");
+}
+
+TEST_CASE("topic names come from kafka.topics, in a file section, the environment or --set") {
+  temp_folder dir;
+  auto file = dir.write("topics.ini", "[kafka.topics]\norder-created = shop.orders\n");
+  cfg::load_request r;
+  r.file = file;
+  r.env = {{"BAZAAR_KAFKA_TOPICS_STOCK_UPDATED", "shop.stock"}};
+  r.overrides = {"kafka.topics.basket-cleared=shop.baskets"};
+  auto loaded = cfg::load(r);
+  REQUIRE(std::holds_alternative<cfg::node_options>(loaded));
+  auto topics = cfg::topic_map(std::get<cfg::node_options>(loaded).kafka);
+  CHECK(topics["order-created"] == "shop.orders");
+  CHECK(topics["stock-updated"] == "shop.stock");
+  CHECK(topics["basket-cleared"] == "shop.baskets");
+  CHECK(topics["payment-pending"] == "payment-pending");
+  auto bad = cfg::load(cfg::load_request{std::nullopt, {}, {"kafka.topics.order-created=a b"}});
+  REQUIRE(std::holds_alternative<cfg::config_error>(bad));
+  CHECK(std::get<cfg::config_error>(bad).key == "kafka.topics.order-created");
 }

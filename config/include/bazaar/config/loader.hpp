@@ -40,4 +40,7 @@ std::variant<node_options, config_error> load(const load_request& request);
 /// One line per key: name, environment variable(s), default, meaning. For `--help`.
 std::string describe_keys();
 
+/// Event type (e.g. "order-created") -> topic, from kafka.topics.
+std::map<std::string, std::string> topic_map(const kafka_options& kafka);
+
 } // namespace bazaar::config
