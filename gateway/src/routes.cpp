@@ -265,7 +265,14 @@ void add_order_routes(router& r, runtime::grain_client& grains) {
         });
 }
 
-void add_admin_routes(router& r, std::shared_ptr<persistence::grain_storage> storage) {
+void add_admin_routes(router& r, std::shared_ptr<persistence::grain_storage> storage,
+                      std::function<json::value()> kafka_status) {
+  r.add("GET", "/admin/kafka", access::admin,
+        [kafka_status](http_request&, const responder_ptr& out) {
+          if (!kafka_status)
+            return out->fail(domain::not_found("this node runs without Kafka"));
+          out->json(200, kafka_status());
+        });
   r.add("GET", "/api/v1/admin/events/{aggregate_type}/{aggregate_id}", access::admin,
         [storage](http_request& req, const responder_ptr& out) {
           const auto& type = req.params[0];
@@ -292,16 +299,15 @@ void add_admin_routes(router& r, std::shared_ptr<persistence::grain_storage> sto
 
 } // namespace
 
-std::shared_ptr<router> make_routes(runtime::grain_client& grains,
-                                    std::shared_ptr<persistence::grain_storage> storage,
-                                    readiness_probe ready) {
+std::shared_ptr<router> make_routes(route_context context) {
   auto r = std::make_shared<router>();
-  add_health_routes(*r, std::move(ready));
+  auto& grains = *context.grains;
+  add_health_routes(*r, std::move(context.ready));
   add_product_routes(*r, grains);
   add_basket_routes(*r, grains);
   add_checkout_route(*r, grains);
   add_order_routes(*r, grains);
-  add_admin_routes(*r, std::move(storage));
+  add_admin_routes(*r, std::move(context.storage), std::move(context.kafka_status));
   return r;
 }
 

@@ -5,6 +5,7 @@
 #include <pqxx/transaction>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -299,6 +300,9 @@ void persister::commit(writer& wr, std::vector<grain_write>& batch) {
     }
     insert_side_effects(w, winners);
     w.commit();
+    if (opts_.on_events_committed &&
+        std::any_of(winners.begin(), winners.end(), [](auto* m) { return !m->events.empty(); }))
+      opts_.on_events_committed();
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::steady_clock::now() - started)
                   .count();

@@ -1,8 +1,11 @@
 #include "bazaar/node.hpp"
 
 #include "bazaar/actors/registry.hpp"
+#include "bazaar/config/loader.hpp"
 #include "bazaar/gateway/http_server.hpp"
 #include "bazaar/gateway/routes.hpp"
+#include "bazaar/kafka/embedded_kafka.hpp"
+#include "bazaar/kafka/outbox_relay.hpp"
 #include "bazaar/persistence/pg_storage.hpp"
 #include "bazaar/runtime/host.hpp"
 #include "bazaar/runtime/reminder_service.hpp"
@@ -11,6 +14,7 @@
 #include <caf/actor_system_config.hpp>
 #include <spdlog/spdlog.h>
 
+#include <set>
 #include <unistd.h>
 
 namespace bazaar {
@@ -49,8 +53,21 @@ class unconfigured_storage final : public persistence::grain_storage {
 
 } // namespace
 
+/// Every topic the node publishes to, and the dead-letter topic of each.
+std::set<std::string> node_topics(const config::kafka_options& kafka) {
+  std::set<std::string> topics;
+  for (const auto& [event, topic] : config::topic_map(kafka)) {
+    topics.insert(topic);
+    topics.insert(topic + ".dlq");
+  }
+  return topics;
+}
+
 struct node::impl {
   config::node_options opts;
+  std::unique_ptr<kafka::embedded_kafka> embedded;
+  std::string bootstrap;
+  std::unique_ptr<kafka::outbox_relay> relay;
   runtime::system_clock clock;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> system;
@@ -70,6 +87,20 @@ node::node(config::node_options opts, std::shared_ptr<persistence::grain_storage
   runtime::configure(d.cfg, d.opts.runtime);
   d.system = std::make_unique<caf::actor_system>(d.cfg);
   const auto& pg = d.opts.postgres;
+  persistence::pg_settings pg_settings{pg.url, pg.schema, pg.connect_timeout_ms,
+                                       std::max(d.opts.http.request_timeout_ms, 1000)};
+  d.bootstrap = d.opts.kafka.bootstrap_servers;
+  if (d.bootstrap.empty()) {
+    // Embedded default: librdkafka's mock cluster in this process (README: its limits).
+    d.embedded = std::make_unique<kafka::embedded_kafka>(d.opts.kafka.mock_brokers);
+    d.bootstrap = d.embedded->bootstrap();
+    for (const auto& topic : node_topics(d.opts.kafka))
+      d.embedded->create_topic(topic, d.opts.kafka.partitions);
+    spdlog::info("embedded Kafka (mock, {} brokers, {} partitions per topic) at {}",
+                 d.opts.kafka.mock_brokers, d.opts.kafka.partitions, d.bootstrap);
+  }
+  if (!storage && !pg.url.empty())
+    d.relay = std::make_unique<kafka::outbox_relay>(pg_settings, d.bootstrap, d.opts.kafka);
   if (storage) {
     d.storage = std::move(storage);
   } else if (pg.url.empty()) {
@@ -97,15 +128,36 @@ node::node(config::node_options opts, std::shared_ptr<persistence::grain_storage
   ro.poll_interval = std::chrono::milliseconds{pg.reminder_poll_ms};
   d.reminders = std::make_unique<runtime::reminder_service>(d.storage, d.host->client(), ro);
   auto* self = this;
-  auto routes = gateway::make_routes(d.host->client(), d.storage, [self] {
+  gateway::route_context routes_ctx;
+  routes_ctx.grains = &d.host->client();
+  routes_ctx.storage = d.storage;
+  routes_ctx.kafka_status = [self] {
+    auto& me = *self->impl_;
+    boost::json::array topics;
+    for (const auto& t : node_topics(me.opts.kafka))
+      topics.emplace_back(t);
+    boost::json::object relay{{"running", me.relay != nullptr}};
+    if (me.relay) {
+      relay["leading"] = me.relay->leading();
+      relay["published"] = me.relay->published();
+      relay["outbox_backlog"] = me.relay->backlog();
+    }
+    return boost::json::value{{"bootstrap_servers", me.bootstrap},
+                              {"embedded", me.embedded != nullptr},
+                              {"partitions", me.opts.kafka.partitions},
+                              {"topics", std::move(topics)},
+                              {"relay", std::move(relay)}};
+  };
+  routes_ctx.ready = [self] {
     std::string why;
     bool storage_ok = self->impl_->storage->ready(why);
     return std::vector<gateway::readiness_check>{
         {"runtime", true, std::to_string(self->impl_->host->grains().size()) + " active grains"},
         {"storage", storage_ok, storage_ok ? "PostgreSQL reachable" : why},
     };
-  });
-  d.http = std::make_unique<gateway::http_server>(d.opts.http, d.opts.auth, std::move(routes));
+  };
+  d.http = std::make_unique<gateway::http_server>(d.opts.http, d.opts.auth,
+                                                  gateway::make_routes(std::move(routes_ctx)));
 }
 
 node::~node() {
@@ -123,6 +175,8 @@ void node::start() {
   }
   d.host->start();
   d.reminders->start();
+  if (d.relay)
+    d.relay->start();
   d.http->start();
   d.started = true;
   spdlog::info("node serving HTTP on {}:{} with {} CAF worker threads", d.opts.http.host,
@@ -148,10 +202,14 @@ void node::stop() {
   d.http->stop();
   if (auto* pg = dynamic_cast<persistence::pg_storage*>(d.storage.get()))
     pg->stop();
+  if (d.relay)
+    d.relay->stop(); // publishes what the last commits added, then stops
+  d.relay.reset();
   d.http.reset();
   d.reminders.reset();
   d.host.reset();
   d.system.reset();
+  d.embedded.reset();
   if (d.started)
     spdlog::info("node stopped");
 }

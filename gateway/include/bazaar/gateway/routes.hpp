@@ -6,6 +6,8 @@
 #include "bazaar/persistence/grain_storage.hpp"
 #include "bazaar/runtime/grain_client.hpp"
 
+#include <boost/json/value.hpp>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,9 +24,16 @@ struct readiness_check {
 
 using readiness_probe = std::function<std::vector<readiness_check>()>;
 
+/// What the routes need of the node.
+struct route_context {
+  runtime::grain_client* grains = nullptr;
+  std::shared_ptr<persistence::grain_storage> storage;
+  readiness_probe ready;
+  /// The body of GET /admin/kafka (bootstrap servers, topics, relay, outbox backlog).
+  std::function<boost::json::value()> kafka_status;
+};
+
 /// Builds the router: health, catalog, basket, checkout, order and admin routes.
-std::shared_ptr<router> make_routes(runtime::grain_client& grains,
-                                    std::shared_ptr<persistence::grain_storage> storage,
-                                    readiness_probe ready);
+std::shared_ptr<router> make_routes(route_context context);
 
 } // namespace bazaar::gateway

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,8 @@ class persister {
     int writers = 2;
     int batch_max_rows = 500;
     std::chrono::milliseconds linger{1};
+    /// Runs after each transaction that committed events (the outbox relay's wake-up).
+    std::function<void()> on_events_committed;
   };
 
   /// Counters for metrics and benchmarks.

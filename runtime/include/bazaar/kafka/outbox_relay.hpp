@@ -1,0 +1,62 @@
+#pragma once
+
+/// The outbox relay: publishes committed outbox rows to Kafka and marks them published.
+/// Woken right after each commit (notify), and sweeping every kafka.relay_sweep_ms for rows
+/// left behind (a restart, a broker outage). Only the node holding the relay lease publishes,
+/// so the rows of an aggregate go out in their order; the producer is idempotent, and a row
+/// whose publication is not confirmed is published again (at least once; consumers dedupe by
+/// event_id). Events of types without a topic are journal-only and marked at once.
+
+#include "bazaar/config/options.hpp"
+#include "bazaar/persistence/outbox_store.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace bazaar::kafka {
+
+class outbox_relay {
+ public:
+  outbox_relay(persistence::pg_settings settings, std::string bootstrap,
+               config::kafka_options opts);
+  ~outbox_relay();
+
+  outbox_relay(const outbox_relay&) = delete;
+  outbox_relay& operator=(const outbox_relay&) = delete;
+
+  void start();
+  /// Delivers what is in flight (bounded wait), then stops. Idempotent.
+  void stop();
+
+  /// Rows were committed: look now instead of at the next sweep.
+  void notify();
+
+  /// Records confirmed by Kafka since start.
+  std::uint64_t published() const { return published_.load(); }
+  /// Unpublished rows at the last sweep (-1 unknown).
+  std::int64_t backlog() const { return backlog_.load(); }
+  /// Whether this node holds the relay lease.
+  bool leading() const { return leading_.load(); }
+
+ private:
+  void run();
+
+  persistence::pg_settings settings_;
+  std::string bootstrap_;
+  config::kafka_options opts_;
+  std::map<std::string, std::string> topics_;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool woken_ = false;
+  std::thread thread_;
+  std::atomic<std::uint64_t> published_{0};
+  std::atomic<std::int64_t> backlog_{-1};
+  std::atomic<bool> leading_{false};
+};
+
+} // namespace bazaar::kafka
