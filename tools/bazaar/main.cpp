@@ -1,6 +1,7 @@
 // The node executable: `bazaar serve [--config FILE] [--set section.key=value ...]`.
 
 #include "bazaar/config/loader.hpp"
+#include "bazaar/kafka/embedded_kafka.hpp"
 #include "bazaar/node.hpp"
 #include "bazaar/runtime/logging.hpp"
 
@@ -8,8 +9,10 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <pthread.h>
+#include <set>
 
 namespace {
 
@@ -54,6 +57,46 @@ int serve(const std::string& config_file, const std::vector<std::string>& overri
   return 0;
 }
 
+/// `bazaar kafka-mock`: the embedded Kafka as a process of its own, for several local nodes.
+int kafka_mock(int brokers, int partitions, const std::string& bootstrap_file,
+               const std::vector<std::string>& overrides) {
+  bazaar::config::load_request request;
+  request.env = bazaar::config::environment();
+  request.overrides = overrides;
+  auto loaded = bazaar::config::load(request);
+  if (auto* bad = std::get_if<bazaar::config::config_error>(&loaded)) {
+    std::cerr << "bazaar: invalid configuration: " << bad->key << ": " << bad->message << "\n";
+    return 2;
+  }
+  auto kafka = std::get<bazaar::config::node_options>(loaded).kafka;
+  auto signals = block_stop_signals();
+  try {
+    bazaar::kafka::embedded_kafka cluster{brokers};
+    std::set<std::string> topics;
+    for (const auto& [event, topic] : bazaar::config::topic_map(kafka)) {
+      topics.insert(topic);
+      topics.insert(topic + ".dlq");
+    }
+    for (const auto& t : topics)
+      cluster.create_topic(t, partitions);
+    std::cout << cluster.bootstrap() << std::endl;
+    if (!bootstrap_file.empty()) {
+      std::ofstream out{bootstrap_file};
+      out << cluster.bootstrap() << "\n";
+      if (!out) {
+        std::cerr << "bazaar: cannot write " << bootstrap_file << "\n";
+        return 1;
+      }
+    }
+    int sig = 0;
+    sigwait(&signals, &sig);
+  } catch (const std::exception& e) {
+    std::cerr << "bazaar: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -68,11 +111,23 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--set", overrides, "Override a key: section.key=value (repeatable)");
   auto* keys_cmd = app.add_subcommand(
       "config-keys", "List every config key, its environment variable and default");
+  int brokers = 3, partitions = 6;
+  std::string bootstrap_file;
+  auto* mock_cmd = app.add_subcommand(
+      "kafka-mock", "Run librdkafka's mock Kafka cluster (memory only) until SIGINT/SIGTERM; "
+                    "prints its bootstrap list");
+  mock_cmd->add_option("--brokers", brokers, "Brokers")->check(CLI::Range(1, 9));
+  mock_cmd->add_option("--partitions", partitions, "Partitions of each topic")
+      ->check(CLI::Range(1, 256));
+  mock_cmd->add_option("--bootstrap-file", bootstrap_file, "Also write the bootstrap list here");
+  mock_cmd->add_option("--set", overrides, "Override a key (kafka.topics.*)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  if (*mock_cmd)
+    return kafka_mock(brokers, partitions, bootstrap_file, overrides);
   if (*keys_cmd) {
     std::cout << bazaar::config::describe_keys();
     return 0;
