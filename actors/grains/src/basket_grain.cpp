@@ -2,7 +2,7 @@
 #include "bazaar/runtime/grain_call.hpp"
 #include "bazaar/runtime/reminders.hpp"
 
-#include "shell.hpp"
+#include "bazaar/actors/shell.hpp"
 
 namespace bazaar::actors {
 

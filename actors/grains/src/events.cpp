@@ -1,4 +1,4 @@
-#include "events.hpp"
+#include "bazaar/actors/events.hpp"
 
 #include "bazaar/domain/failure.hpp"
 

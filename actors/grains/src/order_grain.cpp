@@ -1,6 +1,6 @@
 #include "bazaar/actors/grains.hpp"
 
-#include "shell.hpp"
+#include "bazaar/actors/shell.hpp"
 
 namespace bazaar::actors {
 

@@ -3,6 +3,7 @@
 #include "bazaar/actors/grains.hpp"
 #include "bazaar/actors/protocol.hpp"
 #include "bazaar/runtime/errors.hpp"
+#include "bazaar/runtime/kafka_record.hpp"
 #include "bazaar/runtime/reminders.hpp"
 
 namespace bazaar::actors {
@@ -19,6 +20,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<order_get>("bazaar.order_get");
   cfg.add_message_type<domain::order>("bazaar.order");
   cfg.add_message_type<runtime::reminder_due>("bazaar.reminder_due");
+  cfg.add_message_type<runtime::kafka_record>("bazaar.kafka_record");
   cfg.add_message_type<product_get>("bazaar.product_get");
   cfg.add_message_type<product_create>("bazaar.product_create");
   cfg.add_message_type<domain::basket>("bazaar.basket");

@@ -14,7 +14,7 @@
 #include "bazaar/domain/json_codec.hpp"
 #include "bazaar/runtime/errors.hpp"
 
-#include "events.hpp"
+#include "bazaar/actors/events.hpp"
 
 #include <boost/json.hpp>
 #include <caf/actor_cast.hpp>
@@ -238,7 +238,7 @@ class durable {
     gw.expected_version = submitted_version_;
     gw.version = current_.version;
     if (changed)
-      gw.state = boost::json::serialize(domain::to_snapshot(current_));
+      gw.state = boost::json::serialize(to_snapshot(current_)); // ADL: the state type's own
     gw.event_seq = event_seq_;
     gw.events = std::move(staged_events_);
     gw.reminders = std::move(staged_reminders_);

@@ -4,7 +4,7 @@
 /// (messages that arrive meanwhile wait, in order), then run; take storage's answers; and
 /// deactivate only when no write is in flight (a forced deactivation waits for them).
 
-#include "durable.hpp"
+#include "bazaar/actors/durable.hpp"
 
 #include "bazaar/runtime/atoms.hpp"
 

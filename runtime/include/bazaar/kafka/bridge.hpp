@@ -1,0 +1,70 @@
+#pragma once
+
+/// The Kafka bridge: one consumer (group kafka.group_id) that turns records of the routed
+/// topics into kafka_record messages to grains (topic -> grain type, record key or a field
+/// of the envelope's data -> grain key), waits until the grain has durably handled a record,
+/// and commits a partition's offset only past records that are all handled. At least once
+/// into grains; grains make it effectively once by remembering event ids. A record that
+/// cannot be decoded, or fails kafka.max_attempts times (pausing kafka.retry_backoff_ms,
+/// doubling, between attempts), goes to `<topic>.dlq` with the error and the partition moves
+/// on. At most kafka.max_in_flight records are being handled per node; past it, partitions
+/// are paused.
+
+#include "bazaar/config/options.hpp"
+#include "bazaar/runtime/grain_client.hpp"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace bazaar::kafka {
+
+/// Where the records of one topic go.
+struct route {
+  std::string topic;
+  std::string grain_type;
+  /// Empty: the record key is the grain key; otherwise this field of the envelope's data.
+  std::string key_field;
+};
+
+/// Counters for metrics, /admin/kafka and tests.
+struct bridge_stats {
+  std::atomic<std::uint64_t> consumed{0};
+  std::atomic<std::uint64_t> handled{0};
+  std::atomic<std::uint64_t> retried{0};
+  std::atomic<std::uint64_t> dead_lettered{0};
+  std::atomic<std::uint64_t> committed{0};
+  std::atomic<std::int64_t> in_flight{0};
+  std::atomic<std::uint64_t> pauses{0};
+};
+
+class bridge {
+ public:
+  bridge(runtime::grain_client& grains, std::string bootstrap, config::kafka_options opts,
+         std::vector<route> routes);
+  ~bridge();
+
+  bridge(const bridge&) = delete;
+  bridge& operator=(const bridge&) = delete;
+
+  /// Starts consuming (nothing when there are no routes).
+  void start();
+  /// Commits what is handled, leaves the group and stops. Idempotent.
+  void stop();
+
+  const bridge_stats& stats() const;
+  const std::vector<route>& routes() const { return routes_; }
+
+ private:
+  struct impl;
+  runtime::grain_client& grains_;
+  std::string bootstrap_;
+  config::kafka_options opts_;
+  std::vector<route> routes_;
+  std::shared_ptr<impl> impl_; // shared with callbacks that may outlive a stop
+  std::thread thread_;
+};
+
+} // namespace bazaar::kafka

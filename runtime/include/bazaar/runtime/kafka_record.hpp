@@ -1,0 +1,30 @@
+#pragma once
+
+/// A Kafka record delivered to a grain by the bridge. The grain answers `true` once it has
+/// durably handled the record, remembering its event_id with the effect (in the same
+/// transaction), so that a record delivered again has no second effect.
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace bazaar::runtime {
+
+struct kafka_record {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::string event_id;
+  std::string event_type;
+  /// The record's value: the event envelope (API.md) as JSON text.
+  std::string envelope;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kafka_record& x) {
+  return f(caf::meta::type_name("bazaar.kafka_record"), x.topic, x.partition, x.offset, x.event_id,
+           x.event_type, x.envelope);
+}
+
+} // namespace bazaar::runtime

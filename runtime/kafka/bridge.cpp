@@ -1,0 +1,457 @@
+#include "bazaar/kafka/bridge.hpp"
+
+#include "bazaar/kafka/producer.hpp"
+#include "bazaar/runtime/kafka_record.hpp"
+
+#include <boost/json.hpp>
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+namespace bazaar::kafka {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+/// One consumed record and what has happened to it.
+struct record_state {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::string key;
+  std::string value;
+  runtime::grain_id target;
+  std::string event_id;
+  std::string event_type;
+  int attempts = 0;
+  std::string last_error;
+  clock_type::time_point retry_at;
+  std::uint64_t generation = 0;
+};
+
+using record_ptr = std::shared_ptr<record_state>;
+
+/// The outcome of handing a record to its grain or to the dead-letter topic.
+struct completion {
+  enum kind { handled, failed, dead_lettered, dead_letter_failed } what;
+  record_ptr record;
+  std::string error;
+};
+
+/// Offsets of one partition that were consumed and are not committed yet.
+struct partition_track {
+  std::map<std::int64_t, bool> pending; ///< offset -> handled
+  std::int64_t commit_next = -1;        ///< the offset to commit next (-1: nothing new)
+};
+
+void set(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, name, value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
+    throw std::runtime_error(std::string{"Kafka bridge: "} + name + ": " + err);
+}
+
+std::string dead_letter_value(const record_state& r, const std::string& error) {
+  return boost::json::serialize(
+      boost::json::object{{"original", boost::json::object{{"topic", r.topic},
+                                                           {"partition", r.partition},
+                                                           {"offset", r.offset},
+                                                           {"key", r.key},
+                                                           {"value", r.value}}},
+                          {"error", error},
+                          {"attempts", r.attempts},
+                          {"failed_at_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count()}});
+}
+
+} // namespace
+
+struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
+  runtime::grain_client& grains;
+  config::kafka_options opts;
+  std::map<std::string, route> routes;
+  rd_kafka_t* rk = nullptr;
+  std::unique_ptr<producer> dead_letters;
+  bridge_stats stats;
+  std::atomic<bool> stopping{false};
+
+  // Filled by grain and producer callbacks on other threads, drained by the consumer thread.
+  std::mutex mtx;
+  std::deque<completion> completions;
+
+  // Consumer thread only.
+  std::map<std::pair<std::string, std::int32_t>, partition_track> tracks;
+  std::unordered_map<std::string, std::deque<record_ptr>> per_grain; ///< front: in flight
+  std::vector<record_ptr> retries;
+  std::unordered_map<std::int64_t, record_ptr> dead_letter_pending;
+  std::int64_t next_dead_letter = 1;
+  std::uint64_t generation = 1;
+  bool paused = false;
+
+  impl(runtime::grain_client& g, config::kafka_options o) : grains(g), opts(std::move(o)) {}
+
+  void push(completion c) {
+    std::lock_guard<std::mutex> guard{mtx};
+    completions.push_back(std::move(c));
+  }
+
+  // -- records in -------------------------------------------------------------------------
+
+  void consume(rd_kafka_message_t* m) {
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        spdlog::warn("Kafka bridge: {}", rd_kafka_message_errstr(m));
+      return;
+    }
+    auto r = std::make_shared<record_state>();
+    r->topic = rd_kafka_topic_name(m->rkt);
+    r->partition = m->partition;
+    r->offset = m->offset;
+    if (m->key != nullptr)
+      r->key.assign(static_cast<const char*>(m->key), m->key_len);
+    if (m->payload != nullptr)
+      r->value.assign(static_cast<const char*>(m->payload), m->len);
+    r->generation = generation;
+    stats.consumed.fetch_add(1, std::memory_order_relaxed);
+    stats.in_flight.fetch_add(1, std::memory_order_relaxed);
+    tracks[{r->topic, r->partition}].pending[r->offset] = false;
+    if (auto why = decode(*r)) {
+      dead_letter(r, *why);
+      return;
+    }
+    auto& queue = per_grain[r->target.str()];
+    queue.push_back(r);
+    if (queue.size() == 1)
+      dispatch(r); // otherwise it waits for the records of its grain before it
+  }
+
+  /// Fills target, event_id and event_type from the envelope; the reason if it cannot.
+  std::optional<std::string> decode(record_state& r) {
+    auto route = routes.find(r.topic);
+    if (route == routes.end())
+      return "no route for topic " + r.topic;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r.value, ec);
+    if (ec)
+      return "the value is not JSON: " + ec.message();
+    if (!v.is_object())
+      return std::string{"the value is not a JSON object"};
+    const auto& o = v.as_object();
+    const auto* id = o.if_contains("event_id");
+    const auto* type = o.if_contains("event_type");
+    if (id == nullptr || !id->is_string() || id->as_string().empty() || type == nullptr ||
+        !type->is_string())
+      return std::string{"the envelope has no event_id or event_type"};
+    r.event_id = std::string(id->as_string());
+    r.event_type = std::string(type->as_string());
+    std::string key = r.key;
+    if (!route->second.key_field.empty()) {
+      const auto* data = o.if_contains("data");
+      const auto* field = data != nullptr && data->is_object()
+                              ? data->as_object().if_contains(route->second.key_field)
+                              : nullptr;
+      if (field == nullptr || !field->is_string())
+        return "data." + route->second.key_field + " (the grain key) is missing";
+      key = std::string(field->as_string());
+    }
+    if (key.empty())
+      return std::string{"the record names no grain (empty key)"};
+    r.target = runtime::grain_id{route->second.grain_type, std::move(key)};
+    return std::nullopt;
+  }
+
+  void dispatch(const record_ptr& r) {
+    ++r->attempts;
+    runtime::kafka_record msg{r->topic,    r->partition,  r->offset,
+                              r->event_id, r->event_type, r->value};
+    std::weak_ptr<impl> weak = shared_from_this();
+    bool admitted = grains.ask<bool>(r->target, std::move(msg), [weak, r](caf::expected<bool> ok) {
+      auto me = weak.lock();
+      if (!me)
+        return;
+      if (ok && *ok)
+        me->push(completion{completion::handled, r, {}});
+      else
+        me->push(completion{completion::failed, r,
+                            ok ? std::string{"the grain refused the record"}
+                               : runtime::to_failure(ok.error()).message});
+    });
+    if (!admitted)
+      push(completion{completion::failed, r, "too many requests in flight"});
+  }
+
+  void dead_letter(const record_ptr& r, const std::string& error) {
+    r->last_error = error;
+    auto id = next_dead_letter++;
+    dead_letter_pending[id] = r;
+    std::string why;
+    if (!dead_letters->produce(r->topic + ".dlq", r->key, dead_letter_value(*r, error),
+                               {{"error", error}}, id, &why)) {
+      dead_letter_pending.erase(id);
+      spdlog::warn("Kafka bridge: cannot queue {}@{} for the DLQ: {}", r->topic, r->offset, why);
+      r->retry_at = clock_type::now() + std::chrono::milliseconds{opts.retry_backoff_ms};
+      r->attempts = std::max(r->attempts, opts.max_attempts); // straight back to the DLQ
+      retries.push_back(r);
+    }
+  }
+
+  // -- outcomes ----------------------------------------------------------------------------
+
+  void drain() {
+    std::deque<completion> ready;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      ready.swap(completions);
+    }
+    for (auto& c : ready) {
+      auto& r = c.record;
+      switch (c.what) {
+      case completion::handled:
+        stats.handled.fetch_add(1, std::memory_order_relaxed);
+        finish(r);
+        break;
+      case completion::failed:
+        r->last_error = c.error;
+        if (r->attempts >= opts.max_attempts) {
+          spdlog::warn("Kafka bridge: {}@{}:{} failed {} times ({}); to the DLQ", r->topic,
+                       r->partition, r->offset, r->attempts, c.error);
+          dead_letter(r, c.error);
+        } else {
+          stats.retried.fetch_add(1, std::memory_order_relaxed);
+          auto backoff = std::chrono::milliseconds{static_cast<std::int64_t>(opts.retry_backoff_ms)
+                                                   << std::min(r->attempts - 1, 10)};
+          r->retry_at = clock_type::now() + backoff;
+          retries.push_back(r);
+        }
+        break;
+      case completion::dead_lettered:
+        stats.dead_lettered.fetch_add(1, std::memory_order_relaxed);
+        finish(r);
+        break;
+      case completion::dead_letter_failed:
+        r->retry_at = clock_type::now() + std::chrono::milliseconds{opts.retry_backoff_ms};
+        retries.push_back(r);
+        break;
+      }
+    }
+  }
+
+  /// A record is done (handled or dead-lettered): its offset may be committed, and the next
+  /// record of its grain may go.
+  void finish(const record_ptr& r) {
+    stats.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    if (!r->target.type.empty()) {
+      auto q = per_grain.find(r->target.str());
+      if (q != per_grain.end() && !q->second.empty() && q->second.front() == r) {
+        q->second.pop_front();
+        if (q->second.empty())
+          per_grain.erase(q);
+        else
+          dispatch(q->second.front());
+      }
+    }
+    if (r->generation != generation)
+      return; // its partition was revoked meanwhile: another member re-reads it
+    auto t = tracks.find({r->topic, r->partition});
+    if (t == tracks.end())
+      return;
+    auto& track = t->second;
+    track.pending[r->offset] = true;
+    while (!track.pending.empty() && track.pending.begin()->second) {
+      track.commit_next = track.pending.begin()->first + 1;
+      track.pending.erase(track.pending.begin());
+    }
+  }
+
+  void run_retries() {
+    auto now = clock_type::now();
+    std::vector<record_ptr> due;
+    for (auto i = retries.begin(); i != retries.end();) {
+      if ((*i)->retry_at <= now) {
+        due.push_back(*i);
+        i = retries.erase(i);
+      } else {
+        ++i;
+      }
+    }
+    for (auto& r : due) {
+      if (r->attempts >= opts.max_attempts || r->target.type.empty())
+        dead_letter(r, r->last_error);
+      else
+        dispatch(r);
+    }
+  }
+
+  // -- offsets and flow --------------------------------------------------------------------
+
+  void commit(bool sync) {
+    auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(tracks.size()));
+    for (auto& [tp, track] : tracks) {
+      if (track.commit_next < 0)
+        continue;
+      rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset =
+          track.commit_next;
+      track.commit_next = -1;
+    }
+    if (list->cnt > 0) {
+      auto e = rd_kafka_commit(rk, list, sync ? 0 : 1);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        spdlog::warn("Kafka bridge: commit failed: {}", rd_kafka_err2str(e));
+      else
+        stats.committed.fetch_add(static_cast<std::uint64_t>(list->cnt), std::memory_order_relaxed);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+
+  void apply_backpressure() {
+    auto load = stats.in_flight.load();
+    bool over = load >= opts.max_in_flight;
+    bool under = load <= opts.max_in_flight / 2;
+    if ((!paused && over) || (paused && under)) {
+      rd_kafka_topic_partition_list_t* assigned = nullptr;
+      if (rd_kafka_assignment(rk, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (!paused) {
+          rd_kafka_pause_partitions(rk, assigned);
+        } else {
+          // Resume where this consumer stopped reading: what was fetched ahead while paused
+          // was dropped, so each partition continues from its own consumed position.
+          rd_kafka_position(rk, assigned);
+          rd_kafka_resume_partitions(rk, assigned);
+          for (int i = 0; i < assigned->cnt; ++i) {
+            const auto& p = assigned->elems[i];
+            if (p.offset < 0)
+              continue;
+            auto* one = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(one, p.topic, p.partition)->offset = p.offset;
+            if (auto* e = rd_kafka_seek_partitions(rk, one, 1000))
+              rd_kafka_error_destroy(e);
+            rd_kafka_topic_partition_list_destroy(one);
+          }
+        }
+        rd_kafka_topic_partition_list_destroy(assigned);
+      }
+      paused = !paused;
+      if (paused)
+        stats.pauses.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      rd_kafka_assign(rk, parts);
+      if (paused)
+        rd_kafka_pause_partitions(rk, parts);
+      return;
+    }
+    // Revoked: commit what is done; what is still being handled will be re-read by the
+    // partitions' next owner (grains ignore event ids they have handled).
+    commit(true);
+    for (int i = 0; i < parts->cnt; ++i)
+      tracks.erase({parts->elems[i].topic, parts->elems[i].partition});
+    ++generation;
+    rd_kafka_assign(rk, nullptr);
+  }
+};
+
+bridge::bridge(runtime::grain_client& grains, std::string bootstrap, config::kafka_options opts,
+               std::vector<route> routes)
+    : grains_(grains), bootstrap_(std::move(bootstrap)), opts_(std::move(opts)),
+      routes_(std::move(routes)) {}
+
+bridge::~bridge() {
+  stop();
+}
+
+const bridge_stats& bridge::stats() const {
+  static const bridge_stats none;
+  return impl_ ? impl_->stats : none;
+}
+
+void bridge::start() {
+  if (routes_.empty() || impl_)
+    return;
+  auto me = std::make_shared<impl>(grains_, opts_);
+  for (const auto& r : routes_)
+    me->routes[r.topic] = r;
+  me->dead_letters = std::make_unique<producer>(
+      bootstrap_, opts_, [raw = me.get()](std::int64_t id, bool ok, const std::string& error) {
+        auto i = raw->dead_letter_pending.find(id);
+        if (i == raw->dead_letter_pending.end())
+          return;
+        auto r = i->second;
+        raw->dead_letter_pending.erase(i);
+        raw->push(
+            completion{ok ? completion::dead_lettered : completion::dead_letter_failed, r, error});
+      });
+  auto* conf = rd_kafka_conf_new();
+  set(conf, "bootstrap.servers", bootstrap_);
+  set(conf, "group.id", opts_.group_id);
+  set(conf, "enable.auto.commit", "false");
+  set(conf, "auto.offset.reset", "earliest");
+  set(conf, "fetch.wait.max.ms", std::to_string(opts_.fetch_wait_max_ms));
+  set(conf, "session.timeout.ms", std::to_string(opts_.session_timeout_ms));
+  set(conf, "heartbeat.interval.ms", std::to_string(std::max(100, opts_.session_timeout_ms / 3)));
+  set(conf, "log_level", "3");
+  rd_kafka_conf_set_opaque(conf, me.get());
+  rd_kafka_conf_set_rebalance_cb(
+      conf, [](rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+               void* opaque) { static_cast<impl*>(opaque)->rebalance(err, parts); });
+  char err[512];
+  me->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (me->rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error(std::string{"Kafka bridge: "} + err);
+  }
+  rd_kafka_poll_set_consumer(me->rk);
+  auto* topics = rd_kafka_topic_partition_list_new(static_cast<int>(routes_.size()));
+  for (const auto& r : routes_)
+    rd_kafka_topic_partition_list_add(topics, r.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  auto e = rd_kafka_subscribe(me->rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_destroy(me->rk);
+    throw std::runtime_error(std::string{"Kafka bridge: subscribe: "} + rd_kafka_err2str(e));
+  }
+  impl_ = me;
+  thread_ = std::thread([me] {
+    while (!me->stopping.load()) {
+      me->drain();
+      me->run_retries();
+      me->dead_letters->poll(0);
+      me->commit(false);
+      me->apply_backpressure();
+      if (auto* m = rd_kafka_consumer_poll(me->rk, 10)) {
+        me->consume(m);
+        rd_kafka_message_destroy(m);
+      }
+    }
+    // Leave cleanly: what is handled gets committed; the rest is re-read by the next owner.
+    for (int i = 0; i < 20 && me->stats.in_flight.load() > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+      me->drain();
+      me->dead_letters->poll(0);
+    }
+    me->commit(true);
+    rd_kafka_consumer_close(me->rk);
+    rd_kafka_destroy(me->rk);
+    me->rk = nullptr;
+    me->dead_letters->flush(1000);
+  });
+  spdlog::info("Kafka bridge consuming {} topic(s) as group {}", routes_.size(), opts_.group_id);
+}
+
+void bridge::stop() {
+  if (!impl_)
+    return;
+  impl_->stopping = true;
+  if (thread_.joinable())
+    thread_.join();
+}
+
+} // namespace bazaar::kafka
