@@ -13,6 +13,7 @@
 #include "bazaar/runtime/host.hpp"
 #include "bazaar/runtime/kafka_record.hpp"
 
+#include "support/ledger_grain.hpp"
 #include "support/pg_schema.hpp"
 
 #include <boost/json.hpp>
@@ -31,94 +32,9 @@ using namespace bazaar;
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-namespace bazaar::test {
-
-/// The ledger: how many events and what total amount one key has seen.
-struct ledger {
-  std::string key;
-  std::int64_t count = 0;
-  std::int64_t total = 0;
-  std::uint64_t version = 0;
-};
-
-json::value to_snapshot(const ledger& l) {
-  return json::object{
-      {"key", l.key}, {"count", l.count}, {"total", l.total}, {"version", l.version}};
-}
-
-std::optional<ledger> ledger_from_json(const json::value& v) {
-  if (!v.is_object())
-    return std::nullopt;
-  const auto& o = v.as_object();
-  return ledger{std::string(o.at("key").as_string()), o.at("count").as_int64(),
-                o.at("total").as_int64(), static_cast<std::uint64_t>(o.at("version").as_int64())};
-}
-
-} // namespace bazaar::test
-
 namespace {
 
 using test::ledger;
-
-struct ledger_state : actors::grain_state<ledger> {
-  static inline const char* name = "test.ledger";
-};
-
-using ledger_actor = caf::stateful_actor<ledger_state>;
-using get_atom = caf::atom_constant<caf::atom("get")>;
-
-caf::message_handler ledger_running(ledger_actor* self) {
-  auto d = [self]() -> actors::durable<ledger>& { return *self->state.d; };
-  return {
-      [=](get_atom) -> caf::result<ledger> {
-        auto rp = self->make_response_promise<ledger>();
-        d().answer_state(actors::reply_with<ledger>(rp, [](const ledger& l) { return l; }));
-        return rp;
-      },
-      [=](const runtime::kafka_record& r) -> caf::result<bool> {
-        auto rp = self->make_response_promise<bool>();
-        auto w = actors::reply_with<ledger>(rp, [](const ledger&) { return true; });
-        actors::idempotency idem{"kafka", r.event_id, 0, 200};
-        if (auto seen = d().check(idem)) {
-          // Handled before: acknowledge again, without a second effect.
-          if (runtime::as_replay(*seen))
-            d().answer_state(w);
-          else
-            w.fail(*seen);
-          return rp;
-        }
-        auto data = json::parse(r.envelope).as_object().at("data").as_object();
-        if (data.contains("poison")) {
-          w.fail(runtime::make_failure(domain::errc::internal, "poison record"));
-          return rp;
-        }
-        auto& l = d().current();
-        l.count += 1;
-        l.total += data.at("amount").as_int64();
-        l.version += 1;
-        d().commit(
-            self, idem, [](const ledger&) { return std::string{"{}"}; }, std::move(w));
-        return rp;
-      },
-  };
-}
-
-caf::behavior ledger_grain(ledger_actor* self, runtime::grain_context ctx,
-                           actors::grain_services services) {
-  auto key = ctx.id.key;
-  return actors::load_then<ledger>(
-      self, ctx, services, test::ledger_from_json,
-      [key] {
-        return ledger{key, 0, 0, 0};
-      },
-      [self] { return ledger_running(self); });
-}
-
-} // namespace
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ledger)
-
-namespace {
 
 /// A grain runtime with the ledger grain type on memory storage.
 struct ledger_host {
@@ -133,12 +49,7 @@ struct ledger_host {
     host = std::make_unique<runtime::host>(*sys, clock, o, 5s);
     actors::grain_services services;
     services.storage = storage;
-    host->grains().register_type(
-        "ledger",
-        [services](caf::actor_system& s, const runtime::grain_context& ctx) {
-          return s.spawn(ledger_grain, ctx, services);
-        },
-        10min);
+    test::register_ledger(host->grains(), services);
     host->start();
   }
   ~ledger_host() {
@@ -148,7 +59,7 @@ struct ledger_host {
   }
   ledger get(const std::string& key) {
     std::promise<ledger> p;
-    host->client().ask<ledger>(runtime::grain_id{"ledger", key}, get_atom::value,
+    host->client().ask<ledger>(runtime::grain_id{"ledger", key}, test::ledger_get_atom::value,
                                [&](caf::expected<ledger> l) { p.set_value(l ? *l : ledger{}); });
     return p.get_future().get();
   }
