@@ -13,6 +13,10 @@
 #   CUSTOMERS (1000), SKUS (20), CONNECTIONS (64), WARMUP (2 seconds per server)
 #   JWT_BASELINE=1   also measure the baseline verifying the bearer token (an analysis row that
 #                    shows what authentication alone costs)
+#   NODE_ARGS        extra arguments of `bazaar serve`, split at spaces. A node whose grains
+#                    live in PostgreSQL writes every benchmark request there: the script refuses
+#                    to run it unless NODE_ARGS names a scratch schema, e.g.
+#                    NODE_ARGS="--set postgres.schema=http_bench" (drop it afterwards)
 #
 # Only 127.0.0.1 is used. Every server is stopped by its PID. Exits non-zero when the node
 # answered any non-2xx, had socket errors, died, or did not stop cleanly on SIGTERM.
@@ -26,6 +30,7 @@ sku_count=${SKUS:-20}
 connections=${CONNECTIONS:-64}
 warmup=${WARMUP:-2}
 jwt_baseline=${JWT_BASELINE:-0}
+read -r -a node_args <<<"${NODE_ARGS:-}"
 bin="$build_dir/bin"
 
 for exe in bazaar bazaarctl bench_pistache_baseline; do
@@ -126,7 +131,7 @@ echo "http_bench: build=$build_dir seconds=$seconds in $rounds rounds of ${slice
   "load before: $(load)"
 
 "$bin/bazaar" serve --set http.host=127.0.0.1 --set "http.port=$node_port" \
-  --set log.level=warn >"$work/node.log" 2>&1 &
+  --set log.level=warn "${node_args[@]}" >"$work/node.log" 2>&1 &
 node_pid=$!
 "$bin/bench_pistache_baseline" --port "$base_port" --threads 2 \
   >"$work/baseline_$base_port.log" 2>&1 &
@@ -141,6 +146,17 @@ if ! wait_status 200 "http://127.0.0.1:$node_port/healthz"; then
   echo "http_bench: the node did not become healthy; its log:" >&2
   cat "$work/node.log" >&2
   exit 1
+fi
+if ! wait_status 200 "http://127.0.0.1:$node_port/readyz"; then
+  echo "http_bench: the node is not ready: $(curl -s "http://127.0.0.1:$node_port/readyz")" >&2
+  echo "http_bench: (a node on PostgreSQL needs NODE_ARGS=\"--set postgres.url=...\")" >&2
+  exit 1
+fi
+if curl -s "http://127.0.0.1:$node_port/readyz" | grep -q PostgreSQL &&
+  [[ "${NODE_ARGS:-}" != *postgres.schema=* ]]; then
+  echo "http_bench: the node stores grains in PostgreSQL; refusing to write benchmark data into" \
+    "its default schema. Set NODE_ARGS=\"--set postgres.schema=<scratch schema>\"." >&2
+  exit 2
 fi
 admin=$(token admin admin)
 for port in "$base_port" ${jwt_pid:+"$jwt_port"}; do

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <future>
 #include <stdexcept>
 
 namespace bazaar::kafka {
@@ -34,6 +35,16 @@ void embedded_kafka::create_topic(const std::string& name, int partitions) {
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
     throw std::runtime_error("embedded Kafka: cannot create topic " + name + ": " +
                              rd_kafka_err2str(e));
+}
+
+void embedded_kafka::create_topics(const std::vector<std::string>& names, int partitions) {
+  std::vector<std::future<void>> pending;
+  pending.reserve(names.size());
+  for (const auto& name : names)
+    pending.push_back(std::async(std::launch::async,
+                                 [this, &name, partitions] { create_topic(name, partitions); }));
+  for (auto& p : pending)
+    p.get(); // rethrows the first failure
 }
 
 void embedded_kafka::set_broker_up(int broker_id, bool up) {

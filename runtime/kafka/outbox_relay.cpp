@@ -136,8 +136,12 @@ void outbox_relay::run() {
         break;
     }
   }
-  out.flush(2000);
-  out.poll(0);
+  // Wait for what is in flight (bounded), so that what was delivered is marked and a
+  // successor does not publish it again.
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds{std::min(opts_.message_timeout_ms, 10000)};
+  while (!in_flight.empty() && std::chrono::steady_clock::now() < deadline)
+    out.poll(20);
   if (!confirmed.empty() && store.mark_published(confirmed))
     published_ += confirmed.size();
 }

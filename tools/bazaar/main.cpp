@@ -77,8 +77,7 @@ int kafka_mock(int brokers, int partitions, const std::string& bootstrap_file,
       topics.insert(topic);
       topics.insert(topic + ".dlq");
     }
-    for (const auto& t : topics)
-      cluster.create_topic(t, partitions);
+    cluster.create_topics({topics.begin(), topics.end()}, partitions);
     std::cout << cluster.bootstrap() << std::endl;
     if (!bootstrap_file.empty()) {
       std::ofstream out{bootstrap_file};

@@ -83,22 +83,22 @@ node::node(config::node_options opts, std::shared_ptr<persistence::grain_storage
     : impl_(std::make_unique<impl>()) {
   auto& d = *impl_;
   d.opts = std::move(opts);
+  d.bootstrap = d.opts.kafka.bootstrap_servers;
+  if (d.bootstrap.empty()) {
+    // Embedded default: librdkafka's mock cluster in this process (README: its limits).
+    d.embedded = std::make_unique<kafka::embedded_kafka>(d.opts.kafka.mock_brokers);
+    d.bootstrap = d.embedded->bootstrap();
+    auto topics = node_topics(d.opts.kafka);
+    d.embedded->create_topics({topics.begin(), topics.end()}, d.opts.kafka.partitions);
+    spdlog::info("embedded Kafka (mock, {} brokers, {} partitions per topic) at {}",
+                 d.opts.kafka.mock_brokers, d.opts.kafka.partitions, d.bootstrap);
+  }
   actors::register_types(d.cfg);
   runtime::configure(d.cfg, d.opts.runtime);
   d.system = std::make_unique<caf::actor_system>(d.cfg);
   const auto& pg = d.opts.postgres;
   persistence::pg_settings pg_settings{pg.url, pg.schema, pg.connect_timeout_ms,
                                        std::max(d.opts.http.request_timeout_ms, 1000)};
-  d.bootstrap = d.opts.kafka.bootstrap_servers;
-  if (d.bootstrap.empty()) {
-    // Embedded default: librdkafka's mock cluster in this process (README: its limits).
-    d.embedded = std::make_unique<kafka::embedded_kafka>(d.opts.kafka.mock_brokers);
-    d.bootstrap = d.embedded->bootstrap();
-    for (const auto& topic : node_topics(d.opts.kafka))
-      d.embedded->create_topic(topic, d.opts.kafka.partitions);
-    spdlog::info("embedded Kafka (mock, {} brokers, {} partitions per topic) at {}",
-                 d.opts.kafka.mock_brokers, d.opts.kafka.partitions, d.bootstrap);
-  }
   if (!storage && !pg.url.empty())
     d.relay = std::make_unique<kafka::outbox_relay>(pg_settings, d.bootstrap, d.opts.kafka);
   if (storage) {
