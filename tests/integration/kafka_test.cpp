@@ -135,9 +135,18 @@ read_topic(const std::string& bootstrap, const std::string& topic, std::size_t c
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
   auto* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   rd_kafka_poll_set_consumer(rk);
-  auto* list = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(list, topic.c_str(), RD_KAFKA_PARTITION_UA);
-  rd_kafka_subscribe(rk, list);
+  // Every partition assigned by hand from the beginning: no group membership, so no
+  // rebalance can make this reader see records twice (what it counts is what the topic holds).
+  const rd_kafka_metadata_t* meta = nullptr;
+  auto* handle = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  REQUIRE(rd_kafka_metadata(rk, 0, handle, &meta, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  REQUIRE(meta->topic_cnt == 1);
+  auto* list = rd_kafka_topic_partition_list_new(meta->topics[0].partition_cnt);
+  for (int p = 0; p < meta->topics[0].partition_cnt; ++p)
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_metadata_destroy(meta);
+  rd_kafka_topic_destroy(handle);
+  rd_kafka_assign(rk, list);
   rd_kafka_topic_partition_list_destroy(list);
   std::vector<std::pair<std::string, std::string>> out;
   std::set<std::string> distinct;
