@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <system_error>
@@ -534,6 +535,15 @@ std::map<std::string, std::string> topic_map(const kafka_options& kafka) {
   for (const auto& [event, member] : topic_table())
     out.emplace(event, kafka.topics.*member);
   return out;
+}
+
+std::vector<std::string> topics_with_dead_letters(const kafka_options& kafka) {
+  std::set<std::string> topics;
+  for (const auto& [event, topic] : topic_map(kafka)) {
+    topics.insert(topic);
+    topics.insert(topic + ".dlq");
+  }
+  return {topics.begin(), topics.end()};
 }
 
 } // namespace bazaar::config

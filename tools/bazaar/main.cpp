@@ -11,8 +11,8 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <pthread.h>
-#include <set>
 
 namespace {
 
@@ -27,7 +27,10 @@ sigset_t block_stop_signals() {
   return set;
 }
 
-int serve(const std::string& config_file, const std::vector<std::string>& overrides) {
+/// The node's options from file, environment and overrides; prints the error and returns
+/// nullopt when a value is invalid.
+std::optional<bazaar::config::node_options>
+load_options(const std::string& config_file, const std::vector<std::string>& overrides) {
   bazaar::config::load_request request;
   if (!config_file.empty())
     request.file = config_file;
@@ -36,9 +39,16 @@ int serve(const std::string& config_file, const std::vector<std::string>& overri
   auto loaded = bazaar::config::load(request);
   if (auto* bad = std::get_if<bazaar::config::config_error>(&loaded)) {
     std::cerr << "bazaar: invalid configuration: " << bad->key << ": " << bad->message << "\n";
-    return 2;
+    return std::nullopt;
   }
-  auto opts = std::get<bazaar::config::node_options>(std::move(loaded));
+  return std::get<bazaar::config::node_options>(std::move(loaded));
+}
+
+int serve(const std::string& config_file, const std::vector<std::string>& overrides) {
+  auto loaded = load_options(config_file, overrides);
+  if (!loaded)
+    return 2;
+  auto opts = std::move(*loaded);
   bazaar::runtime::setup_logging(opts.log);
   if (opts.auth.jwt_secret == bazaar::config::auth_options{}.jwt_secret)
     spdlog::warn("auth.jwt_secret is the development default; set BAZAAR_JWT_SECRET");
@@ -60,24 +70,14 @@ int serve(const std::string& config_file, const std::vector<std::string>& overri
 /// `bazaar kafka-mock`: the embedded Kafka as a process of its own, for several local nodes.
 int kafka_mock(int brokers, int partitions, const std::string& bootstrap_file,
                const std::vector<std::string>& overrides) {
-  bazaar::config::load_request request;
-  request.env = bazaar::config::environment();
-  request.overrides = overrides;
-  auto loaded = bazaar::config::load(request);
-  if (auto* bad = std::get_if<bazaar::config::config_error>(&loaded)) {
-    std::cerr << "bazaar: invalid configuration: " << bad->key << ": " << bad->message << "\n";
+  auto loaded = load_options({}, overrides);
+  if (!loaded)
     return 2;
-  }
-  auto kafka = std::get<bazaar::config::node_options>(loaded).kafka;
+  const auto& kafka = loaded->kafka;
   auto signals = block_stop_signals();
   try {
     bazaar::kafka::embedded_kafka cluster{brokers};
-    std::set<std::string> topics;
-    for (const auto& [event, topic] : bazaar::config::topic_map(kafka)) {
-      topics.insert(topic);
-      topics.insert(topic + ".dlq");
-    }
-    cluster.create_topics({topics.begin(), topics.end()}, partitions);
+    cluster.create_topics(bazaar::config::topics_with_dead_letters(kafka), partitions);
     std::cout << cluster.bootstrap() << std::endl;
     if (!bootstrap_file.empty()) {
       std::ofstream out{bootstrap_file};

@@ -14,7 +14,6 @@
 #include <caf/actor_system_config.hpp>
 #include <spdlog/spdlog.h>
 
-#include <set>
 #include <unistd.h>
 
 namespace bazaar {
@@ -53,16 +52,6 @@ class unconfigured_storage final : public persistence::grain_storage {
 
 } // namespace
 
-/// Every topic the node publishes to, and the dead-letter topic of each.
-std::set<std::string> node_topics(const config::kafka_options& kafka) {
-  std::set<std::string> topics;
-  for (const auto& [event, topic] : config::topic_map(kafka)) {
-    topics.insert(topic);
-    topics.insert(topic + ".dlq");
-  }
-  return topics;
-}
-
 struct node::impl {
   config::node_options opts;
   std::unique_ptr<kafka::embedded_kafka> embedded;
@@ -88,8 +77,8 @@ node::node(config::node_options opts, std::shared_ptr<persistence::grain_storage
     // Embedded default: librdkafka's mock cluster in this process (README: its limits).
     d.embedded = std::make_unique<kafka::embedded_kafka>(d.opts.kafka.mock_brokers);
     d.bootstrap = d.embedded->bootstrap();
-    auto topics = node_topics(d.opts.kafka);
-    d.embedded->create_topics({topics.begin(), topics.end()}, d.opts.kafka.partitions);
+    d.embedded->create_topics(config::topics_with_dead_letters(d.opts.kafka),
+                              d.opts.kafka.partitions);
     spdlog::info("embedded Kafka (mock, {} brokers, {} partitions per topic) at {}",
                  d.opts.kafka.mock_brokers, d.opts.kafka.partitions, d.bootstrap);
   }
@@ -134,7 +123,7 @@ node::node(config::node_options opts, std::shared_ptr<persistence::grain_storage
   routes_ctx.kafka_status = [self] {
     auto& me = *self->impl_;
     boost::json::array topics;
-    for (const auto& t : node_topics(me.opts.kafka))
+    for (const auto& t : config::topics_with_dead_letters(me.opts.kafka))
       topics.emplace_back(t);
     boost::json::object relay{{"running", me.relay != nullptr}};
     if (me.relay) {

@@ -43,4 +43,7 @@ std::string describe_keys();
 /// Event type (e.g. "order-created") -> topic, from kafka.topics.
 std::map<std::string, std::string> topic_map(const kafka_options& kafka);
 
+/// Every configured topic and the dead-letter topic (`<topic>.dlq`) of each, sorted.
+std::vector<std::string> topics_with_dead_letters(const kafka_options& kafka);
+
 } // namespace bazaar::config
