@@ -120,13 +120,10 @@ class grain_client::typed_call final : public pending_call {
               [me, self, addr](caf::error& e) {
                 if (me->done())
                   return;
-                if (is_receiver_down(e) && me->attempt_ < max_call_attempts) {
-                  // The activation ended before it saw the request: nothing happened, re-send.
-                  me->host_->remove(me->id_, addr);
+                if (resend_after_bounce(*me->host_, me->id_, addr, e, me->attempt_))
                   me->start(self);
-                } else {
+                else
                   me->fail(e);
-                }
               });
   }
 
