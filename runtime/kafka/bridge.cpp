@@ -1,6 +1,7 @@
 #include "bazaar/kafka/bridge.hpp"
 
 #include "bazaar/kafka/producer.hpp"
+#include "bazaar/runtime/errors.hpp"
 #include "bazaar/runtime/kafka_record.hpp"
 
 #include <boost/json.hpp>
@@ -175,7 +176,9 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
       auto me = weak.lock();
       if (!me)
         return;
-      if (ok && *ok)
+      // A replay is the grain saying it handled this event before (it remembers event ids
+      // with their effects): for the bridge that is as good as handling it now.
+      if ((ok && *ok) || (!ok && runtime::as_replay(ok.error())))
         me->push(completion{completion::handled, r, {}});
       else
         me->push(completion{completion::failed, r,

@@ -55,11 +55,8 @@ inline caf::message_handler ledger_running(ledger_actor* self) {
         auto w = actors::reply_with<ledger>(rp, [](const ledger&) { return true; });
         actors::idempotency idem{"kafka", r.event_id, 0, 200};
         if (auto seen = d().check(idem)) {
-          // Handled before: acknowledge again, without a second effect.
-          if (runtime::as_replay(*seen))
-            d().answer_state(w);
-          else
-            w.fail(*seen);
+          // Handled before: the replay of the first answer (the bridge counts it as handled).
+          d().answer_error(*seen, w);
           return rp;
         }
         auto data = json::parse(r.envelope).as_object().at("data").as_object();
