@@ -70,6 +70,24 @@ std::optional<actors::idempotency> idempotency_of(const http_request& req, const
   return idem;
 }
 
+/// What every mutating route with a JSON body reads first: the Idempotency-Key and the body.
+struct mutation {
+  actors::idempotency idem;
+  json::object body;
+};
+
+/// The request's key and JSON object body, or nullopt once the request was answered 400.
+std::optional<mutation> read_mutation(const http_request& req, const responder_ptr& out,
+                                      std::int32_t success_status) {
+  auto idem = idempotency_of(req, out, success_status);
+  if (!idem)
+    return std::nullopt;
+  auto body = object_body(req, out);
+  if (!body)
+    return std::nullopt;
+  return mutation{std::move(*idem), std::move(*body)};
+}
+
 grain_id basket_of(const http_request& req) {
   return grain_id{actors::basket_type, req.principal.subject};
 }
@@ -93,13 +111,10 @@ void add_health_routes(router& r, readiness_probe ready) {
 void add_product_routes(router& r, runtime::grain_client& grains) {
   r.add("POST", "/api/v1/products", access::admin,
         [&grains](http_request& req, const responder_ptr& out) {
-          auto idem = idempotency_of(req, out, 201);
-          if (!idem)
+          auto m = read_mutation(req, out, 201);
+          if (!m)
             return;
-          auto body = object_body(req, out);
-          if (!body)
-            return;
-          body_reader in{*body};
+          body_reader in{m->body};
           domain::product_draft d;
           d.sku = in.string("sku", true).value_or("");
           d.name = in.string("name", true).value_or("");
@@ -116,7 +131,7 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
             return out->fail(*bad);
           auto sku = d.sku;
           call<domain::product>(grains, out, grain_id{actors::product_type, sku},
-                                actors::product_create{std::move(d), meta_of(req), *idem},
+                                actors::product_create{std::move(d), meta_of(req), m->idem},
                                 [out](const domain::product& p) { out->json(201, to_json(p)); });
         });
   r.add("GET", "/api/v1/products/{sku}", access::customer,
@@ -144,13 +159,10 @@ void add_basket_routes(router& r, runtime::grain_client& grains) {
         });
   r.add("POST", "/api/v1/basket/items", access::customer,
         [&grains, reply](http_request& req, const responder_ptr& out) {
-          auto idem = idempotency_of(req, out, 200);
-          if (!idem)
+          auto m = read_mutation(req, out, 200);
+          if (!m)
             return;
-          auto body = object_body(req, out);
-          if (!body)
-            return;
-          body_reader in{*body};
+          body_reader in{m->body};
           auto sku = in.string("sku", true);
           auto quantity = in.integer("quantity", true, 1, domain::max_quantity_per_add);
           if (in.error())
@@ -159,18 +171,15 @@ void add_basket_routes(router& r, runtime::grain_client& grains) {
             return;
           call<domain::basket>(
               grains, out, basket_of(req),
-              actors::basket_add{*sku, static_cast<std::int32_t>(*quantity), meta_of(req), *idem},
+              actors::basket_add{*sku, static_cast<std::int32_t>(*quantity), meta_of(req), m->idem},
               reply(out));
         });
   r.add("PUT", "/api/v1/basket/items/{sku}", access::customer,
         [&grains, reply](http_request& req, const responder_ptr& out) {
-          auto idem = idempotency_of(req, out, 200);
-          if (!idem)
+          auto m = read_mutation(req, out, 200);
+          if (!m)
             return;
-          auto body = object_body(req, out);
-          if (!body)
-            return;
-          body_reader in{*body};
+          body_reader in{m->body};
           auto quantity = in.integer("quantity", true, 0, domain::max_line_quantity);
           if (in.error())
             return out->fail(*in.error());
@@ -179,7 +188,7 @@ void add_basket_routes(router& r, runtime::grain_client& grains) {
           call<domain::basket>(grains, out, basket_of(req),
                                actors::basket_set{req.params[0],
                                                   static_cast<std::int32_t>(*quantity),
-                                                  meta_of(req), *idem},
+                                                  meta_of(req), m->idem},
                                reply(out));
         });
   r.add("DELETE", "/api/v1/basket/items/{sku}", access::customer,
@@ -207,14 +216,11 @@ void add_checkout_route(router& r, runtime::grain_client& grains) {
           if (req.idempotency_key.empty())
             return out->fail(
                 domain::failure{errc::bad_request, "checkout needs an Idempotency-Key header", {}});
-          auto idem = idempotency_of(req, out, 202);
-          if (!idem)
+          auto m = read_mutation(req, out, 202);
+          if (!m)
             return;
-          auto body = object_body(req, out);
-          if (!body)
-            return;
-          auto payment = body->find("payment");
-          if (payment == body->end() || payment->value().is_null())
+          auto payment = m->body.find("payment");
+          if (payment == m->body.end() || payment->value().is_null())
             return out->fail(domain::validation_failed("payment", "payment is required"));
           if (!payment->value().is_object())
             return out->fail(
@@ -230,14 +236,14 @@ void add_checkout_route(router& r, runtime::grain_client& grains) {
             return out->fail(domain::validation_failed("payment.card_token",
                                                        "card_token must be 1..128 characters"));
           std::string shipping;
-          if (auto addr = body->find("shipping_address");
-              addr != body->end() && !addr->value().is_null()) {
+          if (auto addr = m->body.find("shipping_address");
+              addr != m->body.end() && !addr->value().is_null()) {
             if (!addr->value().is_object())
               return out->fail(domain::failure{
                   errc::bad_request, "shipping_address must be an object", "shipping_address"});
             shipping = json::serialize(addr->value());
           }
-          actors::basket_checkout cmd{*card, std::move(shipping), meta_of(req), *idem};
+          actors::basket_checkout cmd{*card, std::move(shipping), meta_of(req), m->idem};
           call<actors::checkout_accepted>(
               grains, out, basket_of(req), std::move(cmd),
               [out](const actors::checkout_accepted& a) {
