@@ -141,6 +141,19 @@ struct server_core {
 
 namespace {
 
+/// Answers a request that cannot be served (malformed, too large, too slow) with the API error
+/// body, and closes the connection once that answer is written.
+void answer_and_close(server_core& core, Http::ResponseWriter writer, errc code,
+                      std::string message) {
+  core.inflight->fetch_add(1, std::memory_order_acq_rel);
+  responder out{std::move(writer), new_correlation_id(), false, core.inflight};
+  out.fail(domain::failure{code, std::move(message), {}});
+}
+
+} // namespace
+
+namespace {
+
 bool keep_alive_of(const Http::Request& req) {
   auto connection = req.headers().tryGet<Http::Header::Connection>();
   if (connection)
@@ -360,9 +373,7 @@ class pistache_handler final : public Http::Handler {
   }
 
   void reject(Http::ResponseWriter writer, errc code, std::string message) {
-    core_->inflight->fetch_add(1, std::memory_order_acq_rel);
-    responder out{std::move(writer), new_correlation_id(), false, core_->inflight};
-    out.fail(domain::failure{code, std::move(message), {}});
+    answer_and_close(*core_, std::move(writer), code, std::move(message));
   }
 
   std::shared_ptr<server_core> core_;
@@ -405,11 +416,9 @@ void http_server::sweep() {
     auto peer = state->peer.lock();
     if (!peer)
       continue;
-    core_->inflight->fetch_add(1, std::memory_order_acq_rel);
-    responder out{
-        Http::ResponseWriter(Http::Version::Http11, state->transport, state->handler, peer),
-        new_correlation_id(), false, core_->inflight};
-    out.fail(domain::failure{errc::bad_request, "the request did not arrive in time", {}});
+    answer_and_close(
+        *core_, Http::ResponseWriter(Http::Version::Http11, state->transport, state->handler, peer),
+        errc::bad_request, "the request did not arrive in time");
   }
 }
 
