@@ -7,6 +7,10 @@
 
 namespace bazaar::runtime {
 
+bool activation::idle_since(std::uint64_t observed_touches) const {
+  return observed_touches == force_deactivation || touches() == observed_touches;
+}
+
 catalog::catalog(caf::actor_system& sys, const clock& clk) : system_(sys), clock_(clk) {}
 
 void catalog::register_type(std::string type, grain_factory factory,

@@ -39,6 +39,10 @@ class activation {
   /// How many times callers resolved this grain; the collector watches it to find idleness.
   std::uint64_t touches() const { return touches_.load(std::memory_order_acquire); }
 
+  /// Whether a (deactivate_atom, touches) request still holds: it was forced, or nobody
+  /// resolved the grain since the collector looked.
+  bool idle_since(std::uint64_t observed_touches) const;
+
   /// The state version the grain last reported (for inspection).
   std::uint64_t version() const { return version_.load(std::memory_order_relaxed); }
   void set_version(std::uint64_t v) { version_.store(v, std::memory_order_relaxed); }

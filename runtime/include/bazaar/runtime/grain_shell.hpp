@@ -16,7 +16,7 @@ template <class Self, class Persist>
 auto deactivation_handler(Self* self, const grain_context& ctx, Persist persist) {
   return [self, record = ctx.record, host = ctx.host, persist](deactivate_atom,
                                                                std::uint64_t touches) mutable {
-    if (touches != force_deactivation && record->touches() != touches)
+    if (!record->idle_since(touches))
       return;
     persist();
     host->remove(record->id(), self->address());

@@ -47,7 +47,7 @@ caf::message_handler lifecycle(Self* self) {
       },
       [self](runtime::deactivate_atom, std::uint64_t touches) {
         auto& st = self->state;
-        if (touches != runtime::force_deactivation && st.ctx.record->touches() != touches)
+        if (!st.ctx.record->idle_since(touches))
           return; // used since the collector looked
         if (st.d->settled())
           leave(self);
