@@ -18,5 +18,11 @@ done
 dir=${BUILD_DIR:-$([ "$sanitize" = ON ] && echo build-asan || echo build)}
 jobs=${JOBS:-$(nproc)}
 
-cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DBAZAAR_SANITIZE="$sanitize" >/dev/null
+launcher=()
+# ccache, when installed, makes rebuilds and builds in other checkouts (git worktrees) cheap.
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(cd .. && pwd)}
+fi
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DBAZAAR_SANITIZE="$sanitize" "${launcher[@]}" >/dev/null
 cmake --build "$dir" -j"$jobs" "${targets[@]}"
