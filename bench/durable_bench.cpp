@@ -13,7 +13,7 @@
 //   5. activations from snapshot per second (every basket deactivated, then read)
 // Works in a private schema that is dropped at the end.
 
-#include "bazaar/actors/protocol.hpp"
+#include "bazaar/actors/basket_grain.hpp"
 #include "bazaar/actors/registry.hpp"
 #include "bazaar/persistence/migrations.hpp"
 #include "bazaar/persistence/pg_storage.hpp"
@@ -140,9 +140,9 @@ struct node_under_test {
         persistence::pg_settings{s.url, s.schema, 2000, 30000}, so);
     storage->wait_ready(seconds{10});
     host = std::make_unique<runtime::host>(*sys, clock, ro, seconds{30});
-    actors::grain_services services;
+    runtime::grain_services services;
     services.storage = storage;
-    actors::register_grains(host->grains(), config::grains_options{}, services);
+    actors::register_grains(host->grains(), config::node_options{}, services);
     host->start();
   }
   ~node_under_test() {
@@ -169,9 +169,8 @@ struct node_under_test {
       w.acquire();
       auto [key, qty] = pick(sent++);
       auto t0 = clk::now();
-      bool admitted = host->client().ask<domain::basket>(
-          runtime::grain_id{"basket", key}, actors::basket_set{"SKU-1", qty, {}, {}},
-          [&, t0](caf::expected<domain::basket> r) {
+      bool admitted = host->client().ask<actors::basket_grain>(
+          key, actors::basket_set{"SKU-1", qty, {}, {}}, [&, t0](caf::expected<domain::basket> r) {
             if (r)
               ++ok;
             else
@@ -226,17 +225,16 @@ int main(int argc, char** argv) {
     // One product, and every basket holding a line of it (so that set needs no lookup).
     domain::product_draft d{"SKU-1", "Mug", "", "kitchen", 1250, "USD", 1'000'000, 0};
     std::promise<void> created;
-    node.host->client().ask<domain::product>(runtime::grain_id{"product", "SKU-1"},
-                                             actors::product_create{d, {}, {}},
-                                             [&](auto) { created.set_value(); });
+    node.host->client().ask<actors::product_grain>("SKU-1", actors::product_create{d, {}, {}},
+                                                   [&](auto) { created.set_value(); });
     created.get_future().wait();
     {
       window w{s.window};
       for (int i = 0; i < s.baskets; ++i) {
         w.acquire();
-        node.host->client().ask<domain::basket>(
-            runtime::grain_id{"basket", "b" + std::to_string(i)},
-            actors::basket_add{"SKU-1", 1, {}, {}}, [&](auto) { w.release(); });
+        node.host->client().ask<actors::basket_grain>("b" + std::to_string(i),
+                                                      actors::basket_add{"SKU-1", 1, {}, {}},
+                                                      [&](auto) { w.release(); });
       }
       w.drain(s.window);
     }
@@ -283,13 +281,12 @@ int main(int argc, char** argv) {
       std::atomic<long> good{0};
       for (int i = 0; i < s.baskets; ++i) {
         w.acquire();
-        node.host->client().ask<domain::basket>(
-            runtime::grain_id{"basket", "b" + std::to_string(i)}, actors::basket_get{},
-            [&](caf::expected<domain::basket> b) {
-              if (b && b->version > 0)
-                ++good;
-              w.release();
-            });
+        node.host->client().ask<actors::basket_grain>("b" + std::to_string(i), actors::basket_get{},
+                                                      [&](caf::expected<domain::basket> b) {
+                                                        if (b && b->version > 0)
+                                                          ++good;
+                                                        w.release();
+                                                      });
       }
       w.drain(s.window);
       std::printf("activations from snapshot: %.0f /s (%ld of %d restored, %llu loads)\n",

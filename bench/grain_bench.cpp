@@ -2,10 +2,8 @@
 /// one run, on one actor_system configured as a node configures it (runtime::configure). Each
 /// scenario prints the Bazaar figure, the raw CAF figure, their ratio and the goal.
 
-#include "bazaar/actors/protocol.hpp"
 #include "bazaar/actors/registry.hpp"
 #include "bazaar/config/options.hpp"
-#include "bazaar/persistence/memory_snapshot_store.hpp"
 #include "bazaar/persistence/memory_storage.hpp"
 #include "bazaar/runtime/atoms.hpp"
 #include "bazaar/runtime/host.hpp"
@@ -651,22 +649,10 @@ void print_activation_row(const std::string& scenario, const activation_figure& 
 const std::chrono::milliseconds grain_call_timeout{
     bazaar::config::runtime_options{}.call_timeout_ms};
 
-/// True when grain services hold a grain_storage (durable grains) rather than a snapshot store.
-template <class Services, class = void>
-struct has_grain_storage : std::false_type {};
-template <class Services>
-struct has_grain_storage<Services, std::void_t<decltype(std::declval<Services&>().storage)>>
-    : std::true_type {};
-
-/// Grain services on process memory: the snapshot store of in-memory grains, or the memory
-/// grain_storage once the grains take one (detected at compile time, so this builds on both).
-template <class Services = actors::grain_services>
-Services in_memory_services() {
-  Services s;
-  if constexpr (has_grain_storage<Services>::value)
-    s.storage = std::make_shared<bazaar::persistence::memory_storage>();
-  else
-    s.store = std::make_shared<bazaar::persistence::memory_snapshot_store>();
+/// Grain services on process memory (the in-memory storage of unit tests).
+runtime::grain_services in_memory_services() {
+  runtime::grain_services s;
+  s.storage = std::make_shared<bazaar::persistence::memory_storage>();
   s.call_timeout = grain_call_timeout;
   return s;
 }
@@ -700,7 +686,7 @@ int run(const bench_options& o) {
   caf::actor_system sys{cfg};
   runtime::system_clock clock;
   auto host = std::make_unique<runtime::host>(sys, clock, ropts, 5000ms);
-  actors::register_grains(host->grains(), bazaar::config::grains_options{}, in_memory_services());
+  actors::register_grains(host->grains(), bazaar::config::node_options{}, in_memory_services());
   host->start();
   auto grains = host->grains_ptr();
 
@@ -721,7 +707,7 @@ int run(const bench_options& o) {
       d.category = "bench";
       d.price_cents = 1999;
       d.stock = 1'000'000;
-      creates.emplace_back(*grains->resolve(grain_id{actors::product_type, sku}),
+      creates.emplace_back(*grains->resolve(grain_id{actors::product_grain::type, sku}),
                            product_create_of(d));
       raw_products->emplace(sku, sys.spawn(raw_product, std::int64_t{1999}));
     }
@@ -740,7 +726,7 @@ int run(const bench_options& o) {
     std::vector<std::pair<caf::actor, actors::basket_add>> grain_adds;
     std::vector<std::pair<caf::actor, actors::basket_set>> raw_sets;
     for (int i = 0; i < o.baskets; ++i) {
-      ids->push_back(grain_id{actors::basket_type, "customer-" + std::to_string(i)});
+      ids->push_back(grain_id{actors::basket_grain::type, "customer-" + std::to_string(i)});
       auto grain = *grains->resolve(ids->back());
       grain_handles->push_back(grain);
       raw_baskets->push_back(sys.spawn(raw_basket, raw_products));
@@ -849,7 +835,7 @@ int run(const bench_options& o) {
       std::vector<grain_id> out;
       out.reserve(n);
       for (std::size_t i = 0; i < n; ++i)
-        out.push_back(grain_id{actors::basket_type, prefix + std::to_string(i)});
+        out.push_back(grain_id{actors::basket_grain::type, prefix + std::to_string(i)});
       return out;
     };
     auto keep = [&](std::vector<caf::actor>& handles) {

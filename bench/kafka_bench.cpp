@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
     config::runtime_options ro;
     ro.max_inflight = 100000;
     runtime::configure(cfg, ro);
-    actors::register_types(cfg);
+    test::register_ledger_types(cfg);
     caf::actor_system sys{cfg};
     runtime::system_clock clock;
     auto storage =
@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
     storage->wait_ready(seconds{10});
     {
       runtime::host host{sys, clock, ro, seconds{30}};
-      actors::grain_services services;
+      runtime::grain_services services;
       services.storage = storage;
       test::register_ledger(host.grains(), services);
       host.start();

@@ -254,15 +254,10 @@ const std::vector<key_spec>& known_keys() {
     k.push_back(integer_key("runtime.call_timeout_ms", &N::runtime,
                             &runtime_options::call_timeout_ms, 1, max_timeout_ms,
                             "Timeout of a grain-to-grain request"));
-    k.push_back(integer_key("grains.basket_idle_timeout_ms", &N::grains,
-                            &grains_options::basket_idle_timeout_ms, 1, max_timeout_ms,
-                            "Idle time after which a basket grain is deactivated"));
-    k.push_back(integer_key("grains.product_idle_timeout_ms", &N::grains,
-                            &grains_options::product_idle_timeout_ms, 1, max_timeout_ms,
-                            "Idle time after which a product grain is deactivated"));
-    k.push_back(integer_key("grains.order_idle_timeout_ms", &N::grains,
-                            &grains_options::order_idle_timeout_ms, 1, max_timeout_ms,
-                            "Idle time after which an order grain is deactivated"));
+    k.push_back(integer_key("grains.idle_timeout_ms", &N::grains, &grains_options::idle_timeout_ms,
+                            1, max_timeout_ms,
+                            "Idle time after which a grain is deactivated, unless its type "
+                            "sets grains.<type>.idle_timeout_ms"));
     k.push_back(choice_key("log.level", &N::log, &log_options::level,
                            {"trace", "debug", "info", "warn", "error", "off"},
                            "Log level: trace, debug, info, warn, error or off"));
@@ -328,23 +323,72 @@ const std::vector<key_spec>& known_keys() {
   return keys;
 }
 
-/// The key named `name`, or nullptr.
-const key_spec* find_key(std::string_view name) {
+/// A grain type name as per-type keys take it: a lower-case letter, then lower-case letters,
+/// digits and underscores (at most 64).
+bool is_grain_type_name(std::string_view text) {
+  auto ok = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; };
+  return !text.empty() && text.size() <= 64 && text[0] >= 'a' && text[0] <= 'z' &&
+         std::all_of(text.begin(), text.end(), ok);
+}
+
+/// The settings every grain type may have as `grains.<type>.<setting>`.
+const std::vector<std::pair<const char*, int grain_type_options::*>>& grain_type_settings() {
+  static const std::vector<std::pair<const char*, int grain_type_options::*>> settings = {
+      {"idle_timeout_ms", &grain_type_options::idle_timeout_ms},
+  };
+  return settings;
+}
+
+/// The per-type key `grains.<type>.<setting>`.
+key_spec grain_type_key(const std::string& type, const char* setting,
+                        int grain_type_options::*field) {
+  key_spec spec;
+  spec.name = "grains." + type + "." + setting;
+  spec.set = [type, field](node_options& options, std::string_view text) -> setter_result {
+    auto parsed = parse_integer(text, 1, max_timeout_ms);
+    if (auto* why = std::get_if<std::string>(&parsed))
+      return std::move(*why);
+    options.grains.types[type].*field = static_cast<int>(std::get<long long>(parsed));
+    return std::nullopt;
+  };
+  spec.get = [type, field](const node_options& options) {
+    auto i = options.grains.types.find(type);
+    return std::to_string(i == options.grains.types.end() ? 0 : i->second.*field);
+  };
+  spec.description = std::string("Per grain type: ") + setting + " of grains of type <type>";
+  return spec;
+}
+
+/// The key named `name`: a known one, or a per-grain-type one; nullopt if neither.
+std::optional<key_spec> find_key(std::string_view name) {
   for (const auto& spec : known_keys()) {
     if (spec.name == name)
-      return &spec;
+      return spec;
   }
-  return nullptr;
+  constexpr std::string_view prefix = "grains.";
+  if (name.substr(0, prefix.size()) == prefix) {
+    auto rest = name.substr(prefix.size());
+    auto dot = rest.find('.');
+    if (dot != std::string_view::npos && is_grain_type_name(rest.substr(0, dot))) {
+      for (const auto& [setting, field] : grain_type_settings())
+        if (rest.substr(dot + 1) == setting)
+          return grain_type_key(std::string(rest.substr(0, dot)), setting, field);
+    }
+  }
+  return std::nullopt;
 }
 
 /// Whether some known key lives in `section` (everything before a key's last dot, so
-/// `kafka.topics.order-created` lives in [kafka.topics]).
+/// `kafka.topics.order-created` lives in [kafka.topics] and `grains.basket.idle_timeout_ms`
+/// in [grains.basket]).
 bool known_section(std::string_view section) {
   for (const auto& spec : known_keys()) {
     if (std::string_view(spec.name).substr(0, spec.name.rfind('.')) == section)
       return true;
   }
-  return false;
+  constexpr std::string_view prefix = "grains.";
+  return section.substr(0, prefix.size()) == prefix &&
+         is_grain_type_name(section.substr(prefix.size()));
 }
 
 /// The regular environment variable of a key: http.port -> BAZAAR_HTTP_PORT,
@@ -419,8 +463,8 @@ std::optional<config_error> apply_file(node_options& options, const std::string&
     if (section.empty())
       return config_error{field, "key outside any [section] (at " + where + ")"};
     const std::string key = section + "." + field;
-    const key_spec* spec = find_key(key);
-    if (spec == nullptr)
+    const auto spec = find_key(key);
+    if (!spec)
       return config_error{key, "unknown key (at " + where + ")"};
     if (auto error = apply(options, *spec, value, "at " + where))
       return error;
@@ -445,6 +489,26 @@ std::optional<config_error> apply_environment(node_options& options,
       break;
     }
   }
+  // Per grain type: BAZAAR_GRAINS_<TYPE>_<SETTING>, e.g. BAZAAR_GRAINS_BASKET_IDLE_TIMEOUT_MS.
+  constexpr std::string_view prefix = "BAZAAR_GRAINS_";
+  for (const auto& [name, value] : env) {
+    if (name.compare(0, prefix.size(), prefix) != 0)
+      continue;
+    for (const auto& [setting, field] : grain_type_settings()) {
+      auto suffix = "_" + env_name(setting).substr(std::string_view("BAZAAR_").size());
+      if (name.size() <= prefix.size() + suffix.size() ||
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+        continue;
+      std::string type = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+      for (auto& c : type)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (!is_grain_type_name(type))
+        return config_error{name,
+                            in_quotes(type) + " is not a grain type name (from " + name + ")"};
+      if (auto error = apply(options, grain_type_key(type, setting, field), value, "from " + name))
+        return error;
+    }
+  }
   return std::nullopt;
 }
 
@@ -456,8 +520,8 @@ std::optional<config_error> apply_overrides(node_options& options,
     if (equals == std::string::npos)
       return config_error{item, "expected section.key=value"};
     const std::string key(trim(std::string_view(item).substr(0, equals)));
-    const key_spec* spec = find_key(key);
-    if (spec == nullptr)
+    const auto spec = find_key(key);
+    if (!spec)
       return config_error{key, "unknown key"};
     if (auto error = apply(options, *spec, std::string_view(item).substr(equals + 1), ""))
       return error;
@@ -521,6 +585,14 @@ std::string describe_keys() {
     key_width = std::max(key_width, spec.name.size());
     value_width = std::max(value_width, value.size());
     rows.push_back({spec.name, std::move(value), std::move(meaning)});
+  }
+  for (const auto& [setting, field] : grain_type_settings()) {
+    auto spec = grain_type_key("<type>", setting, field);
+    std::string meaning = spec.description + " (unset: the type's default, else grains." + setting +
+                          ") [env BAZAAR_GRAINS_<TYPE>_" +
+                          env_name(setting).substr(std::string_view("BAZAAR_").size()) + "]";
+    key_width = std::max(key_width, spec.name.size());
+    rows.push_back({spec.name, "\"\"", std::move(meaning)});
   }
   std::ostringstream out;
   for (const auto& r : rows) {

@@ -5,6 +5,45 @@ namespace bazaar::gateway {
 namespace json = boost::json;
 using domain::errc;
 
+int http_status(errc code) {
+  switch (code) {
+  case errc::bad_request:
+    return 400;
+  case errc::validation_failed:
+    return 422;
+  case errc::unauthorized:
+    return 401;
+  case errc::forbidden:
+    return 403;
+  case errc::not_found:
+    return 404;
+  case errc::method_not_allowed:
+    return 405;
+  case errc::conflict:
+    return 409;
+  case errc::payload_too_large:
+    return 413;
+  case errc::unsupported_media_type:
+    return 415;
+  case errc::unavailable:
+    return 503;
+  case errc::timeout:
+    return 504;
+  case errc::internal:
+    break;
+  }
+  return 500;
+}
+
+std::string error_body(const domain::failure& f) {
+  json::object details;
+  if (!f.field.empty())
+    details["field"] = f.field;
+  json::object error{
+      {"code", to_string(f.code)}, {"message", f.message}, {"details", std::move(details)}};
+  return json::serialize(json::object{{"error", std::move(error)}});
+}
+
 std::variant<json::object, domain::failure> parse_object(std::string_view body) {
   json::error_code ec;
   auto value = json::parse(body, ec);

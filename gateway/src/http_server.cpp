@@ -93,7 +93,7 @@ void responder::fail(const domain::failure& f) {
     header("Retry-After", "1");
   if (f.code == errc::unauthorized)
     header("WWW-Authenticate", "Bearer");
-  send(domain::http_status(f.code), error_body(f), f.code == errc::payload_too_large);
+  send(http_status(f.code), error_body(f), f.code == errc::payload_too_large);
 }
 
 void responder::send(int status, const std::string& body, bool close) {

@@ -1,6 +1,8 @@
 #include "bazaar/gateway/routes.hpp"
 
-#include "bazaar/actors/protocol.hpp"
+#include "bazaar/actors/basket_grain.hpp"
+#include "bazaar/actors/order_grain.hpp"
+#include "bazaar/actors/product_grain.hpp"
 #include "bazaar/domain/json_codec.hpp"
 #include "bazaar/gateway/http_codec.hpp"
 #include "bazaar/runtime/errors.hpp"
@@ -9,20 +11,20 @@ namespace bazaar::gateway {
 
 namespace json = boost::json;
 using domain::errc;
-using runtime::grain_id;
 
 namespace {
 
-/// Calls a grain and answers with `render(reply)` or the failure; 503 when overloaded.
-template <class Reply, class Msg, class Render>
-void call(runtime::grain_client& grains, const responder_ptr& out, grain_id id, Msg msg,
+/// Calls grain `key` of type G and answers with `render(reply)` or the failure; 503 when
+/// overloaded. A request answered before (same Idempotency-Key) gets its first reply again,
+/// rendered the same way.
+template <class G, class Msg, class Render>
+void call(runtime::grain_client& grains, const responder_ptr& out, std::string key, Msg msg,
           Render render) {
+  using reply_type = runtime::reply_t<typename G::interface, Msg>;
   bool admitted =
-      grains.ask<Reply>(std::move(id), std::move(msg), [out, render](caf::expected<Reply> reply) {
+      grains.ask<G>(std::move(key), std::move(msg), [out, render](caf::expected<reply_type> reply) {
         if (reply)
           render(*reply);
-        else if (auto replay = runtime::as_replay(reply.error()))
-          out->send(replay->first, replay->second);
         else
           out->fail(runtime::to_failure(reply.error()));
       });
@@ -48,14 +50,14 @@ bool valid_sku(const std::string& sku, const responder_ptr& out) {
 }
 
 /// Who asked, for the events a command produces.
-actors::command_meta meta_of(const http_request& req) {
-  return actors::command_meta{req.correlation_id, req.principal.subject};
+runtime::command_meta meta_of(const http_request& req) {
+  return runtime::command_meta{req.correlation_id, req.principal.subject};
 }
 
 /// The request's Idempotency-Key, scoped to the customer; a malformed key answers 400.
-std::optional<actors::idempotency> idempotency_of(const http_request& req, const responder_ptr& out,
-                                                  std::int32_t success_status) {
-  actors::idempotency idem;
+std::optional<runtime::idempotency> idempotency_of(const http_request& req,
+                                                   const responder_ptr& out) {
+  runtime::idempotency idem;
   if (req.idempotency_key.empty())
     return idem;
   if (!domain::is_identifier(req.idempotency_key)) {
@@ -66,20 +68,18 @@ std::optional<actors::idempotency> idempotency_of(const http_request& req, const
   idem.scope = req.principal.subject;
   idem.key = req.idempotency_key;
   idem.fingerprint = domain::fingerprint(req.method + ' ' + req.path + '\n' + req.body);
-  idem.success_status = success_status;
   return idem;
 }
 
 /// What every mutating route with a JSON body reads first: the Idempotency-Key and the body.
 struct mutation {
-  actors::idempotency idem;
+  runtime::idempotency idem;
   json::object body;
 };
 
 /// The request's key and JSON object body, or nullopt once the request was answered 400.
-std::optional<mutation> read_mutation(const http_request& req, const responder_ptr& out,
-                                      std::int32_t success_status) {
-  auto idem = idempotency_of(req, out, success_status);
+std::optional<mutation> read_mutation(const http_request& req, const responder_ptr& out) {
+  auto idem = idempotency_of(req, out);
   if (!idem)
     return std::nullopt;
   auto body = object_body(req, out);
@@ -88,8 +88,9 @@ std::optional<mutation> read_mutation(const http_request& req, const responder_p
   return mutation{std::move(*idem), std::move(*body)};
 }
 
-grain_id basket_of(const http_request& req) {
-  return grain_id{actors::basket_type, req.principal.subject};
+/// The caller's basket: the basket grain keyed by the token's subject.
+const std::string& basket_of(const http_request& req) {
+  return req.principal.subject;
 }
 
 void add_health_routes(router& r, readiness_probe ready) {
@@ -111,7 +112,7 @@ void add_health_routes(router& r, readiness_probe ready) {
 void add_product_routes(router& r, runtime::grain_client& grains) {
   r.add("POST", "/api/v1/products", access::admin,
         [&grains](http_request& req, const responder_ptr& out) {
-          auto m = read_mutation(req, out, 201);
+          auto m = read_mutation(req, out);
           if (!m)
             return;
           body_reader in{m->body};
@@ -130,22 +131,22 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
           if (auto bad = domain::product::validate(d))
             return out->fail(*bad);
           auto sku = d.sku;
-          call<domain::product>(grains, out, grain_id{actors::product_type, sku},
-                                actors::product_create{std::move(d), meta_of(req), m->idem},
-                                [out](const domain::product& p) { out->json(201, to_json(p)); });
+          call<actors::product_grain>(
+              grains, out, sku, actors::product_create{std::move(d), meta_of(req), m->idem},
+              [out](const domain::product& p) { out->json(201, to_json(p)); });
         });
   r.add("GET", "/api/v1/products/{sku}", access::customer,
         [&grains](http_request& req, const responder_ptr& out) {
           const auto& sku = req.params[0];
           if (!domain::is_identifier(sku))
             return out->fail(domain::not_found("no product " + sku));
-          call<domain::product>(grains, out, grain_id{actors::product_type, sku},
-                                actors::product_get{}, [out, sku](const domain::product& p) {
-                                  if (p.exists)
-                                    out->json(200, to_json(p));
-                                  else
-                                    out->fail(domain::not_found("no product " + sku));
-                                });
+          call<actors::product_grain>(grains, out, sku, actors::product_get{},
+                                      [out, sku](const domain::product& p) {
+                                        if (p.exists)
+                                          out->json(200, to_json(p));
+                                        else
+                                          out->fail(domain::not_found("no product " + sku));
+                                      });
         });
 }
 
@@ -155,11 +156,11 @@ void add_basket_routes(router& r, runtime::grain_client& grains) {
   };
   r.add("GET", "/api/v1/basket", access::customer,
         [&grains, reply](http_request& req, const responder_ptr& out) {
-          call<domain::basket>(grains, out, basket_of(req), actors::basket_get{}, reply(out));
+          call<actors::basket_grain>(grains, out, basket_of(req), actors::basket_get{}, reply(out));
         });
   r.add("POST", "/api/v1/basket/items", access::customer,
         [&grains, reply](http_request& req, const responder_ptr& out) {
-          auto m = read_mutation(req, out, 200);
+          auto m = read_mutation(req, out);
           if (!m)
             return;
           body_reader in{m->body};
@@ -169,14 +170,14 @@ void add_basket_routes(router& r, runtime::grain_client& grains) {
             return out->fail(*in.error());
           if (!valid_sku(*sku, out))
             return;
-          call<domain::basket>(
+          call<actors::basket_grain>(
               grains, out, basket_of(req),
               actors::basket_add{*sku, static_cast<std::int32_t>(*quantity), meta_of(req), m->idem},
               reply(out));
         });
   r.add("PUT", "/api/v1/basket/items/{sku}", access::customer,
         [&grains, reply](http_request& req, const responder_ptr& out) {
-          auto m = read_mutation(req, out, 200);
+          auto m = read_mutation(req, out);
           if (!m)
             return;
           body_reader in{m->body};
@@ -185,28 +186,28 @@ void add_basket_routes(router& r, runtime::grain_client& grains) {
             return out->fail(*in.error());
           if (!valid_sku(req.params[0], out))
             return;
-          call<domain::basket>(grains, out, basket_of(req),
-                               actors::basket_set{req.params[0],
-                                                  static_cast<std::int32_t>(*quantity),
-                                                  meta_of(req), m->idem},
-                               reply(out));
+          call<actors::basket_grain>(grains, out, basket_of(req),
+                                     actors::basket_set{req.params[0],
+                                                        static_cast<std::int32_t>(*quantity),
+                                                        meta_of(req), m->idem},
+                                     reply(out));
         });
   r.add("DELETE", "/api/v1/basket/items/{sku}", access::customer,
         [&grains, reply](http_request& req, const responder_ptr& out) {
-          auto idem = idempotency_of(req, out, 200);
+          auto idem = idempotency_of(req, out);
           if (!idem || !valid_sku(req.params[0], out))
             return;
-          call<domain::basket>(grains, out, basket_of(req),
-                               actors::basket_remove{req.params[0], meta_of(req), *idem},
-                               reply(out));
+          call<actors::basket_grain>(grains, out, basket_of(req),
+                                     actors::basket_remove{req.params[0], meta_of(req), *idem},
+                                     reply(out));
         });
   r.add("DELETE", "/api/v1/basket", access::customer,
         [&grains, reply](http_request& req, const responder_ptr& out) {
-          auto idem = idempotency_of(req, out, 200);
+          auto idem = idempotency_of(req, out);
           if (!idem)
             return;
-          call<domain::basket>(grains, out, basket_of(req),
-                               actors::basket_clear{meta_of(req), *idem}, reply(out));
+          call<actors::basket_grain>(grains, out, basket_of(req),
+                                     actors::basket_clear{meta_of(req), *idem}, reply(out));
         });
 }
 
@@ -216,7 +217,7 @@ void add_checkout_route(router& r, runtime::grain_client& grains) {
           if (req.idempotency_key.empty())
             return out->fail(
                 domain::failure{errc::bad_request, "checkout needs an Idempotency-Key header", {}});
-          auto m = read_mutation(req, out, 202);
+          auto m = read_mutation(req, out);
           if (!m)
             return;
           auto payment = m->body.find("payment");
@@ -244,7 +245,7 @@ void add_checkout_route(router& r, runtime::grain_client& grains) {
             shipping = json::serialize(addr->value());
           }
           actors::basket_checkout cmd{*card, std::move(shipping), meta_of(req), m->idem};
-          call<actors::checkout_accepted>(
+          call<actors::basket_grain>(
               grains, out, basket_of(req), std::move(cmd),
               [out](const actors::checkout_accepted& a) {
                 out->json(202, json::object{{"order_id", a.order_id}, {"status", "pending"}});
@@ -259,8 +260,8 @@ void add_order_routes(router& r, runtime::grain_client& grains) {
           if (!domain::is_identifier(id))
             return out->fail(domain::not_found("no order " + id));
           bool admin = req.principal.user_role == auth::role::admin;
-          call<domain::order>(
-              grains, out, grain_id{actors::order_type, id}, actors::order_get{},
+          call<actors::order_grain>(
+              grains, out, id, actors::order_get{},
               [out, id, admin, who = req.principal.subject](const domain::order& o) {
                 // A customer never learns that another customer's order exists.
                 if (!o.exists || (!admin && o.customer_id != who))
@@ -271,7 +272,7 @@ void add_order_routes(router& r, runtime::grain_client& grains) {
         });
 }
 
-void add_admin_routes(router& r, std::shared_ptr<persistence::grain_storage> storage,
+void add_admin_routes(router& r, const runtime::event_history* history,
                       std::function<json::value()> kafka_status) {
   r.add("GET", "/admin/kafka", access::admin,
         [kafka_status](http_request&, const responder_ptr& out) {
@@ -280,14 +281,14 @@ void add_admin_routes(router& r, std::shared_ptr<persistence::grain_storage> sto
           out->json(200, kafka_status());
         });
   r.add("GET", "/api/v1/admin/events/{aggregate_type}/{aggregate_id}", access::admin,
-        [storage](http_request& req, const responder_ptr& out) {
+        [history](http_request& req, const responder_ptr& out) {
           const auto& type = req.params[0];
           const auto& id = req.params[1];
           if (!domain::is_identifier(type) || !domain::is_identifier(id))
             return out->fail(domain::validation_failed(
                 domain::is_identifier(type) ? "aggregate_id" : "aggregate_type",
                 "must be 1..64 characters of [A-Za-z0-9._:-]"));
-          storage->history(type, id, [out](std::optional<std::vector<std::string>> events) {
+          history->read(type, id, [out](std::optional<std::vector<std::string>> events) {
             if (!events)
               return out->fail(domain::failure{errc::unavailable, "storage is unavailable", {}});
             // The envelopes are stored JSON already: splice them instead of re-encoding.
@@ -313,7 +314,7 @@ std::shared_ptr<router> make_routes(route_context context) {
   add_basket_routes(*r, grains);
   add_checkout_route(*r, grains);
   add_order_routes(*r, grains);
-  add_admin_routes(*r, std::move(context.storage), std::move(context.kafka_status));
+  add_admin_routes(*r, context.history, std::move(context.kafka_status));
   return r;
 }
 

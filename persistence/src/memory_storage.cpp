@@ -59,8 +59,8 @@ void memory_storage::set_available(bool available) {
   available_ = available;
 }
 
-std::vector<due_reminder> memory_storage::claim_due_reminders(std::size_t limit,
-                                                              std::chrono::milliseconds lease) {
+std::vector<due_reminder> memory_storage::claim_due(std::size_t limit,
+                                                    std::chrono::milliseconds lease) {
   std::lock_guard<std::mutex> guard{mtx_};
   std::vector<due_reminder> due;
   if (!available_)

@@ -176,9 +176,9 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
       auto me = weak.lock();
       if (!me)
         return;
-      // A replay is the grain saying it handled this event before (it remembers event ids
-      // with their effects): for the bridge that is as good as handling it now.
-      if ((ok && *ok) || (!ok && runtime::as_replay(ok.error())))
+      // A grain that handled this event before answers with its first answer again (it
+      // remembers event ids with their effects): for the bridge that is handling it now.
+      if (ok && *ok)
         me->push(completion{completion::handled, r, {}});
       else
         me->push(completion{completion::failed, r,

@@ -11,6 +11,15 @@ bool activation::idle_since(std::uint64_t observed_touches) const {
   return observed_touches == force_deactivation || touches() == observed_touches;
 }
 
+std::uint64_t activation::take_overdue_call(clock::steady_time now) {
+  auto id = call_id_.load(std::memory_order_acquire);
+  if (id == 0 || now.time_since_epoch().count() < call_deadline_ns_.load(std::memory_order_relaxed))
+    return 0;
+  // Only if the call is still the one whose deadline was read: a call that ended and a new one
+  // that started meanwhile have other ids.
+  return call_id_.compare_exchange_strong(id, 0, std::memory_order_acq_rel) ? id : 0;
+}
+
 catalog::catalog(caf::actor_system& sys, const clock& clk) : system_(sys), clock_(clk) {}
 
 void catalog::register_type(std::string type, grain_factory factory,
@@ -29,7 +38,7 @@ caf::expected<caf::actor> catalog::resolve(const grain_id& id) {
   }
   auto type = types_.find(id.type);
   if (type == types_.end())
-    return make_failure(domain::errc::not_found, "unknown grain type " + id.type);
+    return make_failure(core::errc::not_found, "unknown grain type " + id.type);
   std::lock_guard<std::mutex> guard{s.mtx};
   // Re-check: another caller may have activated it while the lock was released.
   if (auto i = s.active.find(id); i != s.active.end()) {
@@ -37,7 +46,7 @@ caf::expected<caf::actor> catalog::resolve(const grain_id& id) {
     return i->second->handle_;
   }
   if (closed_.load())
-    return make_failure(domain::errc::unavailable, "node is shutting down");
+    return make_failure(core::errc::unavailable, "node is shutting down");
   auto record = std::make_shared<activation>(id, clock_.now(), clock_.wall_ms());
   record->touches_ = 1;
   record->idle_since_ = record->activated_at_;
@@ -50,42 +59,40 @@ caf::expected<caf::actor> catalog::resolve(const grain_id& id) {
       self->remove(id, addr);
   });
   s.active.emplace(id, std::move(record));
+  active_.fetch_add(1, std::memory_order_acq_rel);
   activations_total_.fetch_add(1);
   return handle;
 }
 
 void catalog::remove(const grain_id& id, const caf::actor_addr& who) {
   auto& s = shard_of(id);
-  std::lock_guard<std::mutex> guard{s.mtx};
-  if (auto i = s.active.find(id); i != s.active.end() && i->second->handle_.address() == who)
+  {
+    std::lock_guard<std::mutex> guard{s.mtx};
+    auto i = s.active.find(id);
+    if (i == s.active.end() || i->second->handle_.address() != who)
+      return;
     s.active.erase(i);
+  }
+  if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1 && closed_.load()) {
+    std::lock_guard<std::mutex> guard{empty_mtx_};
+    empty_cv_.notify_all();
+  }
 }
 
-std::size_t catalog::collect_idle() {
-  auto now = clock_.now();
-  std::vector<std::pair<caf::actor, std::uint64_t>> idle;
+bool catalog::wait_until_empty(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock{empty_mtx_};
+  return empty_cv_.wait_for(lock, timeout, [this] { return active_.load() == 0; });
+}
+
+void catalog::visit(const std::function<void(activation&, std::chrono::milliseconds)>& visit) {
   for (auto& s : shards_) {
     std::lock_guard<std::mutex> guard{s.mtx};
     for (auto& [id, record] : s.active) {
-      auto touches = record->touches();
-      if (touches != record->seen_touches_) {
-        record->seen_touches_ = touches;
-        record->idle_since_ = now;
-        record->deactivation_requested_ = false;
-        continue;
-      }
-      if (record->deactivation_requested_)
-        continue;
       auto type = types_.find(id.type);
-      if (type != types_.end() && now - record->idle_since_ >= type->second.idle_timeout) {
-        record->deactivation_requested_ = true;
-        idle.emplace_back(record->handle_, touches);
-      }
+      visit(*record,
+            type != types_.end() ? type->second.idle_timeout : std::chrono::milliseconds::max());
     }
   }
-  for (auto& [handle, touches] : idle)
-    caf::anon_send(handle, deactivate_atom::value, touches);
-  return idle.size();
 }
 
 bool catalog::deactivate(const grain_id& id) {
@@ -115,12 +122,7 @@ void catalog::close() {
 }
 
 std::size_t catalog::size() const {
-  std::size_t n = 0;
-  for (auto& s : shards_) {
-    std::lock_guard<std::mutex> guard{s.mtx};
-    n += s.active.size();
-  }
-  return n;
+  return active_.load(std::memory_order_acquire);
 }
 
 std::vector<activation_info> catalog::list(const std::string& type, std::size_t limit) const {

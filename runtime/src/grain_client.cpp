@@ -23,11 +23,11 @@ struct dispatcher_state {
 
 using dispatcher_actor = caf::stateful_actor<dispatcher_state>;
 
-void expire(dispatcher_actor* self, std::chrono::steady_clock::time_point now) {
+void expire(dispatcher_actor* self, clock::steady_time now) {
   auto& q = self->state.queue;
   while (!q.empty() && (q.front()->done() || q.front()->deadline <= now)) {
     if (!q.front()->done())
-      q.front()->fail(make_failure(domain::errc::timeout, "the grain did not answer in time"));
+      q.front()->fail(make_failure(core::errc::timeout, "the grain did not answer in time"));
     q.pop_front();
   }
 }
@@ -39,7 +39,8 @@ void arm(dispatcher_actor* self) {
   }
 }
 
-caf::behavior dispatcher(dispatcher_actor* self, caf::timespan tick_interval) {
+caf::behavior dispatcher(dispatcher_actor* self, caf::timespan tick_interval,
+                         std::shared_ptr<catalog> host) {
   self->state.tick_interval = tick_interval;
   return {
       [=](dispatch_atom, pending_call_ptr& call) {
@@ -49,12 +50,12 @@ caf::behavior dispatcher(dispatcher_actor* self, caf::timespan tick_interval) {
       },
       [=](tick_atom) {
         self->state.tick_armed = false;
-        expire(self, std::chrono::steady_clock::now());
+        expire(self, host->time().now());
         arm(self);
       },
       [=](stop_atom) {
         for (auto& call : self->state.queue)
-          call->fail(make_failure(domain::errc::unavailable, "node is shutting down"));
+          call->fail(make_failure(core::errc::unavailable, "node is shutting down"));
         self->state.queue.clear();
         self->quit();
       },
@@ -68,7 +69,7 @@ grain_client::grain_client(caf::actor_system& sys, std::shared_ptr<catalog> host
   auto tick = std::clamp<caf::timespan>(opts_.timeout / 10, std::chrono::milliseconds{1},
                                         std::chrono::milliseconds{50});
   for (int i = 0; i < std::max(1, opts_.dispatchers); ++i)
-    dispatchers_.push_back(sys.spawn(dispatcher, tick));
+    dispatchers_.push_back(sys.spawn(dispatcher, tick, host_));
 }
 
 grain_client::~grain_client() {
@@ -86,7 +87,7 @@ bool grain_client::admit() {
 }
 
 void grain_client::hand_over(pending_call_ptr call) {
-  call->deadline = std::chrono::steady_clock::now() + opts_.timeout;
+  call->deadline = host_->time().now() + opts_.timeout;
   auto i = next_.fetch_add(1, std::memory_order_relaxed) % dispatchers_.size();
   caf::anon_send(dispatchers_[i], dispatch_atom::value, std::move(call));
 }

@@ -1,31 +1,9 @@
 #include "bazaar/runtime/host.hpp"
 
-#include "bazaar/runtime/atoms.hpp"
-
-#include <caf/event_based_actor.hpp>
-#include <caf/send.hpp>
-
 #include <algorithm>
 #include <thread>
 
 namespace bazaar::runtime {
-
-namespace {
-
-/// Sweeps the catalog for idle grains every `interval`.
-caf::behavior collector(caf::event_based_actor* self, std::shared_ptr<catalog> grains,
-                        caf::timespan interval) {
-  self->delayed_send(self, interval, tick_atom::value);
-  return {
-      [=](tick_atom) {
-        grains->collect_idle();
-        self->delayed_send(self, interval, tick_atom::value);
-      },
-      [=](stop_atom) { self->quit(); },
-  };
-}
-
-} // namespace
 
 int effective_threads(const config::runtime_options& opts) {
   if (opts.max_threads > 0)
@@ -37,13 +15,13 @@ void configure(caf::actor_system_config& cfg, const config::runtime_options& opt
   cfg.set("scheduler.max-threads", static_cast<std::size_t>(effective_threads(opts)));
   cfg.set("scheduler.policy",
           opts.scheduler_policy == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
-  // Grains are expected to idle; do not let idle workers spin.
   cfg.set("logger.verbosity", caf::atom("quiet"));
 }
 
 host::host(caf::actor_system& sys, const clock& clk, const config::runtime_options& opts,
            std::chrono::milliseconds request_timeout)
-    : system_(sys), opts_(opts), catalog_(std::make_shared<catalog>(sys, clk)) {
+    : system_(sys), opts_(opts), catalog_(std::make_shared<catalog>(sys, clk)),
+      collector_(catalog_) {
   grain_client::options client_opts;
   client_opts.dispatchers = opts.dispatchers > 0 ? opts.dispatchers : effective_threads(opts);
   client_opts.max_inflight = opts.max_inflight;
@@ -56,8 +34,7 @@ host::~host() {
 }
 
 void host::start() {
-  collector_ =
-      system_.spawn(collector, catalog_, std::chrono::milliseconds{opts_.collection_interval_ms});
+  collector_.start(std::chrono::milliseconds{opts_.collection_interval_ms});
 }
 
 void host::stop(std::chrono::milliseconds grace) {
@@ -65,11 +42,8 @@ void host::stop(std::chrono::milliseconds grace) {
     return;
   stopped_ = true;
   catalog_->close();
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  while (catalog_->size() > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds{5});
-  if (collector_)
-    caf::anon_send(collector_, stop_atom::value);
+  catalog_->wait_until_empty(grace);
+  collector_.stop();
   client_->stop();
 }
 

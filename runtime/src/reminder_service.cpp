@@ -6,9 +6,9 @@
 
 namespace bazaar::runtime {
 
-reminder_service::reminder_service(std::shared_ptr<persistence::grain_storage> storage,
+reminder_service::reminder_service(std::shared_ptr<persistence::reminder_store> reminders,
                                    grain_client& client, options opts)
-    : storage_(std::move(storage)), client_(client), opts_(opts) {}
+    : reminders_(std::move(reminders)), client_(client), opts_(opts) {}
 
 reminder_service::~reminder_service() {
   stop();
@@ -38,7 +38,7 @@ void reminder_service::stop() {
 }
 
 std::size_t reminder_service::poll_once() {
-  auto due = storage_->claim_due_reminders(opts_.batch, opts_.lease);
+  auto due = reminders_->claim_due(opts_.batch, opts_.lease);
   for (auto& r : due) {
     grain_id id{r.type, r.key};
     auto name = r.name;

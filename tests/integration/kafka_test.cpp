@@ -3,8 +3,6 @@
 // backpressure, restarts; the outbox relay with PostgreSQL, across restarts and a broker
 // outage; kcat on both ends.
 
-#include "bazaar/actors/registry.hpp"
-#include "bazaar/actors/shell.hpp"
 #include "bazaar/kafka/bridge.hpp"
 #include "bazaar/kafka/embedded_kafka.hpp"
 #include "bazaar/kafka/outbox_relay.hpp"
@@ -44,10 +42,10 @@ struct ledger_host {
     config::runtime_options o;
     o.max_threads = 2;
     runtime::configure(cfg, o);
-    actors::register_types(cfg);
+    test::register_ledger_types(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
     host = std::make_unique<runtime::host>(*sys, clock, o, 5s);
-    actors::grain_services services;
+    runtime::grain_services services;
     services.storage = storage;
     test::register_ledger(host->grains(), services);
     host->start();
@@ -59,8 +57,8 @@ struct ledger_host {
   }
   ledger get(const std::string& key) {
     std::promise<ledger> p;
-    host->client().ask<ledger>(runtime::grain_id{"ledger", key}, test::ledger_get_atom::value,
-                               [&](caf::expected<ledger> l) { p.set_value(l ? *l : ledger{}); });
+    host->client().ask<test::ledger_grain>(
+        key, test::ledger_get{}, [&](caf::expected<ledger> l) { p.set_value(l ? *l : ledger{}); });
     return p.get_future().get();
   }
   runtime::system_clock clock;

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <future>
 #include <thread>
 
@@ -159,9 +160,9 @@ TEST_CASE("pg storage loads many grains in batches, with their idempotency answe
                    "('basket', 'k" +
                    std::to_string(i) + "', 3, '{\"i\":" + std::to_string(i) + "}')");
   db.schema.exec("INSERT INTO idempotency_keys (scope, key, grain_type, grain_key, fingerprint, "
-                 "status, body, expires_at) VALUES ('alice', 'key-1', 'basket', 'k7', 42, 200, "
-                 "'{}', now() + interval '1 hour'), ('alice', 'old', 'basket', 'k7', 1, 200, "
-                 "'{}', now() - interval '1 hour')");
+                 "outcome, body, expires_at) VALUES ('alice', 'key-1', 'basket', 'k7', 42, 0, "
+                 "'\\x00ff41', now() + interval '1 hour'), ('alice', 'old', 'basket', 'k7', 1, "
+                 "0, '', now() - interval '1 hour')");
   std::vector<std::promise<persistence::load_result>> results(301);
   for (int i = 0; i <= 300; ++i)
     storage.load("basket", "k" + std::to_string(i),
@@ -174,10 +175,39 @@ TEST_CASE("pg storage loads many grains in batches, with their idempotency answe
     if (i == 7) {
       REQUIRE(r.keys.size() == 1); // the expired one is not loaded
       CHECK(r.keys[0].fingerprint == 42);
+      CHECK(r.keys[0].outcome == 0);
+      CHECK(r.keys[0].body == std::string("\0\xff"
+                                          "A",
+                                          3));
     }
   }
   auto missing = results[300].get_future().get();
   CHECK(missing.ok);
   CHECK_FALSE(missing.found);
   CHECK(storage.loads() == 301);
+}
+
+TEST_CASE("remembered answers of any bytes come back as they were written") {
+  migrated_schema db;
+  persistence::pg_storage storage{db.schema.settings(), {}};
+  REQUIRE(storage.wait_ready(5s));
+  std::string every_byte;
+  for (int c = 0; c < 256; ++c)
+    every_byte += static_cast<char>(c);
+  std::promise<save_status> saved;
+  auto w = make_write("b1", 0, 1, &saved);
+  w.keys.push_back(
+      persistence::idempotency_record{"alice", "k-1", 7, 0, every_byte, 4'000'000'000'000});
+  w.keys.push_back(persistence::idempotency_record{"alice", "k-2", 8, 2, "", 4'000'000'000'000});
+  storage.write(std::move(w));
+  REQUIRE(saved.get_future().get() == save_status::saved);
+  std::promise<persistence::load_result> loaded;
+  storage.load("basket", "b1", [&](persistence::load_result r) { loaded.set_value(std::move(r)); });
+  auto r = loaded.get_future().get();
+  REQUIRE(r.keys.size() == 2);
+  std::sort(r.keys.begin(), r.keys.end(), [](auto& a, auto& b) { return a.key < b.key; });
+  CHECK(r.keys[0].body == every_byte);
+  CHECK(r.keys[0].outcome == 0);
+  CHECK(r.keys[1].body.empty());
+  CHECK(r.keys[1].outcome == 2);
 }

@@ -2,10 +2,11 @@
 
 /// A test-only grain that stands in for the shop's consuming grains: a ledger per key that
 /// counts the Kafka records it handled and sums their data.amount, durably, remembering each
-/// event id with its effect; a record whose data has "poison" fails every time. Used by the
-/// Kafka tests and the bridge benchmark.
+/// event id with its effect (the platform does, for Kafka records); a record whose data has
+/// "poison" fails every time. Used by the Kafka tests and the bridge benchmark.
 
-#include "bazaar/actors/shell.hpp"
+#include "bazaar/runtime/durable_grain.hpp"
+#include "bazaar/runtime/grain_types.hpp"
 #include "bazaar/runtime/kafka_record.hpp"
 
 #include <boost/json.hpp>
@@ -22,80 +23,63 @@ struct ledger {
   std::uint64_t version = 0;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ledger& x) {
+  return f(caf::meta::type_name("test.ledger"), x.key, x.count, x.total, x.version);
+}
+
 inline json::value to_snapshot(const ledger& l) {
   return json::object{
       {"key", l.key}, {"count", l.count}, {"total", l.total}, {"version", l.version}};
 }
 
-inline std::optional<ledger> ledger_from_json(const json::value& v) {
-  if (!v.is_object())
-    return std::nullopt;
-  const auto& o = v.as_object();
-  return ledger{std::string(o.at("key").as_string()), o.at("count").as_int64(),
-                o.at("total").as_int64(), static_cast<std::uint64_t>(o.at("version").as_int64())};
+/// Answers the ledger.
+struct ledger_get {};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ledger_get&) {
+  return f(caf::meta::type_name("test.ledger_get"));
 }
 
-struct ledger_state : actors::grain_state<ledger> {
-  static inline const char* name = "test.ledger";
+struct ledger_grain {
+  static constexpr const char* type = "ledger";
+  using state = ledger;
+  using interface = caf::typed_actor<caf::replies_to<ledger_get>::with<ledger>,
+                                     caf::replies_to<runtime::kafka_record>::with<bool>>;
+
+  static ledger initial(const std::string& key) { return ledger{key, 0, 0, 0}; }
+
+  static std::optional<ledger> from_snapshot(const json::value& v) {
+    if (!v.is_object())
+      return std::nullopt;
+    const auto& o = v.as_object();
+    return ledger{std::string(o.at("key").as_string()), o.at("count").as_int64(),
+                  o.at("total").as_int64(), static_cast<std::uint64_t>(o.at("version").as_int64())};
+  }
+
+  ledger on(const ledger& l, const ledger_get&) const { return l; }
+
+  runtime::outcome<bool> on(runtime::command<ledger>& c, const runtime::kafka_record& r) const {
+    auto data = json::parse(r.envelope).as_object().at("data").as_object();
+    if (data.contains("poison"))
+      return core::failure{core::errc::internal, "poison record", {}};
+    auto& l = c.state();
+    l.count += 1;
+    l.total += data.at("amount").as_int64();
+    l.version += 1;
+    return true;
+  }
 };
 
-using ledger_actor = caf::stateful_actor<ledger_state>;
-using ledger_get_atom = caf::atom_constant<caf::atom("ledgerget")>;
-
-inline caf::message_handler ledger_running(ledger_actor* self) {
-  auto d = [self]() -> actors::durable<ledger>& { return *self->state.d; };
-  return {
-      [=](ledger_get_atom) -> caf::result<ledger> {
-        auto rp = self->make_response_promise<ledger>();
-        d().answer_state(actors::reply_with<ledger>(rp, [](const ledger& l) { return l; }));
-        return rp;
-      },
-      [=](const runtime::kafka_record& r) -> caf::result<bool> {
-        auto rp = self->make_response_promise<bool>();
-        auto w = actors::reply_with<ledger>(rp, [](const ledger&) { return true; });
-        actors::idempotency idem{"kafka", r.event_id, 0, 200};
-        if (auto seen = d().check(idem)) {
-          // Handled before: the replay of the first answer (the bridge counts it as handled).
-          d().answer_error(*seen, w);
-          return rp;
-        }
-        auto data = json::parse(r.envelope).as_object().at("data").as_object();
-        if (data.contains("poison")) {
-          w.fail(runtime::make_failure(domain::errc::internal, "poison record"));
-          return rp;
-        }
-        auto& l = d().current();
-        l.count += 1;
-        l.total += data.at("amount").as_int64();
-        l.version += 1;
-        d().commit(
-            self, idem, [](const ledger&) { return std::string{"{}"}; }, std::move(w));
-        return rp;
-      },
-  };
-}
-
-inline caf::behavior ledger_grain(ledger_actor* self, runtime::grain_context ctx,
-                                  actors::grain_services services) {
-  auto key = ctx.id.key;
-  return actors::load_then<ledger>(
-      self, ctx, services, ledger_from_json,
-      [key] {
-        return ledger{key, 0, 0, 0};
-      },
-      [self] { return ledger_running(self); });
+/// Registers the ledger's message types with CAF.
+inline void register_ledger_types(caf::actor_system_config& cfg) {
+  runtime::register_runtime_types(cfg);
+  runtime::register_interface<ledger_grain::interface>(cfg);
 }
 
 /// Makes "ledger" an activatable grain type.
-inline void register_ledger(runtime::catalog& grains, const actors::grain_services& services) {
-  grains.register_type(
-      "ledger",
-      [services](caf::actor_system& s, const runtime::grain_context& ctx) {
-        return s.spawn(ledger_grain, ctx, services);
-      },
-      std::chrono::minutes{10});
+inline void register_ledger(runtime::catalog& grains, const runtime::grain_services& services) {
+  runtime::register_durable_grain(grains, ledger_grain{}, services, std::chrono::minutes{10});
 }
 
 } // namespace bazaar::test
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(bazaar::test::ledger)

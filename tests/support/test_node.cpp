@@ -57,16 +57,13 @@ config::node_options test_node_options() {
   return opts;
 }
 
-test_node::test_node(config::node_options opts,
-                     std::shared_ptr<persistence::grain_storage> storage) {
+test_node::test_node(config::node_options opts) {
   setup_process(opts.log);
-  if (!storage) {
-    // Real PostgreSQL, in a schema of this node's own that is dropped with it.
-    schema_ = std::make_unique<pg_schema>();
-    opts.postgres.url = schema_->url();
-    opts.postgres.schema = schema_->name();
-  }
-  node_ = std::make_unique<bazaar::node>(std::move(opts), std::move(storage));
+  // Real PostgreSQL, in a schema of this node's own that is dropped with it.
+  schema_ = std::make_unique<pg_schema>();
+  opts.postgres.url = schema_->url();
+  opts.postgres.schema = schema_->name();
+  node_ = std::make_unique<bazaar::node>(std::move(opts));
   node_->start();
   port_ = node_->http_port();
 }

@@ -14,10 +14,6 @@
 #include <memory>
 #include <string>
 
-namespace bazaar::persistence {
-class grain_storage;
-}
-
 namespace bazaar::test {
 
 /// The secret a test node verifies tokens with.
@@ -31,9 +27,8 @@ config::node_options test_node_options();
 /// A running node for one test; stopped by the destructor.
 class test_node {
  public:
-  /// Starts a node on `storage`, or on PostgreSQL in a fresh schema when none is given.
-  explicit test_node(config::node_options opts = test_node_options(),
-                     std::shared_ptr<persistence::grain_storage> storage = nullptr);
+  /// Starts a node on PostgreSQL in a fresh schema.
+  explicit test_node(config::node_options opts = test_node_options());
   ~test_node();
 
   test_node(const test_node&) = delete;

@@ -103,9 +103,7 @@ const std::vector<std::string> all_keys = {
     "runtime.max_inflight",
     "runtime.collection_interval_ms",
     "runtime.call_timeout_ms",
-    "grains.basket_idle_timeout_ms",
-    "grains.product_idle_timeout_ms",
-    "grains.order_idle_timeout_ms",
+    "grains.idle_timeout_ms",
     "log.level",
     "log.format",
     "postgres.url",
@@ -159,11 +157,9 @@ bool same(const cfg::node_options& a, const cfg::node_options& b) {
          a.runtime.max_inflight == b.runtime.max_inflight &&
          a.runtime.collection_interval_ms == b.runtime.collection_interval_ms &&
          a.runtime.call_timeout_ms == b.runtime.call_timeout_ms &&
-         a.grains.basket_idle_timeout_ms == b.grains.basket_idle_timeout_ms &&
-         a.grains.product_idle_timeout_ms == b.grains.product_idle_timeout_ms &&
-         a.grains.order_idle_timeout_ms == b.grains.order_idle_timeout_ms &&
-         a.log.level == b.log.level && a.log.format == b.log.format &&
-         a.postgres.url == b.postgres.url &&
+         a.grains.idle_timeout_ms == b.grains.idle_timeout_ms &&
+         a.grains.types.size() == b.grains.types.size() && a.log.level == b.log.level &&
+         a.log.format == b.log.format && a.postgres.url == b.postgres.url &&
          a.kafka.bootstrap_servers == b.kafka.bootstrap_servers &&
          a.cluster.node_id == b.cluster.node_id && a.cluster.port == b.cluster.port;
 }
@@ -250,13 +246,13 @@ TEST_CASE("later --set overrides win over earlier ones and keep the value verbat
 
 TEST_CASE("every key has a BAZAAR_SECTION_FIELD environment variable") {
   cfg::load_request request;
-  request.env = {{"BAZAAR_GRAINS_BASKET_IDLE_TIMEOUT_MS", "1234"},
+  request.env = {{"BAZAAR_GRAINS_IDLE_TIMEOUT_MS", "1234"},
                  {"BAZAAR_RUNTIME_SCHEDULER_POLICY", "sharing"},
                  {"BAZAAR_AUTH_JWT_SECRET", "long-name-secret"},
                  {"BAZAAR_KAFKA_BOOTSTRAP_SERVERS", "k1:9092,k2:9092"},
                  {"BAZAAR_HTTP_MAX_BODY_BYTES", "2048"}};
   const auto options = load_ok(request);
-  CHECK(options.grains.basket_idle_timeout_ms == 1234);
+  CHECK(options.grains.idle_timeout_ms == 1234);
   CHECK(options.runtime.scheduler_policy == "sharing");
   CHECK(options.auth.jwt_secret == "long-name-secret");
   CHECK(options.kafka.bootstrap_servers == "k1:9092,k2:9092");
@@ -341,9 +337,9 @@ TEST_CASE("each invalid value is reported with its key and the reason") {
       {"runtime.max_inflight", "10000001", "10000001 is out of range 1..10000000"},
       {"runtime.collection_interval_ms", "0", "0 is out of range 1..86400000"},
       {"runtime.call_timeout_ms", "x", "\"x\" is not an integer"},
-      {"grains.basket_idle_timeout_ms", "0", "0 is out of range 1..86400000"},
-      {"grains.product_idle_timeout_ms", "86400001", "86400001 is out of range 1..86400000"},
-      {"grains.order_idle_timeout_ms", "0", "0 is out of range 1..86400000"},
+      {"grains.idle_timeout_ms", "0", "0 is out of range 1..86400000"},
+      {"grains.basket.idle_timeout_ms", "0", "0 is out of range 1..86400000"},
+      {"grains.product.idle_timeout_ms", "86400001", "86400001 is out of range 1..86400000"},
       {"cluster.port", "0", "0 is out of range 1..65535"},
       {"cluster.port", "65536", "65536 is out of range 1..65535"},
       {"runtime.scheduler_policy", "fifo", "\"fifo\" is not one of stealing, sharing"},
@@ -496,7 +492,10 @@ TEST_CASE("describe_keys mentions every key with its environment variable and de
   CHECK_THAT(text, Catch::Contains("8080"));
   CHECK_THAT(text, Catch::Contains("1048576"));
   CHECK_THAT(text, Catch::Contains("stealing"));
-  CHECK(std::count(text.begin(), text.end(), '\n') == static_cast<long>(all_keys.size()));
+  // One line per key, and one for the per-grain-type family.
+  CHECK_THAT(text, Catch::Contains("grains.<type>.idle_timeout_ms"));
+  CHECK_THAT(text, Catch::Contains("BAZAAR_GRAINS_<TYPE>_IDLE_TIMEOUT_MS"));
+  CHECK(std::count(text.begin(), text.end(), '\n') == static_cast<long>(all_keys.size()) + 1);
 }
 
 TEST_CASE("environment() reflects the process environment") {
@@ -525,4 +524,32 @@ TEST_CASE("topic names come from kafka.topics, in a file section, the environmen
   auto bad = cfg::load(cfg::load_request{std::nullopt, {}, {"kafka.topics.order-created=a b"}});
   REQUIRE(std::holds_alternative<cfg::config_error>(bad));
   CHECK(std::get<cfg::config_error>(bad).key == "kafka.topics.order-created");
+}
+
+TEST_CASE("each grain type takes its own settings from file, environment and --set") {
+  temp_folder dir;
+  cfg::load_request request;
+  request.file = dir.write(
+      "node.ini", "[grains]\nidle_timeout_ms = 1000\n[grains.basket]\nidle_timeout_ms = 2000\n");
+  request.env = {{"BAZAAR_GRAINS_ORDER_IDLE_TIMEOUT_MS", "3000"},
+                 {"BAZAAR_GRAINS_CHECKOUT_SAGA_IDLE_TIMEOUT_MS", "4000"}};
+  request.overrides = {"grains.product.idle_timeout_ms=5000"};
+  const auto options = load_ok(request);
+  CHECK(options.grains.idle_timeout_ms == 1000);
+  CHECK(options.grains.idle_timeout_of("basket") == 2000);
+  CHECK(options.grains.idle_timeout_of("order") == 3000);
+  CHECK(options.grains.idle_timeout_of("checkout_saga") == 4000);
+  CHECK(options.grains.idle_timeout_of("product", 9000) == 5000);
+  // A type without its own setting: its own default if it has one, else the common one.
+  CHECK(options.grains.idle_timeout_of("payment", 9000) == 9000);
+  CHECK(options.grains.idle_timeout_of("payment") == 1000);
+}
+
+TEST_CASE("a per-type key with a malformed type or an unknown setting is refused") {
+  CHECK(load_error(with_sets({"grains.Basket.idle_timeout_ms=5"})).key ==
+        "grains.Basket.idle_timeout_ms");
+  CHECK(load_error(with_sets({"grains.basket.idle_timeout=5"})).message == "unknown key");
+  cfg::load_request request;
+  request.env = {{"BAZAAR_GRAINS_9X_IDLE_TIMEOUT_MS", "5"}};
+  CHECK(load_error(request).key == "BAZAAR_GRAINS_9X_IDLE_TIMEOUT_MS");
 }

@@ -1,7 +1,7 @@
-// The shop grains on a real actor system over in-memory storage: replies only after commit,
-// pipelining, rollback on storage failure, the version fence, idempotency answers, reminders.
+// The shop grains on the durable-grain platform, on a real actor system over in-memory
+// storage: replies only after commit, pipelining, rollback on storage failure, the version
+// fence, idempotency answers, reminders, typed interfaces.
 
-#include "bazaar/actors/protocol.hpp"
 #include "bazaar/actors/registry.hpp"
 #include "bazaar/persistence/memory_storage.hpp"
 #include "bazaar/runtime/errors.hpp"
@@ -24,7 +24,7 @@ using runtime::grain_id;
 namespace {
 
 /// Memory storage whose writes wait at a gate until the test opens it.
-class gated_storage final : public persistence::grain_storage {
+class gated_storage final : public persistence::grain_store {
  public:
   explicit gated_storage(std::shared_ptr<persistence::memory_storage> inner)
       : inner_(std::move(inner)) {}
@@ -42,14 +42,6 @@ class gated_storage final : public persistence::grain_storage {
     inner_->write(std::move(w));
   }
   bool ready(std::string& why) const override { return inner_->ready(why); }
-  std::vector<persistence::due_reminder> claim_due_reminders(std::size_t n,
-                                                             std::chrono::milliseconds l) override {
-    return inner_->claim_due_reminders(n, l);
-  }
-  void history(const std::string& t, const std::string& id,
-               std::function<void(std::optional<std::vector<std::string>>)> done) override {
-    inner_->history(t, id, std::move(done));
-  }
   void close() {
     std::lock_guard<std::mutex> guard{mtx_};
     closed_ = true;
@@ -83,13 +75,14 @@ struct shop {
     actors::register_types(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
     host = std::make_unique<runtime::host>(*sys, clock, runtime_opts(), 5s);
-    actors::grain_services services;
+    runtime::grain_services services;
     services.storage = gate;
-    services.basket_ttl = 60s;
     services.call_timeout = 5s;
-    actors::register_grains(host->grains(), config::grains_options{}, services);
+    config::node_options opts;
+    opts.basket.ttl_s = 60;
+    actors::register_grains(host->grains(), opts, services);
     host->start();
-    reminders = std::make_unique<runtime::reminder_service>(gate, host->client(),
+    reminders = std::make_unique<runtime::reminder_service>(memory, host->client(),
                                                             runtime::reminder_service::options{});
   }
   ~shop() {
@@ -105,23 +98,24 @@ struct shop {
     return o;
   }
 
-  /// Sends a command and waits for its answer (tests only).
-  template <class Reply, class Msg>
-  std::future<caf::expected<Reply>> send(grain_id id, Msg msg) {
-    auto p = std::make_shared<std::promise<caf::expected<Reply>>>();
+  /// Sends a message to grain `key` of type G; the future gets its answer (tests only).
+  template <class G, class Msg>
+  auto send(std::string key, Msg msg) {
+    using reply = runtime::reply_t<typename G::interface, Msg>;
+    auto p = std::make_shared<std::promise<caf::expected<reply>>>();
     auto f = p->get_future();
-    REQUIRE(host->client().ask<Reply>(std::move(id), std::move(msg),
-                                      [p](caf::expected<Reply> r) { p->set_value(std::move(r)); }));
+    REQUIRE(host->client().ask<G>(std::move(key), std::move(msg),
+                                  [p](caf::expected<reply> r) { p->set_value(std::move(r)); }));
     return f;
   }
-  template <class Reply, class Msg>
-  caf::expected<Reply> ask(grain_id id, Msg msg) {
-    return send<Reply>(std::move(id), std::move(msg)).get();
+  template <class G, class Msg>
+  auto ask(std::string key, Msg msg) {
+    return send<G>(std::move(key), std::move(msg)).get();
   }
 
   void create_product(const std::string& sku, std::int64_t price = 500) {
     domain::product_draft d{sku, "Item " + sku, "", "misc", price, "USD", 100, 0};
-    REQUIRE(ask<domain::product>(grain_id{"product", sku}, actors::product_create{d, {}, {}}));
+    REQUIRE(ask<actors::product_grain>(sku, actors::product_create{d, {}, {}}));
   }
 
   std::vector<std::string> event_types(const std::string& aggregate_id) {
@@ -142,16 +136,17 @@ struct shop {
   std::unique_ptr<runtime::reminder_service> reminders;
 };
 
-const grain_id alice{"basket", "alice"};
+using actors::basket_grain;
+const std::string alice = "alice";
 
 actors::basket_add add(std::string sku, int n, std::string key = {}, std::uint64_t fp = 1) {
   actors::basket_add cmd{std::move(sku), n, {"corr-1", "alice"}, {}};
   if (!key.empty())
-    cmd.idem = actors::idempotency{"alice", std::move(key), fp, 200};
+    cmd.idem = runtime::idempotency{"alice", std::move(key), fp};
   return cmd;
 }
 
-domain::errc code_of(const caf::error& e) {
+core::errc code_of(const caf::error& e) {
   return runtime::to_failure(e).code;
 }
 
@@ -160,7 +155,7 @@ domain::errc code_of(const caf::error& e) {
 TEST_CASE("an acknowledged basket change is stored with its event") {
   shop s;
   s.create_product("A", 250);
-  auto b = s.ask<domain::basket>(alice, add("A", 2));
+  auto b = s.ask<basket_grain>(alice, add("A", 2));
   REQUIRE(b);
   CHECK(b->version == 1);
   auto stored = s.memory->snapshots().load("basket", "alice");
@@ -182,12 +177,12 @@ TEST_CASE("no answer leaves before its own write committed, and pipelined answer
   shop s;
   s.create_product("A");
   s.gate->close();
-  auto first = s.send<domain::basket>(alice, add("A", 1));
-  auto second = s.send<domain::basket>(alice, add("A", 2));
+  auto first = s.send<basket_grain>(alice, add("A", 1));
+  auto second = s.send<basket_grain>(alice, add("A", 2));
   for (int i = 0; i < 400 && s.gate->held() < 2; ++i)
     std::this_thread::sleep_for(5ms);
   CHECK(s.gate->held() == 2); // the second command was accepted while the first write waited
-  auto read = s.send<domain::basket>(alice, actors::basket_get{});
+  auto read = s.send<basket_grain>(alice, actors::basket_get{});
   CHECK(first.wait_for(100ms) == std::future_status::timeout);
   CHECK(second.wait_for(0ms) == std::future_status::timeout);
   CHECK(read.wait_for(0ms) == std::future_status::timeout);
@@ -210,17 +205,17 @@ TEST_CASE("no answer leaves before its own write committed, and pipelined answer
 TEST_CASE("when storage fails the change is refused, nothing changes, and reads still work") {
   shop s;
   s.create_product("A");
-  REQUIRE(s.ask<domain::basket>(alice, add("A", 1)));
+  REQUIRE(s.ask<basket_grain>(alice, add("A", 1)));
   s.memory->set_available(false);
-  auto refused = s.ask<domain::basket>(alice, add("A", 5));
+  auto refused = s.ask<basket_grain>(alice, add("A", 5));
   REQUIRE_FALSE(refused);
-  CHECK(code_of(refused.error()) == domain::errc::unavailable);
-  auto read = s.ask<domain::basket>(alice, actors::basket_get{});
+  CHECK(code_of(refused.error()) == core::errc::unavailable);
+  auto read = s.ask<basket_grain>(alice, actors::basket_get{});
   REQUIRE(read);
   CHECK(read->lines[0].quantity == 1);
   CHECK(read->version == 1);
   s.memory->set_available(true);
-  auto later = s.ask<domain::basket>(alice, add("A", 1));
+  auto later = s.ask<basket_grain>(alice, add("A", 1));
   REQUIRE(later);
   CHECK(later->lines[0].quantity == 2);
   CHECK(later->version == 2); // the refused change left no trace in the version either
@@ -231,7 +226,7 @@ TEST_CASE("when storage fails the change is refused, nothing changes, and reads 
 TEST_CASE("a grain written by another activation refuses its next write and reloads") {
   shop s;
   s.create_product("A");
-  REQUIRE(s.ask<domain::basket>(alice, add("A", 1)));
+  REQUIRE(s.ask<basket_grain>(alice, add("A", 1)));
   // Another activation wrote version 2 with 7 units meanwhile.
   auto stored = s.memory->snapshots().load("basket", "alice").found;
   auto state = boost::json::parse(stored->state).as_object();
@@ -240,10 +235,10 @@ TEST_CASE("a grain written by another activation refuses its next write and relo
   REQUIRE(s.memory->snapshots().save(
               persistence::snapshot{"basket", "alice", 2, boost::json::serialize(state), 1}, 1) ==
           persistence::save_status::saved);
-  auto refused = s.ask<domain::basket>(alice, add("A", 1));
+  auto refused = s.ask<basket_grain>(alice, add("A", 1));
   REQUIRE_FALSE(refused);
-  CHECK(code_of(refused.error()) == domain::errc::unavailable);
-  auto now = s.ask<domain::basket>(alice, actors::basket_get{});
+  CHECK(code_of(refused.error()) == core::errc::unavailable);
+  auto now = s.ask<basket_grain>(alice, actors::basket_get{});
   REQUIRE(now);
   CHECK(now->version == 2);
   CHECK(now->lines[0].quantity == 7);
@@ -253,75 +248,89 @@ TEST_CASE("a grain written by another activation refuses its next write and relo
 TEST_CASE("a retry with the same idempotency key gets the first answer and no second effect") {
   shop s;
   s.create_product("A");
-  auto first = s.ask<domain::basket>(alice, add("A", 2, "k-1", 11));
+  auto first = s.ask<basket_grain>(alice, add("A", 2, "k-1", 11));
   REQUIRE(first);
-  auto retry = s.ask<domain::basket>(alice, add("A", 2, "k-1", 11));
-  REQUIRE_FALSE(retry);
-  auto replay = runtime::as_replay(retry.error());
-  REQUIRE(replay);
-  CHECK(replay->first == 200);
-  CHECK(boost::json::parse(replay->second).as_object()["version"].as_int64() == 1);
-  auto other = s.ask<domain::basket>(alice, add("A", 3, "k-1", 12));
+  REQUIRE(s.ask<basket_grain>(alice, add("A", 1))); // a later change, without a key
+  auto retry = s.ask<basket_grain>(alice, add("A", 2, "k-1", 11));
+  REQUIRE(retry);
+  CHECK(retry->version == 1); // the first answer, not the basket as it is now
+  CHECK(retry->lines[0].quantity == 2);
+  auto other = s.ask<basket_grain>(alice, add("A", 3, "k-1", 12));
   REQUIRE_FALSE(other);
-  CHECK(code_of(other.error()) == domain::errc::conflict);
-  CHECK(s.ask<domain::basket>(alice, actors::basket_get{})->lines[0].quantity == 2);
+  CHECK(code_of(other.error()) == core::errc::conflict);
+  CHECK(s.ask<basket_grain>(alice, actors::basket_get{})->lines[0].quantity == 3);
 }
 
 TEST_CASE("a refused request's answer is remembered for its key") {
   shop s;
-  auto first = s.ask<domain::basket>(alice, add("NOPE", 1, "k-2", 5));
+  auto first = s.ask<basket_grain>(alice, add("NOPE", 1, "k-2", 5));
   REQUIRE_FALSE(first);
-  CHECK(code_of(first.error()) == domain::errc::validation_failed);
+  CHECK(code_of(first.error()) == core::errc::validation_failed);
   s.create_product("NOPE"); // now it would succeed, but the key has its answer
-  auto retry = s.ask<domain::basket>(alice, add("NOPE", 1, "k-2", 5));
+  auto retry = s.ask<basket_grain>(alice, add("NOPE", 1, "k-2", 5));
   REQUIRE_FALSE(retry);
-  auto replay = runtime::as_replay(retry.error());
-  REQUIRE(replay);
-  CHECK(replay->first == 422);
+  auto f = runtime::to_failure(retry.error());
+  CHECK(f.code == core::errc::validation_failed);
+  CHECK(f.field == "sku");
+  CHECK(f.message == runtime::to_failure(first.error()).message);
+  CHECK(s.ask<basket_grain>(alice, actors::basket_get{})->lines.empty());
+}
+
+TEST_CASE("a request that failed for the moment is not remembered: its retry runs") {
+  shop s;
+  s.create_product("A");
+  s.memory->set_available(false);
+  auto failed = s.ask<basket_grain>(alice, add("A", 1, "k-5", 3));
+  REQUIRE_FALSE(failed);
+  CHECK(code_of(failed.error()) == core::errc::unavailable);
+  s.memory->set_available(true);
+  auto retry = s.ask<basket_grain>(alice, add("A", 1, "k-5", 3));
+  REQUIRE(retry);
+  CHECK(retry->lines[0].quantity == 1);
+  auto again = s.ask<basket_grain>(alice, add("A", 1, "k-5", 3));
+  REQUIRE(again);
+  CHECK(again->version == retry->version); // now remembered: once in effect
 }
 
 TEST_CASE("remembered keys survive deactivation") {
   shop s;
   s.create_product("A");
-  REQUIRE(s.ask<domain::basket>(alice, add("A", 1, "k-3", 9)));
-  REQUIRE(s.host->grains().deactivate(alice));
+  REQUIRE(s.ask<basket_grain>(alice, add("A", 1, "k-3", 9)));
+  REQUIRE(s.host->grains().deactivate(grain_id{"basket", alice}));
   for (int i = 0; i < 200 && s.host->grains().list("basket", 10).size() > 0; ++i)
     std::this_thread::sleep_for(5ms);
-  auto retry = s.ask<domain::basket>(alice, add("A", 1, "k-3", 9));
-  REQUIRE_FALSE(retry);
-  CHECK(runtime::as_replay(retry.error()));
-  CHECK(s.ask<domain::basket>(alice, actors::basket_get{})->lines[0].quantity == 1);
+  auto retry = s.ask<basket_grain>(alice, add("A", 1, "k-3", 9));
+  REQUIRE(retry);
+  CHECK(retry->version == 1);
+  CHECK(s.ask<basket_grain>(alice, actors::basket_get{})->lines[0].quantity == 1);
 }
 
 TEST_CASE("checkout creates the order once, empties the basket and replays its answer") {
   shop s;
   s.create_product("A", 300);
-  REQUIRE(s.ask<domain::basket>(alice, add("A", 2)));
-  actors::basket_checkout co{"tok_ok", "", {"c", "alice"}, {"alice", "chk-1", 77, 202}};
-  auto accepted = s.ask<actors::checkout_accepted>(alice, co);
+  REQUIRE(s.ask<basket_grain>(alice, add("A", 2)));
+  actors::basket_checkout co{"tok_ok", "", {"c", "alice"}, {"alice", "chk-1", 77}};
+  auto accepted = s.ask<basket_grain>(alice, co);
   REQUIRE(accepted);
-  auto order = s.ask<domain::order>(grain_id{"order", accepted->order_id}, actors::order_get{});
+  auto order = s.ask<actors::order_grain>(accepted->order_id, actors::order_get{});
   REQUIRE(order);
   CHECK(order->exists);
   CHECK(order->total_cents() == 600);
-  CHECK(s.ask<domain::basket>(alice, actors::basket_get{})->lines.empty());
-  auto again = s.ask<actors::checkout_accepted>(alice, co);
-  REQUIRE_FALSE(again);
-  auto replay = runtime::as_replay(again.error());
-  REQUIRE(replay);
-  CHECK(replay->first == 202);
-  CHECK(replay->second.find(accepted->order_id) != std::string::npos);
-  auto empty = s.ask<actors::checkout_accepted>(
-      alice, actors::basket_checkout{"tok_ok", "", {}, {"alice", "chk-2", 78, 202}});
+  CHECK(s.ask<basket_grain>(alice, actors::basket_get{})->lines.empty());
+  auto again = s.ask<basket_grain>(alice, co);
+  REQUIRE(again);
+  CHECK(again->order_id == accepted->order_id);
+  auto empty =
+      s.ask<basket_grain>(alice, actors::basket_checkout{"tok_ok", "", {}, {"alice", "chk-2", 78}});
   REQUIRE_FALSE(empty);
-  CHECK(code_of(empty.error()) == domain::errc::conflict);
+  CHECK(code_of(empty.error()) == core::errc::conflict);
   CHECK(s.event_types(accepted->order_id) == std::vector<std::string>{"order-created"});
 }
 
 TEST_CASE("a basket untouched for its ttl is cleared by its expiry reminder") {
   shop s;
   s.create_product("A");
-  REQUIRE(s.ask<domain::basket>(alice, add("A", 1)));
+  REQUIRE(s.ask<basket_grain>(alice, add("A", 1)));
   REQUIRE(s.memory->reminders().count("basket/alice/expiry") == 1);
   s.memory->set_now(s.clock.wall_ms() + 30'000);
   CHECK(s.reminders->poll_once() == 0); // not due yet
@@ -331,7 +340,7 @@ TEST_CASE("a basket untouched for its ttl is cleared by its expiry reminder") {
   for (int i = 0; i < 200 && s.memory->reminders().count("basket/alice/expiry") == 1; ++i)
     std::this_thread::sleep_for(5ms);
   CHECK(s.memory->reminders().empty());
-  CHECK(s.ask<domain::basket>(alice, actors::basket_get{})->lines.empty());
+  CHECK(s.ask<basket_grain>(alice, actors::basket_get{})->lines.empty());
   auto types = s.event_types("alice");
   CHECK(types.back() == "basket-expired");
 }
@@ -339,14 +348,14 @@ TEST_CASE("a basket untouched for its ttl is cleared by its expiry reminder") {
 TEST_CASE("a basket changed since its reminder was armed is not expired but re-armed") {
   shop s;
   s.create_product("A");
-  REQUIRE(s.ask<domain::basket>(alice, add("A", 1)));
+  REQUIRE(s.ask<basket_grain>(alice, add("A", 1)));
   s.clock.advance(50s);
-  REQUIRE(s.ask<domain::basket>(alice, add("A", 1))); // later change
+  REQUIRE(s.ask<basket_grain>(alice, add("A", 1))); // later change
   s.clock.advance(20s); // 70 s after the first change, 20 s after the last
   s.memory->set_now(s.clock.wall_ms());
   CHECK(s.reminders->poll_once() == 1);
   std::this_thread::sleep_for(100ms);
-  CHECK(s.ask<domain::basket>(alice, actors::basket_get{})->lines[0].quantity == 2);
+  CHECK(s.ask<basket_grain>(alice, actors::basket_get{})->lines[0].quantity == 2);
   auto reminders = s.memory->reminders();
   REQUIRE(reminders.count("basket/alice/expiry") == 1);
   CHECK(reminders["basket/alice/expiry"] > s.clock.wall_ms());
@@ -355,11 +364,23 @@ TEST_CASE("a basket changed since its reminder was armed is not expired but re-a
 TEST_CASE("a grain whose storage cannot be read answers 503 and activates afresh later") {
   shop s;
   s.memory->set_available(false);
-  auto r = s.ask<domain::basket>(alice, actors::basket_get{});
+  auto r = s.ask<basket_grain>(alice, actors::basket_get{});
   REQUIRE_FALSE(r);
-  CHECK(code_of(r.error()) == domain::errc::unavailable);
+  CHECK(code_of(r.error()) == core::errc::unavailable);
   s.memory->set_available(true);
-  auto later = s.ask<domain::basket>(alice, actors::basket_get{});
+  auto later = s.ask<basket_grain>(alice, actors::basket_get{});
   REQUIRE(later);
   CHECK(later->customer_id == "alice");
+}
+
+TEST_CASE("a grain interface says what each message answers and refuses others at compile time") {
+  using basket = actors::basket_grain::interface;
+  static_assert(runtime::handles_v<basket, actors::basket_add>);
+  static_assert(!runtime::handles_v<basket, actors::order_get>);
+  static_assert(std::is_same<runtime::reply_t<basket, actors::basket_checkout>,
+                             actors::checkout_accepted>::value);
+  static_assert(std::is_same<runtime::reply_t<basket, runtime::reminder_due>, bool>::value);
+  // Message types are registered with CAF under the names their inspect functions give.
+  CHECK(runtime::inspect_name<actors::basket_add>() == "bazaar.basket_add");
+  CHECK(runtime::inspect_name<domain::basket>() == "bazaar.basket");
 }

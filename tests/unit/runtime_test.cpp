@@ -3,6 +3,7 @@
 
 #include "bazaar/persistence/memory_snapshot_store.hpp"
 #include "bazaar/runtime/errors.hpp"
+#include "bazaar/runtime/grain_call.hpp"
 #include "bazaar/runtime/grain_shell.hpp"
 #include "bazaar/runtime/host.hpp"
 
@@ -23,6 +24,7 @@ namespace {
 using incr_atom = caf::atom_constant<caf::atom("incr")>;
 using get_atom = caf::atom_constant<caf::atom("get")>;
 using hold_atom = caf::atom_constant<caf::atom("hold")>;
+using call_atom = caf::atom_constant<caf::atom("call")>;
 
 /// A counter grain: its value survives deactivation through the snapshot store.
 struct counter_state {
@@ -67,7 +69,34 @@ caf::behavior counter(caf::stateful_actor<counter_state>* self, runtime::grain_c
   };
 }
 
-/// An actor system with a grain host and the counter grain type.
+/// A grain that calls a counter grain (the key in its message) and answers what it answered:
+/// grain-to-grain calls with a kept reference and the sweep's timeouts.
+struct caller_state {
+  runtime::grain_refs refs;
+  static inline const char* name = "test.caller";
+};
+
+caf::behavior caller(caf::stateful_actor<caller_state>* self, runtime::grain_context ctx,
+                     std::chrono::milliseconds timeout) {
+  return {
+      [=](call_atom, caf::atom_value what, const std::string& key) {
+        auto rp = self->make_response_promise<std::int64_t>();
+        auto done = [rp](std::int64_t v) mutable { rp.deliver(v); };
+        auto fail = [rp](caf::error& e) mutable { rp.deliver(e); };
+        grain_id target{"counter", key};
+        if (what == hold_atom::value)
+          runtime::await_grain<std::int64_t>(self, ctx, self->state.refs, target, hold_atom::value,
+                                             timeout, done, fail);
+        else
+          runtime::await_grain<std::int64_t>(self, ctx, self->state.refs, target, get_atom::value,
+                                             timeout, done, fail);
+        return rp;
+      },
+      runtime::deactivation_handler(self, ctx, [] {}),
+  };
+}
+
+/// An actor system with a grain host and the counter and caller grain types.
 struct fixture {
   explicit fixture(config::runtime_options opts = {}, std::chrono::milliseconds timeout = 5s) {
     opts.max_threads = 2;
@@ -79,6 +108,12 @@ struct fixture {
         "counter",
         [store = store](caf::actor_system& s, const runtime::grain_context& ctx) {
           return s.spawn(counter, ctx, store);
+        },
+        10s);
+    host->grains().register_type(
+        "caller",
+        [](caf::actor_system& s, const runtime::grain_context& ctx) {
+          return s.spawn(caller, ctx, std::chrono::milliseconds{100});
         },
         10s);
     host->start();
@@ -103,7 +138,17 @@ struct fixture {
     else
       admitted = host->client().ask<std::int64_t>(id, hold_atom::value, cb);
     if (!admitted)
-      return runtime::make_failure(domain::errc::unavailable, "refused");
+      return runtime::make_failure(core::errc::unavailable, "refused");
+    return future.get();
+  }
+
+  /// Asks the caller grain to call counter `key` with `what`, and waits for its answer.
+  caf::expected<std::int64_t> call_through(caf::atom_value what, const std::string& key) {
+    auto done = std::make_shared<std::promise<caf::expected<std::int64_t>>>();
+    auto future = done->get_future();
+    host->client().ask<std::int64_t>(
+        grain_id{"caller", "x"}, caf::make_message(call_atom::value, what, key),
+        [done](caf::expected<std::int64_t> r) { done->set_value(std::move(r)); });
     return future.get();
   }
 
@@ -137,18 +182,18 @@ TEST_CASE("an unknown grain type is an error, not an activation") {
   fixture f;
   auto r = f.ask(grain_id{"nope", "x"}, get_atom::value);
   REQUIRE_FALSE(r);
-  CHECK(runtime::to_failure(r.error()).code == domain::errc::not_found);
+  CHECK(runtime::to_failure(r.error()).code == core::errc::not_found);
 }
 
 TEST_CASE("an idle grain is deactivated and its state survives reactivation") {
   fixture f;
   CHECK(*f.ask(c1, incr_atom::value) == 1);
   CHECK(*f.ask(c1, incr_atom::value) == 2);
-  f.host->grains().collect_idle(); // first look: remembers the touch count
+  f.host->collector().sweep(); // first look: remembers the touch count
   f.clock.advance(9s);
-  CHECK(f.host->grains().collect_idle() == 0); // not idle long enough
+  CHECK(f.host->collector().sweep().deactivations == 0); // not idle long enough
   f.clock.advance(2s);
-  CHECK(f.host->grains().collect_idle() == 1);
+  CHECK(f.host->collector().sweep().deactivations == 1);
   f.wait_until_inactive();
   REQUIRE(f.host->grains().size() == 0);
   CHECK(f.store->size() == 1);
@@ -159,12 +204,12 @@ TEST_CASE("an idle grain is deactivated and its state survives reactivation") {
 TEST_CASE("a grain used between two sweeps is not deactivated") {
   fixture f;
   CHECK(*f.ask(c1, incr_atom::value) == 1);
-  f.host->grains().collect_idle();
+  f.host->collector().sweep();
   f.clock.advance(8s);
   CHECK(*f.ask(c1, incr_atom::value) == 2); // touched
-  f.host->grains().collect_idle();          // sees the touch: idle time restarts
+  f.host->collector().sweep();              // sees the touch: idle time restarts
   f.clock.advance(8s);
-  CHECK(f.host->grains().collect_idle() == 0);
+  CHECK(f.host->collector().sweep().deactivations == 0);
   CHECK(f.host->grains().size() == 1);
 }
 
@@ -213,10 +258,42 @@ TEST_CASE("requests racing with deactivation reach the next activation and nothi
 
 TEST_CASE("a grain that does not answer in time fails the call with a timeout") {
   fixture f{config::runtime_options{}, 100ms};
-  auto r = f.ask(c1, hold_atom::value);
-  REQUIRE_FALSE(r);
-  CHECK(runtime::to_failure(r.error()).code == domain::errc::timeout);
+  auto r = std::async(std::launch::async, [&] { return f.ask(c1, hold_atom::value); });
+  // The deadline is on the node's (here: the test's) clock; the dispatcher's sweep sees it.
+  CHECK(r.wait_for(300ms) == std::future_status::timeout);
+  f.clock.advance(200ms);
+  auto answer = r.get();
+  REQUIRE_FALSE(answer);
+  CHECK(runtime::to_failure(answer.error()).code == core::errc::timeout);
   CHECK(f.host->client().inflight() == 0);
+}
+
+TEST_CASE("a grain-to-grain call not answered in time fails with a timeout at the next sweep") {
+  fixture f;
+  auto r = std::async(std::launch::async, [&] { return f.call_through(hold_atom::value, "c9"); });
+  CHECK(r.wait_for(300ms) == std::future_status::timeout);
+  CHECK(f.host->collector().sweep().timeouts == 0); // not overdue yet
+  f.clock.advance(200ms);
+  CHECK(f.host->collector().sweep().timeouts == 1);
+  auto answer = r.get();
+  REQUIRE_FALSE(answer);
+  CHECK(runtime::to_failure(answer.error()).code == core::errc::timeout);
+  // The caller handles messages again, and a late answer of the first call does not confuse
+  // the next one.
+  CHECK(*f.ask(grain_id{"counter", "c8"}, incr_atom::value) == 1);
+  CHECK(*f.call_through(get_atom::value, "c8") == 1);
+}
+
+TEST_CASE("a caller keeps the grain it resolved and resolves again once it is gone") {
+  fixture f;
+  CHECK(*f.ask(c1, incr_atom::value) == 1);
+  CHECK(*f.call_through(get_atom::value, "c1") == 1);
+  CHECK(*f.call_through(get_atom::value, "c1") == 1);
+  CHECK(f.host->grains().activations_total() == 2); // c1 and the caller, once each
+  f.host->grains().deactivate(c1);
+  f.wait_until_inactive(1);                           // the caller stays
+  CHECK(*f.call_through(get_atom::value, "c1") == 1); // bounced off the gone actor, resolved again
+  CHECK(f.host->grains().activations_total() == 3);   // c1 twice, the caller once
 }
 
 TEST_CASE("requests beyond the in-flight bound are refused at once") {
@@ -231,6 +308,7 @@ TEST_CASE("requests beyond the in-flight bound are refused at once") {
   REQUIRE(f.host->client().inflight() == 2);
   bool admitted = f.host->client().ask<std::int64_t>(c1, get_atom::value, [](auto) {});
   CHECK_FALSE(admitted);
+  f.clock.advance(3s);
   for (auto& h : held)
     CHECK_FALSE(h.get()); // timed out after 2 s
 }

@@ -60,6 +60,9 @@ int serve(const std::string& config_file, const std::vector<std::string>& overri
     sigwait(&signals, &sig);
     spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     node.stop();
+  } catch (const std::invalid_argument& e) {
+    spdlog::error("configuration error: {}", e.what());
+    return 2;
   } catch (const std::exception& e) {
     spdlog::error("node failed: {}", e.what());
     return 1;

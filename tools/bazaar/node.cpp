@@ -7,6 +7,7 @@
 #include "bazaar/kafka/embedded_kafka.hpp"
 #include "bazaar/kafka/outbox_relay.hpp"
 #include "bazaar/persistence/pg_storage.hpp"
+#include "bazaar/runtime/event_history.hpp"
 #include "bazaar/runtime/host.hpp"
 #include "bazaar/runtime/reminder_service.hpp"
 
@@ -28,8 +29,10 @@ std::string node_name(const config::node_options& opts) {
   return std::string{host} + ":" + std::to_string(opts.http.port);
 }
 
-/// Storage that is never ready, for a node whose postgres.url is empty.
-class unconfigured_storage final : public persistence::grain_storage {
+/// Storage of a node whose postgres.url is empty: never ready, every load and write fails.
+class unconfigured_storage final : public persistence::grain_store,
+                                   public persistence::reminder_store,
+                                   public persistence::journal {
  public:
   void load(const std::string&, const std::string&,
             std::function<void(persistence::load_result)> done) override {
@@ -40,8 +43,8 @@ class unconfigured_storage final : public persistence::grain_storage {
     why = "postgres.url is not configured (set BAZAAR_POSTGRES_URL)";
     return false;
   }
-  std::vector<persistence::due_reminder> claim_due_reminders(std::size_t,
-                                                             std::chrono::milliseconds) override {
+  std::vector<persistence::due_reminder> claim_due(std::size_t,
+                                                   std::chrono::milliseconds) override {
     return {};
   }
   void history(const std::string&, const std::string&,
@@ -60,7 +63,12 @@ struct node::impl {
   runtime::system_clock clock;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> system;
-  std::shared_ptr<persistence::grain_storage> storage;
+  /// PostgreSQL, when configured: the node starts and stops it.
+  std::shared_ptr<persistence::pg_storage> pg;
+  /// The storage roles, served by `pg` or by unconfigured_storage.
+  std::shared_ptr<persistence::grain_store> grain_store;
+  std::shared_ptr<persistence::reminder_store> reminder_store;
+  std::unique_ptr<runtime::event_history> history;
   std::unique_ptr<runtime::host> host;
   std::unique_ptr<runtime::reminder_service> reminders;
   std::unique_ptr<gateway::http_server> http;
@@ -68,8 +76,7 @@ struct node::impl {
   bool stopped = false;
 };
 
-node::node(config::node_options opts, std::shared_ptr<persistence::grain_storage> storage)
-    : impl_(std::make_unique<impl>()) {
+node::node(config::node_options opts) : impl_(std::make_unique<impl>()) {
   auto& d = *impl_;
   d.opts = std::move(opts);
   d.bootstrap = d.opts.kafka.bootstrap_servers;
@@ -86,40 +93,39 @@ node::node(config::node_options opts, std::shared_ptr<persistence::grain_storage
   runtime::configure(d.cfg, d.opts.runtime);
   d.system = std::make_unique<caf::actor_system>(d.cfg);
   const auto& pg = d.opts.postgres;
-  persistence::pg_settings pg_settings{pg.url, pg.schema, pg.connect_timeout_ms,
-                                       std::max(d.opts.http.request_timeout_ms, 1000)};
-  if (!storage && !pg.url.empty())
-    d.relay = std::make_unique<kafka::outbox_relay>(pg_settings, d.bootstrap, d.opts.kafka);
-  if (storage) {
-    d.storage = std::move(storage);
-  } else if (pg.url.empty()) {
-    d.storage = std::make_shared<unconfigured_storage>();
+  if (pg.url.empty()) {
+    auto none = std::make_shared<unconfigured_storage>();
+    d.grain_store = none;
+    d.reminder_store = none;
+    d.history = std::make_unique<runtime::event_history>(none);
   } else {
+    persistence::pg_settings settings{pg.url, pg.schema, pg.connect_timeout_ms,
+                                      std::max(d.opts.http.request_timeout_ms, 1000)};
+    d.relay = std::make_unique<kafka::outbox_relay>(settings, d.bootstrap, d.opts.kafka);
     persistence::pg_storage::options so;
     so.writes.writers = pg.writers;
     so.writes.batch_max_rows = pg.batch_max_rows;
     so.writes.linger = std::chrono::milliseconds{pg.batch_linger_ms};
-    d.storage = std::make_shared<persistence::pg_storage>(
-        persistence::pg_settings{pg.url, pg.schema, pg.connect_timeout_ms,
-                                 std::max(d.opts.http.request_timeout_ms, 1000)},
-        so);
+    d.pg = std::make_shared<persistence::pg_storage>(settings, so);
+    d.grain_store = d.pg;
+    d.reminder_store = d.pg;
+    d.history = std::make_unique<runtime::event_history>(d.pg);
   }
   d.host =
       std::make_unique<runtime::host>(*d.system, d.clock, d.opts.runtime,
                                       std::chrono::milliseconds{d.opts.http.request_timeout_ms});
-  actors::grain_services services;
-  services.storage = d.storage;
+  runtime::grain_services services;
+  services.storage = d.grain_store;
   services.call_timeout = std::chrono::milliseconds{d.opts.runtime.call_timeout_ms};
-  services.basket_ttl = std::chrono::milliseconds{d.opts.basket.ttl_s * 1000};
   services.source = "bazaar/" + node_name(d.opts);
-  actors::register_grains(d.host->grains(), d.opts.grains, services);
+  actors::register_grains(d.host->grains(), d.opts, services);
   runtime::reminder_service::options ro;
   ro.poll_interval = std::chrono::milliseconds{pg.reminder_poll_ms};
-  d.reminders = std::make_unique<runtime::reminder_service>(d.storage, d.host->client(), ro);
+  d.reminders = std::make_unique<runtime::reminder_service>(d.reminder_store, d.host->client(), ro);
   auto* self = this;
   gateway::route_context routes_ctx;
   routes_ctx.grains = &d.host->client();
-  routes_ctx.storage = d.storage;
+  routes_ctx.history = d.history.get();
   routes_ctx.kafka_status = [self] {
     auto& me = *self->impl_;
     boost::json::array topics;
@@ -139,7 +145,7 @@ node::node(config::node_options opts, std::shared_ptr<persistence::grain_storage
   };
   routes_ctx.ready = [self] {
     std::string why;
-    bool storage_ok = self->impl_->storage->ready(why);
+    bool storage_ok = self->impl_->grain_store->ready(why);
     return std::vector<gateway::readiness_check>{
         {"runtime", true, std::to_string(self->impl_->host->grains().size()) + " active grains"},
         {"storage", storage_ok, storage_ok ? "PostgreSQL reachable" : why},
@@ -155,12 +161,11 @@ node::~node() {
 
 void node::start() {
   auto& d = *impl_;
-  if (auto* pg = dynamic_cast<persistence::pg_storage*>(d.storage.get())) {
-    if (!pg->wait_ready(std::chrono::milliseconds{d.opts.postgres.connect_timeout_ms + 1000})) {
-      std::string why;
-      pg->ready(why);
-      spdlog::error("starting without storage: {}; the node is not ready until it is", why);
-    }
+  if (d.pg &&
+      !d.pg->wait_ready(std::chrono::milliseconds{d.opts.postgres.connect_timeout_ms + 1000})) {
+    std::string why;
+    d.pg->ready(why);
+    spdlog::error("starting without storage: {}; the node is not ready until it is", why);
   }
   d.host->start();
   d.reminders->start();
@@ -173,7 +178,7 @@ void node::start() {
 }
 
 bool node::ready(std::string& why) const {
-  return impl_->storage->ready(why);
+  return impl_->grain_store->ready(why);
 }
 
 void node::stop() {
@@ -189,8 +194,8 @@ void node::stop() {
   // Grains answer their last writes and quit while storage still runs.
   d.host->stop(std::chrono::milliseconds{2000});
   d.http->stop();
-  if (auto* pg = dynamic_cast<persistence::pg_storage*>(d.storage.get()))
-    pg->stop();
+  if (d.pg)
+    d.pg->stop();
   if (d.relay)
     d.relay->stop(); // publishes what the last commits added, then stops
   d.relay.reset();
@@ -213,10 +218,6 @@ const config::node_options& node::options() const {
 
 runtime::host& node::grains() {
   return *impl_->host;
-}
-
-persistence::grain_storage& node::storage() {
-  return *impl_->storage;
 }
 
 caf::actor_system& node::system() {

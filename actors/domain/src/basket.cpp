@@ -80,19 +80,39 @@ maybe_failure basket::set(const std::string& sku, int quantity, const product* i
   return add(*item, quantity, now);
 }
 
-void basket::remove(const std::string& sku, timestamp_ms now) {
+bool basket::remove(const std::string& sku, timestamp_ms now) {
   auto i = std::find_if(lines.begin(), lines.end(), [&](const auto& l) { return l.sku == sku; });
   if (i == lines.end())
-    return;
+    return false;
   lines.erase(i);
   touch(now);
+  return true;
 }
 
-void basket::clear(timestamp_ms now) {
+bool basket::clear(timestamp_ms now) {
   if (lines.empty())
-    return;
+    return false;
   lines.clear();
   touch(now);
+  return true;
+}
+
+maybe_failure basket::check_sku(std::string_view sku) {
+  if (!is_identifier(sku))
+    return validation_failed("sku", "sku must be 1..64 characters of [A-Za-z0-9._:-]");
+  return std::nullopt;
+}
+
+maybe_failure basket::check_add(std::string_view sku, int quantity) {
+  if (quantity < 1 || quantity > max_quantity_per_add)
+    return validation_failed("quantity", "quantity must be between 1 and 999");
+  return check_sku(sku);
+}
+
+maybe_failure basket::check_set(std::string_view sku, int quantity) {
+  if (quantity < 0 || quantity > max_line_quantity)
+    return validation_failed("quantity", "quantity must be between 0 and 999");
+  return check_sku(sku);
 }
 
 std::uint64_t fingerprint(std::string_view body) {

@@ -36,15 +36,6 @@ std::optional<bool> get_bool(const json::object& o, std::string_view key) {
 
 } // namespace
 
-std::string error_body(const failure& f) {
-  json::object details;
-  if (!f.field.empty())
-    details["field"] = f.field;
-  json::object error{
-      {"code", to_string(f.code)}, {"message", f.message}, {"details", std::move(details)}};
-  return json::serialize(json::object{{"error", std::move(error)}});
-}
-
 json::value to_json(const basket& b) {
   json::array items;
   items.reserve(b.lines.size());
@@ -129,14 +120,20 @@ std::optional<basket> basket_from_json(const json::value& v) {
   return b;
 }
 
-json::value to_json(const order& o) {
+json::array to_json(const std::vector<order_line>& lines) {
   json::array items;
-  for (const auto& l : o.items)
+  items.reserve(lines.size());
+  for (const auto& l : lines)
     items.push_back(json::object{{"sku", l.sku},
                                  {"name", l.name},
                                  {"quantity", l.quantity},
                                  {"unit_price_cents", l.unit_price_cents},
                                  {"line_total_cents", l.line_total_cents()}});
+  return items;
+}
+
+json::value to_json(const order& o) {
+  auto items = to_json(o.items);
   json::array timeline;
   for (const auto& t : o.timeline)
     timeline.push_back(json::object{{"status", to_string(t.status)}, {"at", format_rfc3339(t.at)}});

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace bazaar::config {
@@ -45,11 +46,27 @@ struct runtime_options {
   int call_timeout_ms = 5000;
 };
 
-/// Grain lifecycle per grain type.
+/// Settings of one grain type (`grains.<type>.<setting>`); 0 means "not set".
+struct grain_type_options {
+  /// Idle time after which an activation of the type is deactivated.
+  int idle_timeout_ms = 0;
+};
+
+/// Grain lifecycle: defaults for every grain type, and per-type overrides.
 struct grains_options {
-  int basket_idle_timeout_ms = 10 * 60 * 1000;
-  int product_idle_timeout_ms = 30 * 60 * 1000;
-  int order_idle_timeout_ms = 10 * 60 * 1000;
+  /// Idle time after which an activation is deactivated, for types that set none.
+  int idle_timeout_ms = 10 * 60 * 1000;
+  /// Per-type settings by grain type name (e.g. "basket"); every type named here must exist.
+  std::map<std::string, grain_type_options> types;
+
+  /// The idle timeout of `type`: its own setting, else `type_default_ms` when positive (the
+  /// grain type's own default), else idle_timeout_ms.
+  int idle_timeout_of(const std::string& type, int type_default_ms = 0) const {
+    auto i = types.find(type);
+    if (i != types.end() && i->second.idle_timeout_ms > 0)
+      return i->second.idle_timeout_ms;
+    return type_default_ms > 0 ? type_default_ms : idle_timeout_ms;
+  }
 };
 
 /// Logging (spdlog).

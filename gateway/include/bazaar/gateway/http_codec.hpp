@@ -1,7 +1,8 @@
 #pragma once
 
-/// The HTTP side of API.md: status codes of failures, the error body, and typed reading of
-/// JSON request bodies (wrong types are 400, invalid or missing values 422).
+/// The HTTP side of the API (docs/API.md): the status of each error code, the error body, and
+/// typed reading of JSON request bodies (wrong types are 400, invalid or missing values 422).
+/// Only the gateway knows HTTP statuses; everything behind it speaks in error codes.
 
 #include "bazaar/domain/failure.hpp"
 #include "bazaar/domain/json_codec.hpp"
@@ -15,7 +16,11 @@
 
 namespace bazaar::gateway {
 
-using domain::error_body;
+/// The HTTP status of an API error code (docs/API.md "Errors").
+int http_status(domain::errc code);
+
+/// The API error body: `{"error": {"code", "message", "details": {"field"?}}}`.
+std::string error_body(const domain::failure& f);
 
 /// A request body as a JSON object: 400 when it is not JSON or not an object.
 std::variant<boost::json::object, domain::failure> parse_object(std::string_view body);

@@ -1,9 +1,9 @@
 #pragma once
 
-/// The REST routes of API.md that exist so far, bound to the grains they call.
+/// The REST routes the node serves (docs/API.md), bound to the grains they call.
 
 #include "bazaar/gateway/router.hpp"
-#include "bazaar/persistence/grain_storage.hpp"
+#include "bazaar/runtime/event_history.hpp"
 #include "bazaar/runtime/grain_client.hpp"
 
 #include <boost/json/value.hpp>
@@ -27,7 +27,7 @@ using readiness_probe = std::function<std::vector<readiness_check>()>;
 /// What the routes need of the node.
 struct route_context {
   runtime::grain_client* grains = nullptr;
-  std::shared_ptr<persistence::grain_storage> storage;
+  const runtime::event_history* history = nullptr;
   readiness_probe ready;
   /// The body of GET /admin/kafka (bootstrap servers, topics, relay, outbox backlog).
   std::function<boost::json::value()> kafka_status;

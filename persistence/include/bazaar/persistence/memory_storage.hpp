@@ -1,24 +1,25 @@
 #pragma once
 
-/// grain_storage in process memory, for unit tests: a memory_snapshot_store plus the
+/// Every storage role in process memory, for unit tests: a memory_snapshot_store plus the
 /// events, idempotency answers and reminders written, all applied at once and atomically.
 
-#include "bazaar/persistence/grain_storage.hpp"
+#include "bazaar/persistence/grain_store.hpp"
+#include "bazaar/persistence/journal.hpp"
 #include "bazaar/persistence/memory_snapshot_store.hpp"
+#include "bazaar/persistence/reminder_store.hpp"
 
 #include <map>
 #include <mutex>
 
 namespace bazaar::persistence {
 
-class memory_storage final : public grain_storage {
+class memory_storage final : public grain_store, public reminder_store, public journal {
  public:
   void load(const std::string& type, const std::string& key,
             std::function<void(load_result)> done) override;
   void write(grain_write w) override;
   bool ready(std::string& why) const override;
-  std::vector<due_reminder> claim_due_reminders(std::size_t limit,
-                                                std::chrono::milliseconds lease) override;
+  std::vector<due_reminder> claim_due(std::size_t limit, std::chrono::milliseconds lease) override;
   void history(const std::string& aggregate_type, const std::string& aggregate_id,
                std::function<void(std::optional<std::vector<std::string>>)> done) override;
 

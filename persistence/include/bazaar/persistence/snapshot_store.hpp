@@ -29,14 +29,16 @@ enum class save_status {
   unavailable,
 };
 
-/// The first answer to a request with an Idempotency-Key, remembered by the grain that had
-/// the effect.
+/// The first answer to a request with an Idempotency-Key (or to a Kafka record, keyed by its
+/// event id), remembered by the grain that had the effect: the outcome of the command and its
+/// serialized body. What the outcome codes mean is the grains' business (the runtime stores 0
+/// for a reply and an error code otherwise); storage keeps both as they are.
 struct idempotency_record {
-  std::string scope; ///< the customer (token sub)
+  std::string scope; ///< the customer (token sub), or "kafka"
   std::string key;
   std::uint64_t fingerprint = 0;
-  int status = 0;
-  std::string body;
+  int outcome = 0;
+  std::string body; ///< bytes
   std::int64_t expires_at_ms = 0;
 };
 

@@ -4,13 +4,11 @@
 /// topics into kafka_record messages to grains (topic -> grain type, record key or a field
 /// of the envelope's data -> grain key), waits until the grain has durably handled a record,
 /// and commits a partition's offset only past records that are all handled. At least once
-/// into grains; grains make it effectively once by remembering event ids
-/// and answering a record seen before with the replay of its first answer, which counts as
-/// handled. A record that
-/// cannot be decoded, or fails kafka.max_attempts times (pausing kafka.retry_backoff_ms,
-/// doubling, between attempts), goes to `<topic>.dlq` with the error and the partition moves
-/// on. At most kafka.max_in_flight records are being handled per node; past it, partitions
-/// are paused.
+/// into grains; grains make it effectively once by remembering event ids and answering a
+/// record seen before with its first answer again. A record that cannot be decoded, or fails
+/// kafka.max_attempts times (pausing kafka.retry_backoff_ms, doubling, between attempts),
+/// goes to `<topic>.dlq` with the error and the partition moves on. At most
+/// kafka.max_in_flight records are being handled per node; past it, partitions are paused.
 
 #include "bazaar/config/options.hpp"
 #include "bazaar/runtime/grain_client.hpp"

@@ -3,7 +3,8 @@
 /// The per-node catalog: which grains are active here, and the one place that activates them.
 /// Callers resolve a grain id to a live actor through it (get or activate); grains leave it
 /// when they deactivate or terminate. Thread-safe: the gateway's I/O threads and actors call
-/// it concurrently; it is sharded so that lookups rarely contend.
+/// it concurrently; it is sharded so that lookups rarely contend. The idle collector
+/// (idle_collector.hpp) sweeps it.
 
 #include "bazaar/runtime/clock.hpp"
 #include "bazaar/runtime/grain_id.hpp"
@@ -15,6 +16,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -36,19 +38,43 @@ class activation {
   clock::steady_time activated_at() const { return activated_at_; }
   std::int64_t activated_wall_ms() const { return activated_wall_ms_; }
 
-  /// How many times callers resolved this grain; the collector watches it to find idleness.
+  /// How many times callers resolved this grain or it handled a message; the idle collector
+  /// watches it to find idleness.
   std::uint64_t touches() const { return touches_.load(std::memory_order_acquire); }
+
+  /// Counts a use (the grain handled a message of its interface).
+  void touch() { touches_.fetch_add(1, std::memory_order_relaxed); }
 
   /// Whether a (deactivate_atom, touches) request still holds: it was forced, or nobody
   /// resolved the grain since the collector looked.
   bool idle_since(std::uint64_t observed_touches) const;
 
+  /// The grain awaits the answer to the request with this response id until `deadline`
+  /// (a grain awaits at most one call at a time); the sweep of the idle collector answers it
+  /// with a timeout error once the deadline passed (grain_call.hpp).
+  void call_started(std::uint64_t response_id, clock::steady_time deadline) {
+    call_deadline_ns_.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
+    call_id_.store(response_id, std::memory_order_release);
+  }
+  void call_ended() { call_id_.store(0, std::memory_order_release); }
+
+  /// The response id of the awaited call if its deadline passed at `now` (0 otherwise); the
+  /// caller of this owns the timeout of that call.
+  std::uint64_t take_overdue_call(clock::steady_time now);
+
   /// The state version the grain last reported (for inspection).
   std::uint64_t version() const { return version_.load(std::memory_order_relaxed); }
   void set_version(std::uint64_t v) { version_.store(v, std::memory_order_relaxed); }
 
+  /// The actor of this activation.
+  const caf::actor& handle() const { return handle_; }
+
+  /// Since when the idle collector has seen this activation untouched.
+  clock::steady_time idle_since() const { return idle_since_; }
+
  private:
   friend class catalog;
+  friend class idle_collector;
 
   grain_id id_;
   clock::steady_time activated_at_;
@@ -56,6 +82,8 @@ class activation {
   caf::actor handle_;
   std::atomic<std::uint64_t> touches_{0};
   std::atomic<std::uint64_t> version_{0};
+  std::atomic<std::uint64_t> call_id_{0};
+  std::atomic<clock::steady_time::rep> call_deadline_ns_{0};
   // Collector bookkeeping, guarded by the shard's mutex.
   std::uint64_t seen_touches_ = 0;
   clock::steady_time idle_since_;
@@ -72,7 +100,7 @@ struct grain_context {
 };
 
 /// Spawns the actor of one activation; the actor must load its state before it handles
-/// commands and must answer (deactivate_atom, touches) as described in grain_shell.hpp.
+/// commands and must answer (deactivate_atom, touches) as grain_shell.hpp describes.
 using grain_factory = std::function<caf::actor(caf::actor_system&, const grain_context&)>;
 
 /// A row of the catalog, for inspection.
@@ -101,15 +129,18 @@ class catalog : public std::enable_shared_from_this<catalog> {
   /// Forgets an activation if it is still the registered one (by actor address).
   void remove(const grain_id& id, const caf::actor_addr& who);
 
-  /// Sends a deactivate request to every activation untouched for its type's idle timeout.
-  /// Returns how many were asked.
-  std::size_t collect_idle();
+  /// Calls `visit(activation, idle timeout of its type)` for every activation, holding the
+  /// lock of the activation's shard (the idle collector's sweep).
+  void visit(const std::function<void(activation&, std::chrono::milliseconds)>& visit);
 
   /// Asks one grain to deactivate regardless of idleness; false if it is not active here.
   bool deactivate(const grain_id& id);
 
   /// Refuses new activations and asks every active grain to deactivate.
   void close();
+
+  /// After close(): waits up to `timeout` until every grain has left; true when all did.
+  bool wait_until_empty(std::chrono::milliseconds timeout);
 
   /// Active grains on this node.
   std::size_t size() const;
@@ -143,6 +174,9 @@ class catalog : public std::enable_shared_from_this<catalog> {
   std::array<shard, shard_count> shards_;
   std::atomic<bool> closed_{false};
   std::atomic<std::uint64_t> activations_total_{0};
+  std::atomic<std::size_t> active_{0};
+  std::mutex empty_mtx_;
+  std::condition_variable empty_cv_;
 };
 
 } // namespace bazaar::runtime

@@ -4,11 +4,13 @@
 /// hands the call to one of a few dispatcher actors, which resolve the grain, send the
 /// request and run the callback when the answer, an error or the timeout comes. Requests in
 /// flight are bounded; past the bound `ask` refuses at once so the caller can answer 503.
-/// Timeouts use one sweep timer per dispatcher, never a timer per request.
+/// Timeouts use one sweep timer per dispatcher, never a timer per request, and the catalog's
+/// (injected) clock.
 
 #include "bazaar/runtime/catalog.hpp"
 #include "bazaar/runtime/errors.hpp"
 #include "bazaar/runtime/grain_call.hpp"
+#include "bazaar/runtime/grain_interface.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -35,7 +37,7 @@ class pending_call : public std::enable_shared_from_this<pending_call> {
   virtual void fail(const caf::error& e) = 0;
 
   bool done() const { return done_; }
-  std::chrono::steady_clock::time_point deadline;
+  clock::steady_time deadline; ///< on the catalog's clock
 
  protected:
   bool done_ = false;
@@ -68,6 +70,15 @@ class grain_client {
   /// without calling `done`, when too many requests are in flight.
   template <class Reply, class Msg>
   bool ask(grain_id id, Msg msg, std::function<void(caf::expected<Reply>)> done);
+
+  /// Sends `msg` to grain `key` of grain type G; `done` gets what G's interface answers to
+  /// Msg (a message G does not handle does not compile).
+  template <class G, class Msg, class Done, class = typename G::interface>
+  bool ask(std::string key, Msg msg, Done done) {
+    using reply = reply_t<typename G::interface, Msg>;
+    return ask<reply>(grain_id{G::type, std::move(key)}, std::move(msg),
+                      std::function<void(caf::expected<reply>)>(std::move(done)));
+  }
 
   /// Fails every pending call with `unavailable` and stops the dispatchers.
   void stop();
@@ -103,7 +114,7 @@ class grain_client::typed_call final : public pending_call {
   /// A call dropped undelivered (its dispatcher already stopped) still completes, once.
   ~typed_call() override {
     if (!done_)
-      complete(make_failure(domain::errc::unavailable, "node is shutting down"));
+      complete(make_failure(core::errc::unavailable, "node is shutting down"));
   }
 
   void start(caf::event_based_actor* self) override {

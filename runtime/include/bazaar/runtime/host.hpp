@@ -1,11 +1,12 @@
 #pragma once
 
-/// The grain host of one node: the catalog, the idle-grain collector and the grain client,
-/// started after the grain types are registered and stopped in reverse order.
+/// The grain host of one node: the catalog, the idle collector and the grain client, started
+/// after the grain types are registered and stopped in reverse order.
 
 #include "bazaar/config/options.hpp"
 #include "bazaar/runtime/catalog.hpp"
 #include "bazaar/runtime/grain_client.hpp"
+#include "bazaar/runtime/idle_collector.hpp"
 
 #include <caf/actor_system_config.hpp>
 
@@ -33,12 +34,13 @@ class host {
   catalog& grains() { return *catalog_; }
   const std::shared_ptr<catalog>& grains_ptr() { return catalog_; }
   grain_client& client() { return *client_; }
+  idle_collector& collector() { return collector_; }
 
-  /// Starts the idle-grain collector; grain types must be registered before.
+  /// Starts the idle collector; grain types must be registered before.
   void start();
 
   /// Refuses new activations, asks every grain to persist and deactivate, waits up to
-  /// `grace` for them to finish, then stops the collector and the dispatchers. Idempotent.
+  /// `grace` for them to leave, then stops the collector and the dispatchers. Idempotent.
   void stop(std::chrono::milliseconds grace);
 
  private:
@@ -46,7 +48,7 @@ class host {
   config::runtime_options opts_;
   std::shared_ptr<catalog> catalog_;
   std::unique_ptr<grain_client> client_;
-  caf::actor collector_;
+  idle_collector collector_;
   bool stopped_ = false;
 };
 

@@ -4,7 +4,7 @@
 /// interval and sends each to its grain through the grain client (activating the grain if
 /// needed). What the grain does not durably handle fires again after its lease.
 
-#include "bazaar/persistence/grain_storage.hpp"
+#include "bazaar/persistence/reminder_store.hpp"
 #include "bazaar/runtime/grain_client.hpp"
 
 #include <atomic>
@@ -23,7 +23,7 @@ class reminder_service {
     std::size_t batch = 200;
   };
 
-  reminder_service(std::shared_ptr<persistence::grain_storage> storage, grain_client& client,
+  reminder_service(std::shared_ptr<persistence::reminder_store> reminders, grain_client& client,
                    options opts);
   ~reminder_service();
 
@@ -39,7 +39,7 @@ class reminder_service {
   std::uint64_t delivered() const { return delivered_.load(); }
 
  private:
-  std::shared_ptr<persistence::grain_storage> storage_;
+  std::shared_ptr<persistence::reminder_store> reminders_;
   grain_client& client_;
   options opts_;
   std::mutex mtx_;

@@ -17,17 +17,14 @@ namespace bazaar::runtime {
 class host;
 }
 
-namespace bazaar::persistence {
-class grain_storage;
-}
-
 namespace bazaar {
 
 class node {
  public:
-  /// A node on PostgreSQL (postgres.url), or on `storage` when one is given (unit tests).
-  explicit node(config::node_options opts,
-                std::shared_ptr<persistence::grain_storage> storage = nullptr);
+  /// A node on PostgreSQL (postgres.url; with an empty url it serves but is never ready).
+  /// Throws std::invalid_argument naming the key when the options name a grain type that
+  /// does not exist.
+  explicit node(config::node_options opts);
   ~node();
 
   node(const node&) = delete;
@@ -49,7 +46,6 @@ class node {
 
   const config::node_options& options() const;
   runtime::host& grains();
-  persistence::grain_storage& storage();
   caf::actor_system& system();
 
  private:

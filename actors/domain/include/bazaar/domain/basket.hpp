@@ -48,6 +48,17 @@ struct basket {
   /// The line of a sku, or nullptr.
   const basket_line* find(const std::string& sku) const;
 
+  /// Whether an add of `quantity` units of `sku` can be tried at all (before its product is
+  /// looked up): a well-formed sku and 1..999 units.
+  static maybe_failure check_add(std::string_view sku, int quantity);
+
+  /// Whether setting the line of `sku` to `quantity` can be tried: a well-formed sku and
+  /// 0..999 units.
+  static maybe_failure check_set(std::string_view sku, int quantity);
+
+  /// Whether a line of `sku` can be removed: a well-formed sku.
+  static maybe_failure check_sku(std::string_view sku);
+
   /// Adds `quantity` (1..999) units of a product to its line, creating the line if needed.
   /// Refused when the product is unknown or inactive, the line would exceed 999 units, the
   /// basket would exceed 100 lines, or the currency differs from the basket's.
@@ -58,10 +69,11 @@ struct basket {
   maybe_failure set(const std::string& sku, int quantity, const product* item, timestamp_ms now);
 
   /// Removes the line of a sku; removing an absent line changes nothing and is not an error.
-  void remove(const std::string& sku, timestamp_ms now);
+  /// True when a line was removed.
+  bool remove(const std::string& sku, timestamp_ms now);
 
-  /// Removes every line.
-  void clear(timestamp_ms now);
+  /// Removes every line; true when there were any.
+  bool clear(timestamp_ms now);
 
  private:
   basket_line* find_mutable(const std::string& sku);

@@ -8,18 +8,18 @@
 #include "bazaar/domain/order.hpp"
 #include "bazaar/domain/product.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
 #include <optional>
 
 namespace bazaar::domain {
 
-/// API.md's error body: `{"error": {"code", "message", "details": {"field"?}}}`.
-std::string error_body(const failure& f);
-
 boost::json::value to_json(const basket& b);
 boost::json::value to_json(const product& p);
 boost::json::value to_json(const order& o);
+/// Order lines as the API shows them (with line_total_cents).
+boost::json::array to_json(const std::vector<order_line>& lines);
 
 boost::json::value to_snapshot(const basket& b);
 boost::json::value to_snapshot(const product& p);

@@ -1,20 +1,23 @@
 #pragma once
 
-/// The persistent half of every grain shell. A grain accepts commands one at a time into
+/// The persistent half of every durable grain. A grain accepts commands one at a time into
 /// `current()`; `commit` hands what changed to storage (the snapshot when the version moved,
 /// the events, reminder changes and the idempotency answer of the command) and keeps the
 /// command's reply waiting until that write committed. Commands may pipeline: later commands
 /// are accepted while earlier writes are in flight, and replies leave strictly in order.
 /// When a write fails the grain forgets every uncommitted change and answers the waiting
-/// commands 503 (nothing happened); when a write is fenced off (another activation wrote),
-/// the grain must deactivate. Reads answer the committed state.
+/// commands `unavailable` (nothing happened); when a write is fenced off (another activation
+/// wrote), the grain must deactivate. Reads answer the committed state.
+///
+/// The state type T has a `version` that every accepted change increments, and
+/// `to_snapshot(const T&)` (found by ADL) gives its stored JSON form.
 
-#include "bazaar/actors/protocol.hpp"
-#include "bazaar/actors/registry.hpp"
-#include "bazaar/domain/json_codec.hpp"
+#include "bazaar/runtime/catalog.hpp"
+#include "bazaar/runtime/command_meta.hpp"
 #include "bazaar/runtime/errors.hpp"
-
-#include "bazaar/actors/events.hpp"
+#include "bazaar/runtime/events.hpp"
+#include "bazaar/runtime/grain_services.hpp"
+#include "bazaar/runtime/remembered.hpp"
 
 #include <boost/json.hpp>
 #include <caf/actor_cast.hpp>
@@ -27,7 +30,7 @@
 #include <map>
 #include <memory>
 
-namespace bazaar::actors {
+namespace bazaar::runtime {
 
 /// Storage's answer to a write: (persisted_atom, epoch, write number, save_status).
 using persisted_atom = caf::atom_constant<caf::atom("persisted")>;
@@ -36,45 +39,39 @@ using loaded_atom = caf::atom_constant<caf::atom("loaded")>;
 
 using load_result_ptr = std::shared_ptr<persistence::load_result>;
 
-} // namespace bazaar::actors
+} // namespace bazaar::runtime
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(bazaar::actors::load_result_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(bazaar::runtime::load_result_ptr)
 
-namespace bazaar::actors {
+namespace bazaar::runtime {
 
-/// How a command's reply is delivered once its write committed (or failed).
+/// How a command's reply is delivered once its write committed (or failed): `ok` gets the
+/// state as of that command.
 template <class T>
 struct waiter {
   std::function<void(const T&)> ok;
   std::function<void(const caf::error&)> fail;
 };
 
-/// A waiter that delivers `render(state)` through a response promise.
-template <class T, class Reply, class Render>
-waiter<T> reply_with(caf::typed_response_promise<Reply> rp, Render render) {
-  return waiter<T>{[rp, render](const T& state) mutable { rp.deliver(render(state)); },
-                   [rp](const caf::error& e) mutable { rp.deliver(e); }};
-}
-
-/// A waiter that delivers the state itself.
-template <class T>
-waiter<T> reply_state(caf::typed_response_promise<T> rp) {
-  return reply_with<T>(rp, [](const T& state) { return state; });
-}
+/// What an idempotency key says about a request.
+enum class key_check {
+  fresh,    ///< not seen: run the command
+  seen,     ///< answered before with the same request: replay that answer
+  conflict, ///< used before with another request
+};
 
 template <class T>
 class durable {
  public:
-  using body_fn = std::function<std::string(const T&)>;
-
-  durable(runtime::grain_context ctx, grain_services services)
+  durable(grain_context ctx, grain_services services)
       : ctx_(std::move(ctx)), services_(std::move(services)) {}
 
-  const runtime::grain_id& id() const { return ctx_.id; }
+  const grain_id& id() const { return ctx_.id; }
   T& current() { return current_; }
   const T& committed() const { return committed_; }
-  std::int64_t now() const { return ctx_.host->time().wall_ms(); }
+  core::timestamp_ms now() const { return ctx_.host->time().wall_ms(); }
   const grain_services& services() const { return services_; }
+  const grain_context& context() const { return ctx_; }
 
   /// Adopts a loaded snapshot (or `initial` when there is none); false if it is unreadable.
   template <class FromJson>
@@ -99,35 +96,30 @@ class durable {
     return true;
   }
 
-  /// The answer already given to this idempotency key (a replay error), a conflict when the
-  /// key came with another body, or nothing when the request is new.
-  std::optional<caf::error> check(const idempotency& idem) const {
+  /// Whether this request was answered before; `seen` gets the remembered answer.
+  key_check check(const idempotency& idem, persistence::idempotency_record& seen) const {
     if (!idem.present())
-      return std::nullopt;
+      return key_check::fresh;
     auto i = keys_.find(idem.scope + '\n' + idem.key);
     if (i == keys_.end() || i->second.expires_at_ms <= now())
-      return std::nullopt;
+      return key_check::fresh;
     if (i->second.fingerprint != idem.fingerprint)
-      return runtime::make_failure(domain::errc::conflict,
-                                   "this Idempotency-Key was already used with another request");
-    return runtime::make_replay(i->second.status, i->second.body);
+      return key_check::conflict;
+    seen = i->second;
+    return key_check::seen;
   }
 
-  /// Delivers `e` to `w` once the writes in flight committed (their failure fails it instead).
-  void answer_error(const caf::error& e, waiter<T> w) {
-    if (pending_.empty()) {
-      w.fail(e);
-      return;
-    }
-    pending_.back().waiters.push_back(waiter<T>{[fail = w.fail, e](const T&) { fail(e); }, w.fail});
-  }
-
-  /// Answers with the committed state, after the writes in flight.
-  void answer_state(waiter<T> w) {
+  /// Runs `w` once the writes in flight committed (their failure fails it instead).
+  void after_writes(waiter<T> w) {
     if (pending_.empty())
       w.ok(committed_);
     else
       pending_.back().waiters.push_back(std::move(w));
+  }
+
+  /// Delivers `e` to `fail` once the writes in flight committed.
+  void answer_error(const caf::error& e, std::function<void(const caf::error&)> fail) {
+    after_writes(waiter<T>{[fail, e](const T&) { fail(e); }, fail});
   }
 
   /// Stages an event of the command being handled.
@@ -137,7 +129,7 @@ class durable {
                                         services_.source));
   }
 
-  void arm_reminder(std::string name, std::int64_t due_ms) {
+  void arm_reminder(std::string name, core::timestamp_ms due_ms) {
     staged_reminders_.push_back(persistence::reminder_change{std::move(name), due_ms, false});
   }
 
@@ -145,36 +137,37 @@ class durable {
     staged_reminders_.push_back(persistence::reminder_change{std::move(name), 0, true});
   }
 
-  /// Writes what the command changed and answers `w` once it committed. The idempotency
-  /// answer, when the request had a key, is `success_status` with `body(state)`.
-  template <class Self>
-  void commit(Self* self, const idempotency& idem, const body_fn& body, waiter<T> w) {
+  /// Writes what the command changed and answers `w` once it committed. When the request had
+  /// a key, `reply_body()` is remembered for it as an accepted answer.
+  template <class Self, class ReplyBody>
+  void commit(Self* self, const idempotency& idem, ReplyBody reply_body, waiter<T> w) {
     bool changed = current_.version != submitted_version_;
     if (!changed && staged_events_.empty() && staged_reminders_.empty() && !idem.present()) {
-      answer_state(std::move(w));
+      after_writes(std::move(w));
       return;
     }
     std::vector<persistence::idempotency_record> keys;
     if (idem.present())
-      keys.push_back(remember(idem, idem.success_status, body(current_)));
+      keys.push_back(remember(idem, accepted_outcome, reply_body()));
     submit(self, changed, std::move(keys), std::move(w));
   }
 
-  /// Answers a refused command with `f`; when the request had a key the answer is
-  /// remembered first (a write of the key alone), as API.md asks for 4xx answers.
+  /// Answers a refused command with `f` (the handler changed nothing). A refusal that is not
+  /// transient is remembered for the request's key first (a write of the key alone), so that
+  /// a retry gets the same answer.
   template <class Self>
-  void refuse(Self* self, const idempotency& idem, const domain::failure& f, waiter<T> w) {
-    auto error = runtime::to_error(f);
+  void refuse(Self* self, const idempotency& idem, const core::failure& f,
+              std::function<void(const caf::error&)> fail) {
+    auto error = to_error(f);
     staged_events_.clear();
     staged_reminders_.clear();
-    if (!idem.present() || domain::http_status(f.code) >= 500) {
-      answer_error(error, std::move(w));
+    if (!idem.present() || core::is_transient(f.code)) {
+      answer_error(error, std::move(fail));
       return;
     }
     std::vector<persistence::idempotency_record> keys;
-    keys.push_back(remember(idem, domain::http_status(f.code), domain::error_body(f)));
-    submit(self, false, std::move(keys),
-           waiter<T>{[fail = w.fail, error](const T&) { fail(error); }, w.fail});
+    keys.push_back(remember(idem, refusal_outcome(f), encode_refusal(f)));
+    submit(self, false, std::move(keys), waiter<T>{[fail, error](const T&) { fail(error); }, fail});
   }
 
   /// Takes storage's answer to write `write_no`; false when the grain must deactivate.
@@ -194,13 +187,12 @@ class durable {
       }
       return true;
     case persistence::save_status::unavailable:
-      give_up(runtime::make_failure(domain::errc::unavailable,
-                                    "storage is unavailable; the change was not made"));
+      give_up(
+          make_failure(core::errc::unavailable, "storage is unavailable; the change was not made"));
       return true;
     case persistence::save_status::conflict:
       spdlog::warn("{} was written by another activation; deactivating", id().str());
-      give_up(
-          runtime::make_failure(domain::errc::unavailable, "the grain moved; retry the request"));
+      give_up(make_failure(core::errc::unavailable, "the grain moved; retry the request"));
       return false;
     }
     return true;
@@ -221,9 +213,9 @@ class durable {
     std::vector<waiter<T>> waiters;
   };
 
-  persistence::idempotency_record remember(const idempotency& idem, int status, std::string body) {
+  persistence::idempotency_record remember(const idempotency& idem, int outcome, std::string body) {
     persistence::idempotency_record r{idem.scope,       idem.key,
-                                      idem.fingerprint, status,
+                                      idem.fingerprint, outcome,
                                       std::move(body),  now() + services_.idempotency_ttl.count()};
     keys_[idem.scope + '\n' + idem.key] = r;
     return r;
@@ -280,7 +272,7 @@ class durable {
         w.fail(e);
   }
 
-  runtime::grain_context ctx_;
+  grain_context ctx_;
   grain_services services_;
   T current_;
   T committed_;
@@ -296,4 +288,4 @@ class durable {
   std::map<std::string, persistence::idempotency_record> keys_;
 };
 
-} // namespace bazaar::actors
+} // namespace bazaar::runtime

@@ -1,12 +1,11 @@
-#include "bazaar/actors/events.hpp"
-
-#include "bazaar/domain/failure.hpp"
+#include "bazaar/runtime/events.hpp"
 
 #include <boost/json.hpp>
 
+#include <cstdio>
 #include <random>
 
-namespace bazaar::actors {
+namespace bazaar::runtime {
 
 std::string new_uuid() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -21,8 +20,8 @@ std::string new_uuid() {
   return buf;
 }
 
-persistence::event_record make_event(const runtime::grain_id& aggregate, std::uint64_t sequence,
-                                     std::uint64_t version, std::int64_t occurred_at_ms,
+persistence::event_record make_event(const grain_id& aggregate, std::uint64_t sequence,
+                                     std::uint64_t version, core::timestamp_ms occurred_at_ms,
                                      std::string event_type, boost::json::object data,
                                      const command_meta& meta, const std::string& source) {
   persistence::event_record e;
@@ -41,11 +40,11 @@ persistence::event_record make_event(const runtime::grain_id& aggregate, std::ui
                                {"aggregate_id", e.aggregate_id},
                                {"version", version},
                                {"sequence", sequence},
-                               {"occurred_at", domain::format_rfc3339(occurred_at_ms)},
+                               {"occurred_at", core::format_rfc3339(occurred_at_ms)},
                                {"data", std::move(data)},
                                {"metadata", std::move(metadata)}};
   e.envelope = boost::json::serialize(envelope);
   return e;
 }
 
-} // namespace bazaar::actors
+} // namespace bazaar::runtime

@@ -1,13 +1,12 @@
 #pragma once
 
-/// What grains persist through: asynchronous loads and writes, so that no actor thread ever
-/// waits for the database. A write carries a grain's new snapshot (version-fenced) together
-/// with the events, idempotency answers and reminder changes of the same commands; all of it
-/// commits in one transaction or none of it does.
+/// The grain write path: asynchronous loads and writes, so that no actor thread ever waits for
+/// the database. A write carries a grain's new snapshot (version-fenced) together with the
+/// events, idempotency answers and reminder changes of the same commands; all of it commits in
+/// one transaction or none of it does.
 
 #include "bazaar/persistence/snapshot_store.hpp"
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -23,7 +22,7 @@ struct event_record {
   std::string aggregate_type;
   std::string aggregate_id;
   std::uint64_t sequence = 0; ///< per aggregate, from 1
-  std::string envelope;       ///< JSON text (API.md envelope)
+  std::string envelope;       ///< JSON text (docs/API.md envelope)
 };
 
 /// Arms (or re-arms) a reminder, or removes it.
@@ -50,18 +49,11 @@ struct grain_write {
   std::function<void(save_status)> done;
 };
 
-/// A reminder whose time has come, claimed for delivery.
-struct due_reminder {
-  std::string type;
-  std::string key;
-  std::string name;
-};
-
-class grain_storage {
+class grain_store {
  public:
-  virtual ~grain_storage() = default;
+  virtual ~grain_store() = default;
 
-  /// Loads a grain's snapshot; `done` runs exactly once.
+  /// Loads a grain's snapshot and its remembered idempotency answers; `done` runs exactly once.
   virtual void load(const std::string& type, const std::string& key,
                     std::function<void(load_result)> done) = 0;
 
@@ -70,17 +62,6 @@ class grain_storage {
 
   /// True when loads and writes can succeed now; otherwise `why` says what is wrong.
   virtual bool ready(std::string& why) const = 0;
-
-  /// Claims up to `limit` due reminders, leasing each for `lease` (it fires again after the
-  /// lease unless its grain re-arms or removes it meanwhile). Blocking; for the reminder
-  /// service's own thread. Empty when the store is unavailable.
-  virtual std::vector<due_reminder> claim_due_reminders(std::size_t limit,
-                                                        std::chrono::milliseconds lease) = 0;
-
-  /// The journal of one aggregate (event envelopes as JSON text, oldest first); `done` gets
-  /// nullopt when the store is unavailable.
-  virtual void history(const std::string& aggregate_type, const std::string& aggregate_id,
-                       std::function<void(std::optional<std::vector<std::string>>)> done) = 0;
 };
 
 } // namespace bazaar::persistence

@@ -87,6 +87,16 @@ class array_literal {
     text_ += '"';
   }
   void add(std::uint64_t n) { add(std::to_string(n)); }
+  /// Bytes, for a bytea[] parameter: each element in bytea's hex form, \x0a1b...
+  void add_bytes(const std::string& bytes) {
+    static constexpr char hex[] = "0123456789abcdef";
+    text_ += text_.empty() ? "{\"\\\\x" : ",\"\\\\x";
+    for (unsigned char c : bytes) {
+      text_ += hex[c >> 4];
+      text_ += hex[c & 0xf];
+    }
+    text_ += '"';
+  }
   void add_int(std::int64_t n) { add(std::to_string(n)); }
   std::string str() const { return text_.empty() ? "{}" : text_ + "}"; }
   bool empty() const { return text_.empty(); }
@@ -115,9 +125,9 @@ void prepare_statements(pqxx::connection& c) {
             "$5::bigint[], $6::json[])");
   c.prepare("bazaar_insert_keys",
             "INSERT INTO idempotency_keys (scope, key, grain_type, grain_key, fingerprint, "
-            "status, body, expires_at) SELECT s, k, t, g, f, st, b, to_timestamp(x / 1000.0) "
+            "outcome, body, expires_at) SELECT s, k, t, g, f, o, b, to_timestamp(x / 1000.0) "
             "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
-            "$6::integer[], $7::text[], $8::bigint[]) AS i (s, k, t, g, f, st, b, x) "
+            "$6::integer[], $7::bytea[], $8::bigint[]) AS i (s, k, t, g, f, o, b, x) "
             "ON CONFLICT (grain_type, grain_key, scope, key) DO NOTHING");
   c.prepare("bazaar_arm_reminders",
             "INSERT INTO reminders (grain_type, grain_key, name, due_at) SELECT t, k, n, "
@@ -156,7 +166,7 @@ upsert_snapshots(pqxx::work& w, const std::vector<merged_write>& ms) {
 
 void insert_side_effects(pqxx::work& w, const std::vector<const grain_write*>& winners) {
   array_literal e_id, e_type, e_agg_type, e_agg_id, e_seq, e_env;
-  array_literal k_scope, k_key, k_type, k_grain, k_fp, k_status, k_body, k_expires;
+  array_literal k_scope, k_key, k_type, k_grain, k_fp, k_outcome, k_body, k_expires;
   array_literal a_type, a_key, a_name, a_due, d_type, d_key, d_name;
   for (const auto* m : winners) {
     for (const auto& e : m->events) {
@@ -173,8 +183,8 @@ void insert_side_effects(pqxx::work& w, const std::vector<const grain_write*>& w
       k_type.add(m->type);
       k_grain.add(m->key);
       k_fp.add_int(static_cast<std::int64_t>(k.fingerprint));
-      k_status.add_int(k.status);
-      k_body.add(k.body);
+      k_outcome.add_int(k.outcome);
+      k_body.add_bytes(k.body);
       k_expires.add_int(k.expires_at_ms);
     }
     for (const auto& r : m->reminders) {
@@ -195,7 +205,7 @@ void insert_side_effects(pqxx::work& w, const std::vector<const grain_write*>& w
                     e_agg_id.str(), e_seq.str(), e_env.str());
   if (!k_scope.empty())
     w.exec_prepared("bazaar_insert_keys", k_scope.str(), k_key.str(), k_type.str(), k_grain.str(),
-                    k_fp.str(), k_status.str(), k_body.str(), k_expires.str());
+                    k_fp.str(), k_outcome.str(), k_body.str(), k_expires.str());
   if (!d_type.empty())
     w.exec_prepared("bazaar_disarm_reminders", d_type.str(), d_key.str(), d_name.str());
   if (!a_type.empty())

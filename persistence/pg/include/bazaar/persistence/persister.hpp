@@ -9,7 +9,7 @@
 /// idempotency answers and reminder changes, then COMMIT. Losers get `conflict`, and nothing
 /// of theirs is written; a failed transaction gives every write in it `unavailable`.
 
-#include "bazaar/persistence/grain_storage.hpp"
+#include "bazaar/persistence/grain_store.hpp"
 #include "bazaar/persistence/pg.hpp"
 
 #include <atomic>

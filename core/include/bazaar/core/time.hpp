@@ -1,0 +1,16 @@
+#pragma once
+
+/// Wall-clock time stamps as they travel in state, events and answers.
+
+#include <cstdint>
+#include <string>
+
+namespace bazaar::core {
+
+/// Milliseconds since the Unix epoch. Domain rules take time as an argument, never read a clock.
+using timestamp_ms = std::int64_t;
+
+/// RFC 3339 in UTC with milliseconds, e.g. "2026-11-21T09:04:08.123Z".
+std::string format_rfc3339(timestamp_ms at);
+
+} // namespace bazaar::core

@@ -1,0 +1,290 @@
+#pragma once
+
+/// One way to define a durable grain type. A definition G says what the grain is; the platform
+/// makes it an actor that loads its snapshot before anything else (messages that arrive
+/// meanwhile wait, in order), answers each message of its interface through G's handlers,
+/// remembers idempotency answers, commits before it replies (pipelining later commands),
+/// rolls back when storage fails, deactivates when fenced off, and leaves when idle.
+///
+///     struct ledger_grain {
+///       static constexpr const char* type = "ledger";        // the grain type name
+///       using state = ledger;                                // has `version`; ADL to_snapshot()
+///       using interface = caf::typed_actor<                  // messages and what each answers
+///           caf::replies_to<ledger_get>::with<ledger>,
+///           caf::replies_to<runtime::kafka_record>::with<bool>>;
+///       static ledger initial(const std::string& key);      // the state of a new grain
+///       static std::optional<ledger> from_snapshot(const boost::json::value& v);
+///       ledger on(const ledger& s, const ledger_get&) const; // a query: committed state
+///       runtime::outcome<bool> on(runtime::command<ledger>& c,
+///                                 const runtime::kafka_record& r) const;  // a command
+///     };
+///
+/// Commands are messages with a handler taking a command<state>; queries take the state. A
+/// command's Idempotency-Key is its `idem` member (a Kafka record's is its event id); who asked
+/// is its `meta` member. A definition object carries the type's settings; one is shared by
+/// every activation of the type.
+
+#include "bazaar/runtime/command.hpp"
+#include "bazaar/runtime/kafka_record.hpp"
+#include "bazaar/runtime/reminders.hpp"
+
+#include "bazaar/runtime/atoms.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/skip.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <memory>
+#include <optional>
+#include <type_traits>
+
+namespace bazaar::runtime {
+
+namespace detail {
+
+template <class T, class = void>
+struct has_idem : std::false_type {};
+template <class T>
+struct has_idem<T, std::void_t<decltype(std::declval<const T&>().idem)>> : std::true_type {};
+
+template <class T, class = void>
+struct has_meta : std::false_type {};
+template <class T>
+struct has_meta<T, std::void_t<decltype(std::declval<const T&>().meta)>> : std::true_type {};
+
+template <class G, class Msg, class = void>
+struct is_query : std::false_type {};
+template <class G, class Msg>
+struct is_query<G, Msg,
+                std::void_t<decltype(std::declval<const G&>().on(
+                    std::declval<const typename G::state&>(), std::declval<const Msg&>()))>>
+    : std::true_type {};
+
+} // namespace detail
+
+/// The Idempotency-Key of a message: its `idem` member, a Kafka record's event id, or none.
+template <class Msg>
+idempotency idempotency_of(const Msg& msg) {
+  if constexpr (detail::has_idem<Msg>::value)
+    return msg.idem;
+  else if constexpr (std::is_same<Msg, kafka_record>::value)
+    return idempotency{"kafka", msg.event_id, 0};
+  else
+    return idempotency{};
+}
+
+/// Who asked: a message's `meta` member; reminders are the system's.
+template <class Msg>
+command_meta meta_of(const Msg& msg) {
+  if constexpr (detail::has_meta<Msg>::value)
+    return msg.meta;
+  else if constexpr (std::is_same<Msg, reminder_due>::value)
+    return command_meta{{}, "system"};
+  else
+    return command_meta{};
+}
+
+/// The actor state of a durable grain of definition G.
+template <class G>
+struct durable_grain_state {
+  std::optional<durable<typename G::state>> d;
+  grain_context ctx;
+  grain_refs refs;
+  /// Asked to deactivate while writes were in flight: leave once they are answered.
+  bool leaving = false;
+  static inline const char* name = G::type;
+};
+
+template <class G>
+using durable_grain_actor = caf::stateful_actor<durable_grain_state<G>>;
+
+namespace detail {
+
+template <class Reply>
+std::function<void(const caf::error&)> fail_with(caf::typed_response_promise<Reply> rp) {
+  return [rp](const caf::error& e) mutable { rp.deliver(e); };
+}
+
+/// Delivers a command's outcome: commits and replies, refuses, or waits for a grain call.
+template <class G, class Reply>
+void finish(durable_grain_actor<G>* self, const idempotency& idem, outcome<Reply> out,
+            caf::typed_response_promise<Reply> rp) {
+  using state_type = typename G::state;
+  auto& d = *self->state.d;
+  if (out.is_deferred()) {
+    auto start = std::move(out.start());
+    start([self, idem, rp](outcome<Reply> next) { finish<G>(self, idem, std::move(next), rp); });
+  } else if (out.refused()) {
+    d.refuse(self, idem, out.refusal(), fail_with(rp));
+  } else {
+    auto reply = std::move(out.reply());
+    auto body = [&reply] { return encode(reply); };
+    if constexpr (std::is_same<Reply, state_type>::value) {
+      // The reply is the state as of this command, which the write keeps anyway.
+      d.commit(
+          self, idem, body,
+          waiter<state_type>{[rp](const state_type& s) mutable { rp.deliver(s); }, fail_with(rp)});
+    } else {
+      d.commit(self, idem, body,
+               waiter<state_type>{[rp, reply](const state_type&) mutable { rp.deliver(reply); },
+                                  fail_with(rp)});
+    }
+  }
+}
+
+/// Answers a request whose key was seen before with the remembered answer.
+template <class G, class Reply>
+void replay(durable_grain_actor<G>* self, const persistence::idempotency_record& seen,
+            caf::typed_response_promise<Reply> rp) {
+  using state_type = typename G::state;
+  auto& d = *self->state.d;
+  if (seen.outcome != accepted_outcome) {
+    d.answer_error(to_error(decode_refusal(seen)), fail_with(rp));
+    return;
+  }
+  auto reply = decode<Reply>(seen.body);
+  if (!reply) {
+    d.answer_error(make_failure(core::errc::internal,
+                                "the remembered answer to this Idempotency-Key cannot be read"),
+                   fail_with(rp));
+    return;
+  }
+  d.after_writes(waiter<state_type>{
+      [rp, r = std::move(*reply)](const state_type&) mutable { rp.deliver(r); }, fail_with(rp)});
+}
+
+/// Handles one message of G's interface.
+template <class G, class Reply, class Msg>
+caf::result<Reply> handle(durable_grain_actor<G>* self, const G& def, const Msg& msg) {
+  using state_type = typename G::state;
+  auto& st = self->state;
+  auto& d = *st.d;
+  st.ctx.record->touch();
+  if constexpr (is_query<G, Msg>::value) {
+    if (d.settled())
+      return def.on(d.committed(), msg);
+    auto rp = self->template make_response_promise<Reply>();
+    d.after_writes(waiter<state_type>{
+        [rp, &def, msg](const state_type& s) mutable { rp.deliver(def.on(s, msg)); },
+        fail_with(rp)});
+    return rp;
+  } else {
+    auto rp = self->template make_response_promise<Reply>();
+    auto idem = idempotency_of(msg);
+    persistence::idempotency_record seen;
+    switch (d.check(idem, seen)) {
+    case key_check::conflict:
+      d.answer_error(make_failure(core::errc::conflict,
+                                  "this Idempotency-Key was already used with another request"),
+                     fail_with(rp));
+      return rp;
+    case key_check::seen:
+      replay<G>(self, seen, rp);
+      return rp;
+    case key_check::fresh:
+      break;
+    }
+    command<state_type> cx{d, meta_of(msg), self, st.refs};
+    finish<G>(self, idem, def.on(cx, msg), rp);
+    return rp;
+  }
+}
+
+template <class G, class In, class Out>
+auto handler_of(durable_grain_actor<G>* self, std::shared_ptr<const G> def,
+                caf::typed_mpi<caf::detail::type_list<In>, caf::output_tuple<Out>>) {
+  return [self, def](const In& msg) -> caf::result<Out> { return handle<G, Out>(self, *def, msg); };
+}
+
+template <class G, class... Sigs>
+caf::message_handler interface_handlers(durable_grain_actor<G>* self, std::shared_ptr<const G> def,
+                                        caf::detail::type_list<Sigs...>) {
+  return caf::message_handler{handler_of<G>(self, def, Sigs{})...};
+}
+
+/// Leaves the catalog and quits, failing whatever still waits.
+template <class G>
+void leave(durable_grain_actor<G>* self) {
+  auto& st = self->state;
+  if (st.d)
+    st.d->abandon(
+        make_failure(core::errc::unavailable, "the grain is deactivating; retry the request"));
+  st.ctx.host->remove(st.ctx.id, self->address());
+  self->quit();
+}
+
+/// Storage's answers and deactivate requests, part of every running behavior. A grain
+/// deactivates only when no write is in flight (a forced deactivation waits for them).
+template <class G>
+caf::message_handler lifecycle(durable_grain_actor<G>* self) {
+  return {
+      [self](persisted_atom, std::uint64_t epoch, std::uint64_t write_no, std::uint8_t status) {
+        auto& st = self->state;
+        if (!st.d->on_persisted(epoch, write_no, static_cast<persistence::save_status>(status)) ||
+            (st.leaving && st.d->settled()))
+          leave(self);
+      },
+      [self](deactivate_atom, std::uint64_t touches) {
+        auto& st = self->state;
+        if (!st.ctx.record->idle_since(touches))
+          return; // used since the collector looked
+        if (st.d->settled())
+          leave(self);
+        else if (touches == force_deactivation)
+          st.leaving = true; // leave once the writes in flight are answered
+      },
+  };
+}
+
+/// The actor of one activation of G: asks storage for the snapshot and runs once it is
+/// restored. If storage cannot be read, every message that waited is answered `unavailable`
+/// and the activation ends, so that the next message activates (and loads) afresh.
+template <class G>
+caf::behavior durable_grain(durable_grain_actor<G>* self, grain_context ctx,
+                            std::shared_ptr<const G> def, grain_services services) {
+  self->state.ctx = ctx;
+  services.storage->load(ctx.id.type, ctx.id.key,
+                         [handle = caf::actor_cast<caf::actor>(self)](persistence::load_result r) {
+                           caf::anon_send(handle, loaded_atom::value,
+                                          std::make_shared<persistence::load_result>(std::move(r)));
+                         });
+  self->set_default_handler(caf::skip);
+  return {
+      [=](loaded_atom, const load_result_ptr& r) {
+        auto& st = self->state;
+        st.d.emplace(ctx, services);
+        if (!r->ok || !st.d->restore(*r, &G::from_snapshot, G::initial(ctx.id.key))) {
+          self->set_default_handler(
+              [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+                return make_failure(core::errc::unavailable,
+                                    "storage is unavailable; retry the request");
+              });
+          self->become(caf::behavior{[self](deactivate_atom, std::uint64_t) { leave(self); }});
+          self->send(self, deactivate_atom::value, force_deactivation);
+          return;
+        }
+        self->set_default_handler(caf::print_and_drop);
+        self->become(
+            caf::behavior{interface_handlers(self, def, typename G::interface::signatures{})
+                              .or_else(lifecycle(self))});
+      },
+  };
+}
+
+} // namespace detail
+
+/// Makes G an activatable grain type of `grains`: `definition` (with its settings) is shared by
+/// every activation, which deactivates after `idle_timeout` without use.
+template <class G>
+void register_durable_grain(catalog& grains, G definition, grain_services services,
+                            std::chrono::milliseconds idle_timeout) {
+  auto def = std::make_shared<const G>(std::move(definition));
+  grains.register_type(
+      G::type,
+      [def, services](caf::actor_system& sys, const grain_context& ctx) {
+        return sys.spawn(&detail::durable_grain<G>, ctx, def, services);
+      },
+      idle_timeout);
+}
+
+} // namespace bazaar::runtime
