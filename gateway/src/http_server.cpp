@@ -1,6 +1,7 @@
 #include "bazaar/gateway/http_server.hpp"
 
 #include "bazaar/gateway/http_codec.hpp"
+#include "bazaar/gateway/token_cache.hpp"
 
 #include <boost/json.hpp>
 #include <pistache/endpoint.h>
@@ -201,6 +202,8 @@ struct server_core {
   config::http_options http;
   config::auth_options auth;
   std::shared_ptr<router> routes;
+  /// Bearer tokens verified with auth.jwt_secret, remembered until their exp.
+  std::unique_ptr<auth::token_cache> tokens;
   inflight_counter inflight = std::make_shared<std::atomic<int>>(0);
   std::atomic<bool> accepting{true};
   std::mutex peers_mtx;
@@ -251,13 +254,17 @@ bool bad_content_length(std::string_view chunk) {
   return false;
 }
 
+/// How many verified bearer tokens the server remembers (a few hundred bytes each).
+constexpr std::size_t token_cache_capacity = 4096;
+
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-/// Verifies the bearer token of a request against the route's access rule.
+/// Verifies the bearer token of a request (or finds it verified before, while its exp has not
+/// come) against the route's access rule.
 std::optional<domain::failure> authorize(const server_core& core, const Http::Request& req,
                                          access who, auth::claims& principal) {
   auto header = req.headers().tryGet<Http::Header::Authorization>();
@@ -270,7 +277,7 @@ std::optional<domain::failure> authorize(const server_core& core, const Http::Re
       strncasecmp(value.c_str(), scheme.c_str(), scheme.size()) != 0)
     return domain::failure{
         errc::unauthorized, "the Authorization header must be 'Bearer <token>'", {}};
-  auto verified = auth::verify(value.substr(scheme.size()), core.auth.jwt_secret, now_seconds());
+  auto verified = core.tokens->verify(std::string_view{value}.substr(scheme.size()));
   if (auto* bad = std::get_if<auth::verify_error>(&verified))
     return domain::failure{errc::unauthorized,
                            "the token is not valid (" + std::string(auth::to_string(*bad)) + ")",
@@ -479,6 +486,8 @@ http_server::http_server(const config::http_options& http, const config::auth_op
   core_->http = http;
   core_->auth = auth;
   core_->routes = std::move(routes);
+  core_->tokens =
+      std::make_unique<auth::token_cache>(auth.jwt_secret, token_cache_capacity, now_seconds);
 }
 
 http_server::~http_server() {
