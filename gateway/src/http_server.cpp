@@ -1,6 +1,7 @@
 #include "bazaar/gateway/http_server.hpp"
 
 #include "bazaar/gateway/http_codec.hpp"
+#include "bazaar/gateway/token_cache.hpp"
 
 #include <boost/json.hpp>
 #include <pistache/endpoint.h>
@@ -9,6 +10,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <mutex>
+#include <optional>
 #include <random>
 #include <strings.h>
 #include <sys/socket.h>
@@ -41,39 +44,101 @@ std::string new_correlation_id() {
   return id;
 }
 
-/// A response header whose name is chosen at run time (Pistache writes only typed headers).
-class named_header final : public Http::Header::Header {
- public:
-  named_header(std::string name, std::string value)
-      : name_(std::move(name)), value_(std::move(value)) {}
-  const char* name() const override { return name_.c_str(); }
-  void write(std::ostream& os) const override { os << value_; }
-#ifdef SAFE_HEADER_CAST
-  std::uint64_t hash() const override {
-    return std::hash<std::string>{}(name_);
+/// Appends `name: value` and CRLF, leaving out any CR or LF that would split the header.
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+  auto clean = [&out](std::string_view text) {
+    for (char c : text)
+      if (c != '\r' && c != '\n')
+        out += c;
+  };
+  clean(name);
+  out += ": ";
+  clean(value);
+  out += "\r\n";
+}
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+} // namespace
+
+// -- connections -----------------------------------------------------------------------------
+
+/// What the server knows of one connection, shared by the I/O thread that owns it, the threads
+/// that answer its requests and the sweeper.
+///
+/// Pistache closes a connection's fd on its I/O thread right after onDisconnection, and the
+/// kernel gives that number to the next connection accepted at once; Pistache also addresses
+/// queued writes by fd number. So another thread touches a connection's fd (queues an answer,
+/// shuts it down) only under `mtx` and while `open`: onDisconnection clears `open` under the
+/// same mutex before the fd can be closed, then flushes Pistache's write queue, so nothing meant
+/// for this connection reaches the next one that gets its number. Pistache's own peer timeouts,
+/// which close fds without onDisconnection, are pushed out of reach (http_server::start).
+struct peer_state {
+  /// When the request now arriving began: 0 none in progress, -1 the connection is closing
+  /// (the request was answered as timed out, or the connection was idle too long).
+  std::atomic<std::int64_t> partial_since_ns{0};
+  /// When bytes last arrived or an answer was last sent (steady clock).
+  std::atomic<std::int64_t> active_ns{0};
+  /// Requests read and not answered yet.
+  std::atomic<int> unanswered{0};
+  /// The transport (I/O thread) that owns the connection, and its fd.
+  Pistache::Tcp::Transport* transport = nullptr;
+  int fd = -1;
+
+  /// Runs `write` (which queues bytes for the fd) if the connection is still open; whether it ran.
+  template <typename Write>
+  bool while_open(Write&& write) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (!open)
+      return false;
+    write();
+    return true;
   }
-#endif
+
+  /// Shuts the connection down in both directions if it is still open; its I/O thread then
+  /// reads EOF and closes it.
+  void shut() {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (open)
+      ::shutdown(fd, SHUT_RDWR);
+  }
+
+  /// On the connection's I/O thread, before Pistache closes the fd.
+  void mark_closed() {
+    std::lock_guard<std::mutex> guard{mtx};
+    open = false;
+  }
 
  private:
-  std::string name_;
-  std::string value_;
+  std::mutex mtx;
+  bool open = true;
 };
 
-/// Closes a connection once what was queued on it is written.
+namespace {
+
+/// Closes a connection once what was queued on it is written (or failed to be). `written` must
+/// be Transport::asyncWrite's own promise: Pistache 0.0.5 resolves the chained promise that
+/// ResponseWriter::send returns without its lock, so a continuation attached to that one from
+/// another thread is now and then lost (the connection then stayed open after its answer).
 void close_after(Pistache::Async::Promise<ssize_t>& written,
-                 const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
-  written.then([peer](ssize_t) { ::shutdown(peer->fd(), SHUT_RDWR); },
-               [peer](std::exception_ptr) { ::shutdown(peer->fd(), SHUT_RDWR); });
+                 const std::shared_ptr<peer_state>& conn) {
+  written.then([conn](ssize_t) { conn->shut(); }, [conn](std::exception_ptr) { conn->shut(); });
 }
 
 } // namespace
 
 // -- responder -------------------------------------------------------------------------------
 
-responder::responder(Http::ResponseWriter writer, std::string correlation_id, bool keep_alive,
-                     inflight_counter inflight)
-    : writer_(std::move(writer)), correlation_id_(std::move(correlation_id)),
-      keep_alive_(keep_alive), inflight_(std::move(inflight)) {}
+responder::responder(std::shared_ptr<peer_state> conn, Http::Version version,
+                     std::string correlation_id, bool keep_alive, inflight_counter inflight)
+    : conn_(std::move(conn)), version_(version), correlation_id_(std::move(correlation_id)),
+      keep_alive_(keep_alive), inflight_(std::move(inflight)) {
+  conn_->unanswered.fetch_add(1);
+}
 
 responder::~responder() {
   if (!answered_.load())
@@ -100,39 +165,45 @@ void responder::send(int status, const std::string& body, bool close) {
   if (answered_.exchange(true))
     return;
   inflight_->fetch_sub(1, std::memory_order_acq_rel);
-  // Hold the peer for the whole send: a client may disconnect meanwhile (LIBRARY-FACTS).
-  auto peer = writer_.getPeer();
-  if (!peer)
-    return;
+  conn_->active_ns = steady_ns();
+  conn_->unanswered.fetch_sub(1);
   close = close || !keep_alive_;
-  auto& headers = writer_.headers();
-  headers.remove<Http::Header::Connection>();
-  headers.add<Http::Header::Connection>(close ? Http::ConnectionControl::Close
-                                              : Http::ConnectionControl::KeepAlive);
-  headers.add(std::make_shared<named_header>("X-Correlation-Id", correlation_id_));
-  for (auto& [name, value] : headers_)
-    headers.add(std::make_shared<named_header>(name, value));
-  auto written = writer_.send(static_cast<Http::Code>(status), body, MIME(Application, Json));
-  if (close)
-    close_after(written, peer);
+  // The answer as Pistache's ResponseWriter would write it, handed to the transport directly
+  // (close_after needs the transport's own promise).
+  std::string out;
+  out.reserve(256 + body.size());
+  out += Http::versionString(version_);
+  out += ' ';
+  out += std::to_string(status);
+  out += ' ';
+  out += Http::codeString(static_cast<Http::Code>(status));
+  out += "\r\n";
+  append_header(out, "Content-Type", "application/json");
+  append_header(out, "Connection", close ? "Close" : "Keep-Alive");
+  append_header(out, "X-Correlation-Id", correlation_id_);
+  for (const auto& [name, value] : headers_)
+    append_header(out, name, value);
+  append_header(out, "Content-Length", std::to_string(body.size()));
+  out += "\r\n";
+  out += body;
+  auto size = out.size();
+  std::optional<Pistache::Async::Promise<ssize_t>> written;
+  conn_->while_open([&] {
+    written.emplace(
+        conn_->transport->asyncWrite(conn_->fd, Pistache::RawBuffer(std::move(out), size)));
+  });
+  if (written && close)
+    close_after(*written, conn_);
 }
 
 // -- the Pistache handler --------------------------------------------------------------------
-
-/// What the server tracks per connection, for its own request timeouts: when the request
-/// now arriving began (0: none in progress, -1: already answered as timed out), and what is
-/// needed to answer on the connection from the sweeper thread.
-struct peer_state {
-  std::atomic<std::int64_t> partial_since_ns{0};
-  Pistache::Tcp::Transport* transport = nullptr;
-  Http::Handler* handler = nullptr;
-  std::weak_ptr<Pistache::Tcp::Peer> peer;
-};
 
 struct server_core {
   config::http_options http;
   config::auth_options auth;
   std::shared_ptr<router> routes;
+  /// Bearer tokens verified with auth.jwt_secret, remembered until their exp.
+  std::unique_ptr<auth::token_cache> tokens;
   inflight_counter inflight = std::make_shared<std::atomic<int>>(0);
   std::atomic<bool> accepting{true};
   std::mutex peers_mtx;
@@ -143,10 +214,10 @@ namespace {
 
 /// Answers a request that cannot be served (malformed, too large, too slow) with the API error
 /// body, and closes the connection once that answer is written.
-void answer_and_close(server_core& core, Http::ResponseWriter writer, errc code,
+void answer_and_close(server_core& core, std::shared_ptr<peer_state> conn, errc code,
                       std::string message) {
   core.inflight->fetch_add(1, std::memory_order_acq_rel);
-  responder out{std::move(writer), new_correlation_id(), false, core.inflight};
+  responder out{std::move(conn), Http::Version::Http11, new_correlation_id(), false, core.inflight};
   out.fail(domain::failure{code, std::move(message), {}});
 }
 
@@ -159,12 +230,6 @@ bool keep_alive_of(const Http::Request& req) {
   if (connection)
     return connection->control() != Http::ConnectionControl::Close;
   return req.version() == Http::Version::Http11;
-}
-
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 /// A Content-Length header in `chunk` whose value is not a plain decimal number. (Pistache
@@ -189,13 +254,17 @@ bool bad_content_length(std::string_view chunk) {
   return false;
 }
 
+/// How many verified bearer tokens the server remembers (a few hundred bytes each).
+constexpr std::size_t token_cache_capacity = 4096;
+
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-/// Verifies the bearer token of a request against the route's access rule.
+/// Verifies the bearer token of a request (or finds it verified before, while its exp has not
+/// come) against the route's access rule.
 std::optional<domain::failure> authorize(const server_core& core, const Http::Request& req,
                                          access who, auth::claims& principal) {
   auto header = req.headers().tryGet<Http::Header::Authorization>();
@@ -208,7 +277,7 @@ std::optional<domain::failure> authorize(const server_core& core, const Http::Re
       strncasecmp(value.c_str(), scheme.c_str(), scheme.size()) != 0)
     return domain::failure{
         errc::unauthorized, "the Authorization header must be 'Bearer <token>'", {}};
-  auto verified = auth::verify(value.substr(scheme.size()), core.auth.jwt_secret, now_seconds());
+  auto verified = core.tokens->verify(std::string_view{value}.substr(scheme.size()));
   if (auto* bad = std::get_if<auth::verify_error>(&verified))
     return domain::failure{errc::unauthorized,
                            "the token is not valid (" + std::string(auth::to_string(*bad)) + ")",
@@ -235,15 +304,20 @@ class pistache_handler final : public Http::Handler {
 
   explicit pistache_handler(std::shared_ptr<server_core> core) : core_(std::move(core)) {}
 
+  /// Pistache's entry point; this server's onInput calls serve() directly.
   void onRequest(const Http::Request& req, Http::ResponseWriter writer) override {
+    serve(req, conn_of(writer));
+  }
+
+  void serve(const Http::Request& req, std::shared_ptr<peer_state> conn) {
     core_->inflight->fetch_add(1, std::memory_order_acq_rel);
     http_request r;
     auto cid = req.headers().tryGetRaw("X-Correlation-Id");
     r.correlation_id = cid && !cid->value().empty() && cid->value().size() <= 128
                            ? cid->value()
                            : new_correlation_id();
-    auto out = std::make_shared<responder>(std::move(writer), r.correlation_id, keep_alive_of(req),
-                                           core_->inflight);
+    auto out = std::make_shared<responder>(std::move(conn), req.version(), r.correlation_id,
+                                           keep_alive_of(req), core_->inflight);
     if (!core_->accepting.load()) {
       out->fail(domain::failure{errc::unavailable, "the node is shutting down", {}});
       return;
@@ -293,23 +367,27 @@ class pistache_handler final : public Http::Handler {
 
   /// Headers or body that did not arrive in time: 400, connection closed.
   void onTimeout(const Http::Request&, Http::ResponseWriter writer) override {
-    reject(std::move(writer), errc::bad_request, "the request did not arrive in time");
+    reject(conn_of(writer), errc::bad_request, "the request did not arrive in time");
   }
 
   /// Replaces Pistache's (private) one: creates the parser as it does, and starts tracking
-  /// the connection for the server's own request timeouts.
+  /// the connection (peer_state).
   void onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
     peer->putData(ParserData, std::make_shared<Http::RequestParser>(getMaxRequestSize()));
-    auto state = std::make_shared<peer_state>();
-    state->transport = transport();
-    state->handler = this;
-    state->peer = peer;
+    auto state = new_state(peer);
     peer->putData(peer_state_key, state);
     std::lock_guard<std::mutex> guard{core_->peers_mtx};
     core_->peers[peer.get()] = std::move(state);
   }
 
+  /// Runs on the connection's I/O thread just before Pistache closes its fd.
   void onDisconnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
+    if (auto state = std::static_pointer_cast<peer_state>(peer->tryGetData(peer_state_key)))
+      state->mark_closed();
+    // Answers queued for this connection are addressed to its fd number, which the next
+    // connection accepted may get once Pistache closes it: write them out (or let them fail)
+    // now, while the number is still this connection's.
+    transport()->flush();
     std::lock_guard<std::mutex> guard{core_->peers_mtx};
     core_->peers.erase(peer.get());
   }
@@ -322,42 +400,39 @@ class pistache_handler final : public Http::Handler {
     auto parser = getParser(peer);
     auto& request = parser->request;
     auto state = std::static_pointer_cast<peer_state>(peer->tryGetData(peer_state_key));
-    if (state && state->partial_since_ns.load() < 0)
-      return; // timed out and answered; the connection is closing
+    if (!state) // every connection gets one in onConnection; this is only a safety net
+      peer->putData(peer_state_key, state = new_state(peer));
+    if (state->partial_since_ns.load() < 0)
+      return; // timed out and answered, or idle too long: the connection is closing
+    state->active_ns = steady_ns();
     try {
       if (!parser->feed(buffer, len)) {
         parser->reset();
-        reject(Http::ResponseWriter(Http::Version::Http11, transport(), this, peer),
-               errc::payload_too_large, "the request is larger than allowed");
+        reject(state, errc::payload_too_large, "the request is larger than allowed");
         return;
       }
       if (parser->parse() == Http::Private::State::Done) {
-        if (state)
-          state->partial_since_ns = 0;
+        state->partial_since_ns = 0;
         if (bad_content_length(std::string_view{buffer, len})) {
           parser->reset();
-          reject(Http::ResponseWriter(Http::Version::Http11, transport(), this, peer),
-                 errc::bad_request, "Content-Length must be a decimal number");
+          reject(state, errc::bad_request, "Content-Length must be a decimal number");
           return;
         }
-        Http::ResponseWriter writer(request.version(), transport(), this, peer);
         request.copyAddress(peer->address());
         peer->setIdle(false);
-        onRequest(request, std::move(writer));
+        serve(request, state);
         parser->reset();
       } else if (stuck_before_body(*parser, std::string_view{buffer, len})) {
         // The headers ended but the parser could not make sense of them: it would wait for
         // bytes that never come. Answer now instead of at the header timeout.
         parser->reset();
-        reject(Http::ResponseWriter(Http::Version::Http11, transport(), this, peer),
-               errc::bad_request, "malformed HTTP request");
-      } else if (state && state->partial_since_ns.load() == 0) {
+        reject(state, errc::bad_request, "malformed HTTP request");
+      } else if (state->partial_since_ns.load() == 0) {
         state->partial_since_ns = steady_ns(); // a request began and is not complete yet
       }
     } catch (const std::exception& e) {
       parser->reset();
-      reject(Http::ResponseWriter(Http::Version::Http11, transport(), this, peer),
-             errc::bad_request, "malformed HTTP request");
+      reject(state, errc::bad_request, "malformed HTTP request");
     }
   }
 
@@ -372,8 +447,30 @@ class pistache_handler final : public Http::Handler {
            step->id() == Http::Private::HeadersStep::Id;
   }
 
-  void reject(Http::ResponseWriter writer, errc code, std::string message) {
-    answer_and_close(*core_, std::move(writer), code, std::move(message));
+  std::shared_ptr<peer_state> new_state(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+    auto state = std::make_shared<peer_state>();
+    state->transport = transport();
+    state->fd = peer->fd();
+    state->active_ns = steady_ns();
+    return state;
+  }
+
+  /// The state of the connection a writer answers on (a closed one if the peer is gone).
+  std::shared_ptr<peer_state> conn_of(Http::ResponseWriter& writer) {
+    auto peer = writer.getPeer();
+    if (!peer) {
+      auto gone = std::make_shared<peer_state>();
+      gone->mark_closed();
+      return gone;
+    }
+    auto state = std::static_pointer_cast<peer_state>(peer->tryGetData(peer_state_key));
+    if (!state)
+      peer->putData(peer_state_key, state = new_state(peer));
+    return state;
+  }
+
+  void reject(std::shared_ptr<peer_state> conn, errc code, std::string message) {
+    answer_and_close(*core_, std::move(conn), code, std::move(message));
   }
 
   std::shared_ptr<server_core> core_;
@@ -389,6 +486,8 @@ http_server::http_server(const config::http_options& http, const config::auth_op
   core_->http = http;
   core_->auth = auth;
   core_->routes = std::move(routes);
+  core_->tokens =
+      std::make_unique<auth::token_cache>(auth.jwt_secret, token_cache_capacity, now_seconds);
 }
 
 http_server::~http_server() {
@@ -397,11 +496,16 @@ http_server::~http_server() {
 
 /// Answers requests that did not arrive within http.header_timeout_ms with 400 and closes
 /// their connections: the first request on a connection or any later one, headers or body.
+/// Closes kept-alive connections that had no request for http.keepalive_timeout_ms.
 void http_server::sweep() {
-  auto limit = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                   std::chrono::milliseconds{core_->http.header_timeout_ms})
-                   .count();
+  auto ns = [](int ms) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::milliseconds{ms})
+        .count();
+  };
+  auto limit = ns(core_->http.header_timeout_ms);
+  auto keepalive = ns(core_->http.keepalive_timeout_ms);
   std::vector<std::shared_ptr<peer_state>> late;
+  std::vector<std::shared_ptr<peer_state>> idle;
   {
     std::lock_guard<std::mutex> guard{core_->peers_mtx};
     auto now = steady_ns();
@@ -410,19 +514,20 @@ void http_server::sweep() {
       if (since > 0 && now - since > limit &&
           state->partial_since_ns.compare_exchange_strong(since, -1))
         late.push_back(state);
+      else if (since == 0 && state->unanswered.load() == 0 &&
+               now - state->active_ns.load() > keepalive &&
+               state->partial_since_ns.compare_exchange_strong(since, -1))
+        idle.push_back(state);
     }
   }
-  for (auto& state : late) {
-    auto peer = state->peer.lock();
-    if (!peer)
-      continue;
-    answer_and_close(
-        *core_, Http::ResponseWriter(Http::Version::Http11, state->transport, state->handler, peer),
-        errc::bad_request, "the request did not arrive in time");
-  }
+  for (auto& state : late)
+    answer_and_close(*core_, state, errc::bad_request, "the request did not arrive in time");
+  for (auto& state : idle)
+    state->shut();
 }
 
 void http_server::start() {
+  constexpr auto pistache_never = std::chrono::hours{24 * 365 * 10};
   Pistache::Address addr(core_->http.host, Pistache::Port(core_->http.port));
   endpoint_ = std::make_unique<Http::Endpoint>(addr);
   auto opts = Http::Endpoint::options()
@@ -430,10 +535,13 @@ void http_server::start() {
                   .flags(Pistache::Tcp::Options::ReuseAddr)
                   .maxRequestSize(core_->http.max_body_bytes + 16 * 1024)
                   .maxResponseSize(16 * 1024 * 1024)
-                  // The server times requests out itself (sweep); Pistache's own timeouts answer a
-                  // body-less 408 and miss requests stuck in their body, so they are pushed out.
-                  .headerTimeout(std::chrono::hours{24})
-                  .bodyTimeout(std::chrono::hours{24});
+                  // The server times requests out and closes idle connections itself (sweep).
+                  // Pistache's own timeouts answer a body-less 408, miss requests stuck in their
+                  // body, and close fds without onDisconnection (which peer_state relies on), so
+                  // they are pushed out of reach.
+                  .headerTimeout(pistache_never)
+                  .bodyTimeout(pistache_never)
+                  .keepaliveTimeout(pistache_never);
   endpoint_->init(opts);
   endpoint_->setHandler(Http::make_handler<pistache_handler>(core_));
   endpoint_->serveThreaded();

@@ -2,6 +2,7 @@
 // real node started in-process and spoken to over loopback, plus the Pistache hardening of
 // LIBRARY-FACTS. Every TEST_CASE starts its own node, so none depends on another.
 
+#include "bazaar/gateway/jwt.hpp"
 #include "support/http_client.hpp"
 #include "support/test_node.hpp"
 
@@ -261,6 +262,28 @@ TEST_CASE("every api route refuses an unsigned alg none token") {
 TEST_CASE("every api route refuses an expired token") {
   test_node node;
   require_all_unauthorized(node, bearer(node.expired_token("alice")));
+}
+
+TEST_CASE("a token accepted while valid is refused from the second of its exp on") {
+  // The gateway remembers verified tokens: never past their exp.
+  test_node node;
+  using std::chrono::system_clock;
+  auto exp =
+      std::chrono::duration_cast<std::chrono::seconds>(system_clock::now().time_since_epoch())
+          .count() +
+      3;
+  bazaar::auth::claims claims;
+  claims.subject = "alice";
+  claims.expires_at = exp;
+  auto token = bazaar::auth::sign(claims, bazaar::test::test_jwt_secret);
+  auto c = node.connect();
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(c.request("GET", "/api/v1/basket", "", bearer(token)).status == 200);
+  while (system_clock::now() < system_clock::time_point{std::chrono::seconds{exp}} + 100ms)
+    std::this_thread::sleep_for(50ms);
+  auto e =
+      require_error(c.request("GET", "/api/v1/basket", "", bearer(token)), 401, "unauthorized");
+  CHECK(std::string(e.at("message").as_string()).find("expired") != std::string::npos);
 }
 
 TEST_CASE("every api route refuses an authorization that is not a bearer token") {

@@ -230,6 +230,8 @@ void http_connection::send_raw(std::string_view bytes) {
     if (n < 0) {
       if (errno == EINTR)
         continue;
+      if (errno == EPIPE || errno == ECONNRESET)
+        throw closed_before_answer(std::string("send: ") + std::strerror(errno));
       fail_errno("send");
     }
     bytes.remove_prefix(static_cast<std::size_t>(n));
@@ -267,8 +269,8 @@ http_response http_connection::read_response() {
       return r;
     }
     if (eof)
-      throw std::runtime_error("the server closed the connection before a complete answer (" +
-                               std::to_string(buffer_.size()) + " bytes read)");
+      throw closed_before_answer("the server closed the connection before a complete answer (" +
+                                 std::to_string(buffer_.size()) + " bytes read)");
     eof = !fill();
   }
 }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,6 +39,13 @@ struct http_response {
   bool has_header(std::string_view name) const;
 };
 
+/// What http_connection::request() throws when the server closed the connection (FIN or RST)
+/// before a complete answer arrived: no answer at all, or a truncated one.
+class closed_before_answer : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 /// A kept-alive connection to 127.0.0.1:port. Every read waits at most `timeout`, so a test
 /// never hangs: a server that does not answer makes request() throw std::runtime_error.
 class http_connection {
@@ -53,12 +61,14 @@ class http_connection {
 
   /// Sends one request and reads its answer. A non-empty body gets
   /// `Content-Type: application/json` unless `headers` names a Content-Type; POST and PUT
-  /// always carry a Content-Length. Throws std::runtime_error when the connection fails or
-  /// closes before a complete answer, or on timeout.
+  /// always carry a Content-Length. Throws closed_before_answer when the server closes the
+  /// connection before a complete answer, std::runtime_error when the connection fails
+  /// otherwise or on timeout.
   http_response request(const std::string& method, const std::string& path,
                         const std::string& body = {}, const header_list& headers = {});
 
-  /// Sends bytes as they are, without reading anything.
+  /// Sends bytes as they are, without reading anything. Throws closed_before_answer when the
+  /// server has closed the connection (EPIPE, ECONNRESET).
   void send_raw(std::string_view bytes);
 
   /// Waits until the server closes the connection; false if it is still open after `limit`.

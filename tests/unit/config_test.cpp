@@ -96,6 +96,7 @@ const std::vector<std::string> all_keys = {
     "http.max_body_bytes",
     "http.request_timeout_ms",
     "http.header_timeout_ms",
+    "http.keepalive_timeout_ms",
     "auth.jwt_secret",
     "runtime.max_threads",
     "runtime.scheduler_policy",
@@ -151,6 +152,7 @@ bool same(const cfg::node_options& a, const cfg::node_options& b) {
          a.http.threads == b.http.threads && a.http.max_body_bytes == b.http.max_body_bytes &&
          a.http.request_timeout_ms == b.http.request_timeout_ms &&
          a.http.header_timeout_ms == b.http.header_timeout_ms &&
+         a.http.keepalive_timeout_ms == b.http.keepalive_timeout_ms &&
          a.auth.jwt_secret == b.auth.jwt_secret && a.runtime.max_threads == b.runtime.max_threads &&
          a.runtime.scheduler_policy == b.runtime.scheduler_policy &&
          a.runtime.dispatchers == b.runtime.dispatchers &&
@@ -331,6 +333,7 @@ TEST_CASE("each invalid value is reported with its key and the reason") {
       {"http.max_body_bytes", "1073741825", "1073741825 is out of range 1024..1073741824"},
       {"http.request_timeout_ms", "0", "0 is out of range 1..86400000"},
       {"http.header_timeout_ms", "86400001", "86400001 is out of range 1..86400000"},
+      {"http.keepalive_timeout_ms", "0", "0 is out of range 1..86400000"},
       {"runtime.max_threads", "-1", "-1 is out of range 0..256"},
       {"runtime.dispatchers", "257", "257 is out of range 0..256"},
       {"runtime.max_inflight", "0", "0 is out of range 1..10000000"},

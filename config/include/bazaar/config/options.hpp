@@ -22,6 +22,8 @@ struct http_options {
   int request_timeout_ms = 5000;
   /// A request whose headers or body do not arrive in this time gets 400 and is closed.
   int header_timeout_ms = 4000;
+  /// A kept-alive connection with no request for this long is closed.
+  int keepalive_timeout_ms = 300000;
 };
 
 /// Bearer-token authentication.

@@ -7,7 +7,7 @@
 #include "bazaar/gateway/jwt.hpp"
 
 #include <boost/json/value.hpp>
-#include <pistache/http.h>
+#include <pistache/http_defs.h>
 
 #include <atomic>
 #include <map>
@@ -35,10 +35,14 @@ struct http_request {
 /// Counts the exchanges a server has not answered yet, for draining at shutdown.
 using inflight_counter = std::shared_ptr<std::atomic<int>>;
 
+/// What the server knows of one connection (http_server.cpp).
+struct peer_state;
+
 class responder {
  public:
-  responder(Pistache::Http::ResponseWriter writer, std::string correlation_id, bool keep_alive,
-            inflight_counter inflight);
+  /// Answers in HTTP `version` on the connection `conn`, and only while it is open.
+  responder(std::shared_ptr<peer_state> conn, Pistache::Http::Version version,
+            std::string correlation_id, bool keep_alive, inflight_counter inflight);
   /// An exchange nobody answered is answered 500, so that no client waits forever.
   ~responder();
 
@@ -56,7 +60,8 @@ class responder {
   void header(std::string name, std::string value);
 
  private:
-  Pistache::Http::ResponseWriter writer_;
+  std::shared_ptr<peer_state> conn_;
+  Pistache::Http::Version version_;
   std::string correlation_id_;
   bool keep_alive_;
   inflight_counter inflight_;

@@ -6,7 +6,9 @@
 /// oversized bodies (413, then the connection is closed), malformed or incomplete requests
 /// (400 and closed, never the parser's exception text), requests that stall (400 and closed
 /// after http.header_timeout_ms, on any request of a connection), clients that disconnect
-/// early.
+/// early. Answers and closes reach only their own connection, although the kernel gives a
+/// closed connection's fd number to the next one at once; kept-alive connections idle for
+/// http.keepalive_timeout_ms are closed.
 
 #include "bazaar/config/options.hpp"
 #include "bazaar/gateway/router.hpp"
