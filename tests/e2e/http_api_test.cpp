@@ -3,6 +3,7 @@
 // LIBRARY-FACTS. Every TEST_CASE starts its own node, so none depends on another.
 
 #include "bazaar/gateway/jwt.hpp"
+#include "support/api_checks.hpp"
 #include "support/http_client.hpp"
 #include "support/test_node.hpp"
 
@@ -11,8 +12,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
-#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -20,11 +19,24 @@
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
+using bazaar::test::add_item;
 using bazaar::test::bearer;
+using bazaar::test::check_no_internals;
+using bazaar::test::create_product;
+using bazaar::test::get_basket;
 using bazaar::test::header_list;
 using bazaar::test::http_connection;
 using bazaar::test::http_response;
+using bazaar::test::is_recent_rfc3339;
+using bazaar::test::keys_of;
+using bazaar::test::line_of;
+using bazaar::test::num;
+using bazaar::test::product_fields;
+using bazaar::test::put_item;
 using bazaar::test::raw_exchange;
+using bazaar::test::require_basket;
+using bazaar::test::require_error;
+using bazaar::test::require_invalid_field;
 using bazaar::test::test_node;
 
 namespace {
@@ -51,128 +63,6 @@ const std::vector<route_call>& api_routes() {
   return routes;
 }
 
-/// The members of a JSON object, sorted.
-std::set<std::string> keys_of(const json::object& o) {
-  std::set<std::string> keys;
-  for (const auto& kv : o)
-    keys.emplace(kv.key());
-  return keys;
-}
-
-/// An integer JSON value (whether parsed as signed or unsigned).
-std::int64_t num(const json::value& v) {
-  return v.to_number<std::int64_t>();
-}
-
-/// Checks that a body shows nothing of the implementation: no exception text, no stack.
-void check_no_internals(const std::string& body) {
-  INFO("body: " << body);
-  for (const char* leak : {"std::", "exception", "what()", "terminate", ".cpp", "Pistache", "stoul",
-                           "stoi", "invalid_argument", "out_of_range"})
-    CHECK(body.find(leak) == std::string::npos);
-}
-
-/// Checks the status and API.md's error body {"error":{"code","message","details"}} exactly;
-/// returns the error object.
-json::object require_error(const http_response& r, int status, const std::string& code) {
-  INFO("status " << r.status << ", body: " << r.body);
-  REQUIRE(r.status == status);
-  json::value v;
-  REQUIRE_NOTHROW(v = r.json());
-  REQUIRE(v.is_object());
-  REQUIRE(keys_of(v.as_object()) == std::set<std::string>{"error"});
-  const auto& error = v.as_object().at("error");
-  REQUIRE(error.is_object());
-  const auto& e = error.as_object();
-  REQUIRE(keys_of(e) == std::set<std::string>{"code", "message", "details"});
-  REQUIRE(e.at("code").is_string());
-  CHECK(e.at("code").as_string() == code);
-  REQUIRE(e.at("message").is_string());
-  CHECK(!e.at("message").as_string().empty());
-  REQUIRE(e.at("details").is_object());
-  check_no_internals(r.body);
-  return e;
-}
-
-/// Checks a 422 naming `field` in details.field.
-void require_invalid_field(const http_response& r, const std::string& field) {
-  auto e = require_error(r, 422, "validation_failed");
-  const auto& details = e.at("details").as_object();
-  INFO("body: " << r.body);
-  REQUIRE(details.contains("field"));
-  CHECK(details.at("field") == json::value(field));
-}
-
-/// The body of a valid product creation.
-json::object product_fields(const std::string& sku, std::int64_t price_cents = 1250,
-                            std::int64_t stock = 10) {
-  return json::object{{"sku", sku},          {"name", "Product " + sku},   {"description", "d"},
-                      {"category", "tools"}, {"price_cents", price_cents}, {"currency", "USD"},
-                      {"stock", stock},      {"low_stock_threshold", 2}};
-}
-
-/// Creates a product as admin, failing the test unless the answer is 201.
-void create_product(http_connection& c, const std::string& admin_token, const std::string& sku,
-                    std::int64_t price_cents = 1250) {
-  auto r = c.request("POST", "/api/v1/products", json::serialize(product_fields(sku, price_cents)),
-                     bearer(admin_token));
-  INFO("creating " << sku << ": " << r.body);
-  REQUIRE(r.status == 201);
-}
-
-/// POST /api/v1/basket/items.
-http_response add_item(http_connection& c, const std::string& token, const std::string& sku,
-                       std::int64_t quantity) {
-  return c.request("POST", "/api/v1/basket/items",
-                   json::serialize(json::object{{"sku", sku}, {"quantity", quantity}}),
-                   bearer(token));
-}
-
-/// PUT /api/v1/basket/items/{sku}.
-http_response put_item(http_connection& c, const std::string& token, const std::string& sku,
-                       std::int64_t quantity) {
-  return c.request("PUT", "/api/v1/basket/items/" + sku,
-                   json::serialize(json::object{{"quantity", quantity}}), bearer(token));
-}
-
-/// Checks API.md's basket shape exactly; returns the basket.
-json::object require_basket(const http_response& r) {
-  INFO("status " << r.status << ", body: " << r.body);
-  REQUIRE(r.status == 200);
-  json::value v;
-  REQUIRE_NOTHROW(v = r.json());
-  REQUIRE(v.is_object());
-  const auto& b = v.as_object();
-  REQUIRE(keys_of(b) == std::set<std::string>{"customer_id", "items", "total_cents", "currency",
-                                              "version", "updated_at"});
-  REQUIRE(b.at("items").is_array());
-  std::int64_t sum = 0;
-  for (const auto& item : b.at("items").as_array()) {
-    REQUIRE(item.is_object());
-    const auto& line = item.as_object();
-    REQUIRE(keys_of(line) == std::set<std::string>{"sku", "name", "quantity", "unit_price_cents",
-                                                   "line_total_cents"});
-    CHECK(num(line.at("line_total_cents")) ==
-          num(line.at("quantity")) * num(line.at("unit_price_cents")));
-    sum += num(line.at("line_total_cents"));
-  }
-  CHECK(num(b.at("total_cents")) == sum);
-  return b;
-}
-
-/// GET /api/v1/basket, checked.
-json::object get_basket(http_connection& c, const std::string& token) {
-  return require_basket(c.request("GET", "/api/v1/basket", "", bearer(token)));
-}
-
-/// The line of a sku in a basket, or nullptr.
-const json::object* line_of(const json::object& basket, const std::string& sku) {
-  for (const auto& item : basket.at("items").as_array())
-    if (item.as_object().at("sku") == json::value(sku))
-      return &item.as_object();
-  return nullptr;
-}
-
 /// The raw bytes of a request with the given head lines (no final blank line) and body.
 std::string raw_request(const std::string& request_line, const std::vector<std::string>& lines,
                         const std::string& body = {}) {
@@ -187,25 +77,6 @@ void require_healthy(const test_node& node) {
   auto c = node.connect();
   auto r = c.request("GET", "/healthz");
   REQUIRE(r.status == 200);
-}
-
-/// Whether `text` is an RFC 3339 date-time within a day of now.
-bool is_recent_rfc3339(const std::string& text) {
-  static const std::regex shape{
-      R"(^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$)"};
-  std::smatch m;
-  if (!std::regex_match(text, m, shape))
-    return false;
-  std::tm parts{};
-  parts.tm_year = std::stoi(m[1]) - 1900;
-  parts.tm_mon = std::stoi(m[2]) - 1;
-  parts.tm_mday = std::stoi(m[3]);
-  parts.tm_hour = std::stoi(m[4]);
-  parts.tm_min = std::stoi(m[5]);
-  parts.tm_sec = std::stoi(m[6]);
-  auto at = timegm(&parts);
-  auto now = std::time(nullptr);
-  return at > now - 86400 && at < now + 86400;
 }
 
 /// Sends every /api/v1 route with the given headers and checks each gets a 401.
