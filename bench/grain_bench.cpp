@@ -170,6 +170,61 @@ caf::behavior raw_product(caf::event_based_actor*, std::int64_t price_cents) {
   };
 }
 
+/// A price quote for a sku: the grain-to-grain call of the platform measured alone. The quote
+/// grain asks the product grain and answers its price (a command that changes nothing, so no
+/// write); its raw twin asks a raw product actor the same way (one hop, awaited).
+struct quote {
+  std::string sku;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, quote& x) {
+  return f(caf::meta::type_name("bench.quote"), x.sku);
+}
+
+struct quote_state {
+  std::uint64_t version = 0;
+};
+
+boost::json::value to_snapshot(const quote_state& q) {
+  return boost::json::object{{"version", q.version}};
+}
+
+struct quote_grain {
+  static constexpr const char* type = "quote";
+  using state = quote_state;
+  using interface = caf::typed_actor<caf::replies_to<quote>::with<std::int64_t>>;
+
+  static quote_state initial(const std::string&) { return {}; }
+  static std::optional<quote_state> from_snapshot(const boost::json::value&) {
+    return quote_state{};
+  }
+
+  runtime::outcome<std::int64_t> on(runtime::command<quote_state>& c, const quote& q) const {
+    return c.ask<actors::product_grain>(
+        q.sku, actors::product_get{},
+        [](runtime::command<quote_state>&,
+           const domain::product& p) -> runtime::outcome<std::int64_t> { return p.price_cents; });
+  }
+};
+
+/// The raw twin of the quote grain.
+caf::behavior raw_quoter(caf::event_based_actor* self,
+                         std::shared_ptr<const raw_product_map> products) {
+  return {
+      [=](const quote& q) -> caf::result<std::int64_t> {
+        auto product = products->find(q.sku);
+        if (product == products->end())
+          return caf::make_error(caf::sec::invalid_argument);
+        auto rp = self->make_response_promise<std::int64_t>();
+        self->request(product->second, caf::infinite, actors::product_get{})
+            .await([=](std::int64_t price) mutable { rp.deliver(price); },
+                   [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
+  };
+}
+
 /// The state of a basket actor that keeps a domain::basket and answers a copy of it, like the
 /// grain, but is reached by handle (no catalog): separates the cost of the reply from the rest.
 struct domain_basket_state {
@@ -254,6 +309,17 @@ actors::basket_set set_message(std::uint64_t k) {
                                             static_cast<std::int32_t>(1 + k % 998));
 }
 
+/// basket_get.
+actors::basket_get get_message(std::uint64_t) {
+  return actors::basket_get{};
+}
+
+/// A quote of one of 20 products.
+quote quote_message(std::uint64_t k) {
+  const auto& skus = add_skus();
+  return quote{skus[k % skus.size()]};
+}
+
 /// basket_add of one unit of one of 20 products.
 actors::basket_add add_message(std::uint64_t k) {
   const auto& skus = add_skus();
@@ -261,9 +327,9 @@ actors::basket_add add_message(std::uint64_t k) {
 }
 
 /// Raw baskets by handle.
-template <class Msg, Msg (*Make)(std::uint64_t)>
+template <class Msg, Msg (*Make)(std::uint64_t), class Reply = std::uint64_t>
 struct raw_workload {
-  using reply = std::uint64_t;
+  using reply = Reply;
   std::shared_ptr<const std::vector<caf::actor>> baskets;
   std::size_t size() const { return baskets->size(); }
   caf::expected<caf::actor> target(std::size_t i) const { return (*baskets)[i]; }
@@ -281,9 +347,9 @@ struct handle_workload {
 };
 
 /// Basket grains by grain id, through the node's catalog (resolve, then request).
-template <class Msg, Msg (*Make)(std::uint64_t)>
+template <class Msg, Msg (*Make)(std::uint64_t), class Reply = domain::basket>
 struct grain_workload {
-  using reply = domain::basket;
+  using reply = Reply;
   std::shared_ptr<runtime::catalog> grains;
   std::shared_ptr<const std::vector<grain_id>> ids;
   std::size_t size() const { return ids->size(); }
@@ -365,7 +431,7 @@ class driver final : public caf::event_based_actor {
     ++inflight_;
     request(*target, caf::infinite, work_.message(k_++))
         .then(
-            [this](typename Workload::reply&) {
+            [this](const typename Workload::reply&) {
               slot_.ops.fetch_add(1, std::memory_order_relaxed);
               completed();
             },
@@ -465,16 +531,6 @@ figure measure_drivers(caf::actor_system& sys, const Workload& work, const bench
   if (!ctl->first_error.empty())
     std::fprintf(stderr, "first error: %s\n", ctl->first_error.c_str());
   return figure{ops1 - ops0, elapsed, err1 - err0};
-}
-
-/// A probe that, after measuring, waits `settle` so that what it left behind (request timers
-/// of grain-to-grain calls, which CAF keeps until they expire) does not slow the next probe.
-probe settled(probe p, std::chrono::milliseconds settle) {
-  return [p = std::move(p), settle](double seconds) {
-    auto f = p(seconds);
-    std::this_thread::sleep_for(settle);
-    return f;
-  };
 }
 
 /// A probe of drivers over `work`.
@@ -668,7 +724,8 @@ std::size_t send_all(caf::actor_system& sys, const std::vector<std::pair<caf::ac
   std::size_t errors = 0;
   std::size_t i = 0;
   self->receive_for(i, work.size())([](std::uint64_t) {}, [](domain::basket&) {},
-                                    [](domain::product&) {}, [&](caf::error&) { ++errors; });
+                                    [](domain::product&) {}, [](std::int64_t) {},
+                                    [&](caf::error&) { ++errors; });
   return errors;
 }
 
@@ -682,11 +739,14 @@ int run(const bench_options& o) {
   ropts.scheduler_policy = o.policy;
   caf::actor_system_config cfg;
   actors::register_types(cfg);
+  runtime::register_interface<quote_grain::interface>(cfg);
   runtime::configure(cfg, ropts);
   caf::actor_system sys{cfg};
   runtime::system_clock clock;
   auto host = std::make_unique<runtime::host>(sys, clock, ropts, 5000ms);
-  actors::register_grains(host->grains(), bazaar::config::node_options{}, in_memory_services());
+  auto services = in_memory_services();
+  actors::register_grains(host->grains(), bazaar::config::node_options{}, services);
+  runtime::register_durable_grain(host->grains(), quote_grain{}, services, 10min);
   host->start();
   auto grains = host->grains_ptr();
 
@@ -743,11 +803,30 @@ int run(const bench_options& o) {
       return 1;
     }
   }
+  // Quoters: grains (activated by their first quote) and raw actors.
+  auto quote_ids = std::make_shared<std::vector<grain_id>>();
+  auto raw_quoters = std::make_shared<std::vector<caf::actor>>();
+  {
+    std::vector<std::pair<caf::actor, quote>> first_quotes;
+    for (int i = 0; i < o.baskets; ++i) {
+      quote_ids->push_back(grain_id{quote_grain::type, "q-" + std::to_string(i)});
+      first_quotes.emplace_back(*grains->resolve(quote_ids->back()), quote_message(i));
+      raw_quoters->push_back(sys.spawn(raw_quoter, raw_products));
+    }
+    if (auto errors = send_all(sys, first_quotes)) {
+      std::fprintf(stderr, "setup: %zu first quotes failed\n", errors);
+      return 1;
+    }
+  }
   std::printf("setup: %zu active grains (%d baskets with %zu lines each, %zu products)\n\n",
               grains->size(), o.baskets, preloaded_skus().size(), all_skus().size());
 
   std::printf("%-44s %6s %12s %12s %7s  %-5s\n", "scenario", "window", "bazaar op/s", "raw op/s",
               "ratio", "goal");
+  using raw_quote = raw_workload<quote, quote_message, std::int64_t>;
+  using grain_quote = grain_workload<quote, quote_message, std::int64_t>;
+  using raw_get = raw_workload<actors::basket_get, get_message>;
+  using grain_get = grain_workload<actors::basket_get, get_message>;
   using raw_set = raw_workload<actors::basket_set, set_message>;
   using raw_add = raw_workload<actors::basket_add, add_message>;
   using grain_set = grain_workload<actors::basket_set, set_message>;
@@ -762,6 +841,22 @@ int run(const bench_options& o) {
   };
   auto unless_bazaar_only = [&](probe p) { return o.bazaar_only ? probe{} : std::move(p); };
 
+  if (selected(o, "get")) {
+    for (int w : o.windows) {
+      auto f = interleave({unless_bazaar_only(drivers_probe(sys, raw_get{raw_baskets}, o, w)),
+                           drivers_probe(sys, grain_get{grains, ids}, o, w)},
+                          o);
+      row("get, actor drivers (read of an active grain)", w, f[1], f[0], 0.7);
+    }
+  }
+  if (selected(o, "call")) {
+    for (int w : o.windows) {
+      auto f = interleave({unless_bazaar_only(drivers_probe(sys, raw_quote{raw_quoters}, o, w)),
+                           drivers_probe(sys, grain_quote{grains, quote_ids}, o, w)},
+                          o);
+      row("call, grain asks a product grain (two hops)", w, f[1], f[0], 0.6);
+    }
+  }
   if (selected(o, "set")) {
     for (int w : o.windows) {
       auto f =
@@ -779,13 +874,12 @@ int run(const bench_options& o) {
   }
   if (selected(o, "add")) {
     for (int w : o.windows) {
-      // basket_add calls the product grain with a timeout: CAF arms a timer per call and keeps
-      // it until it expires, so the next probe starts only after the last timer went off.
-      auto f = interleave(
-          {unless_bazaar_only(drivers_probe(sys, raw_add{raw_baskets}, o, w)),
-           settled(drivers_probe(sys, grain_add{grains, ids}, o, w), grain_call_timeout + 500ms)},
-          o);
-      row("add, actor drivers (grain + product grain)", w, f[1], f[0], 0.7);
+      // basket_add calls the product grain (no CAF timer per call: the idle collector's sweep
+      // times calls out), the raw basket a raw product actor.
+      auto f = interleave({unless_bazaar_only(drivers_probe(sys, raw_add{raw_baskets}, o, w)),
+                           drivers_probe(sys, grain_add{grains, ids}, o, w)},
+                          o);
+      row("add, actor drivers (grain + product grain)", w, f[1], f[0], 0.6);
     }
   }
   if (selected(o, "client")) {
@@ -930,7 +1024,7 @@ int main(int argc, char** argv) {
   app.add_option("--policy", o.policy, "Scheduler policy")
       ->check(CLI::IsMember({"stealing", "sharing"}))
       ->capture_default_str();
-  app.add_option("--only", o.only, "Run only these groups: set, add, client, activate")
+  app.add_option("--only", o.only, "Run only these groups: get, call, set, add, client, activate")
       ->delimiter(',');
   app.add_flag("--bazaar-only", o.bazaar_only,
                "Skip the raw baselines (for profiling the Bazaar path alone; no ratios)");

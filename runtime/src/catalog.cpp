@@ -28,12 +28,13 @@ void catalog::register_type(std::string type, grain_factory factory,
 }
 
 caf::expected<caf::actor> catalog::resolve(const grain_id& id) {
-  auto& s = shard_of(id);
+  auto hash = grain_id_hash{}(id);
+  auto& s = shard_of(hash);
   {
     std::lock_guard<std::mutex> guard{s.mtx};
-    if (auto i = s.active.find(id); i != s.active.end()) {
-      i->second->touches_.fetch_add(1, std::memory_order_acq_rel);
-      return i->second->handle_;
+    if (auto* found = s.active.find(id, hash)) {
+      found->touch();
+      return found->handle_;
     }
   }
   auto type = types_.find(id.type);
@@ -41,9 +42,9 @@ caf::expected<caf::actor> catalog::resolve(const grain_id& id) {
     return make_failure(core::errc::not_found, "unknown grain type " + id.type);
   std::lock_guard<std::mutex> guard{s.mtx};
   // Re-check: another caller may have activated it while the lock was released.
-  if (auto i = s.active.find(id); i != s.active.end()) {
-    i->second->touches_.fetch_add(1, std::memory_order_acq_rel);
-    return i->second->handle_;
+  if (auto* found = s.active.find(id, hash)) {
+    found->touch();
+    return found->handle_;
   }
   if (closed_.load())
     return make_failure(core::errc::unavailable, "node is shutting down");
@@ -58,20 +59,21 @@ caf::expected<caf::actor> catalog::resolve(const grain_id& id) {
     if (auto self = weak.lock())
       self->remove(id, addr);
   });
-  s.active.emplace(id, std::move(record));
+  s.active.insert(hash, std::move(record));
   active_.fetch_add(1, std::memory_order_acq_rel);
   activations_total_.fetch_add(1);
   return handle;
 }
 
 void catalog::remove(const grain_id& id, const caf::actor_addr& who) {
-  auto& s = shard_of(id);
+  auto hash = grain_id_hash{}(id);
+  auto& s = shard_of(hash);
   {
     std::lock_guard<std::mutex> guard{s.mtx};
-    auto i = s.active.find(id);
-    if (i == s.active.end() || i->second->handle_.address() != who)
+    auto* found = s.active.find(id, hash);
+    if (found == nullptr || found->handle_.address() != who)
       return;
-    s.active.erase(i);
+    s.active.erase(hash, found);
   }
   if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1 && closed_.load()) {
     std::lock_guard<std::mutex> guard{empty_mtx_};
@@ -87,23 +89,23 @@ bool catalog::wait_until_empty(std::chrono::milliseconds timeout) {
 void catalog::visit(const std::function<void(activation&, std::chrono::milliseconds)>& visit) {
   for (auto& s : shards_) {
     std::lock_guard<std::mutex> guard{s.mtx};
-    for (auto& [id, record] : s.active) {
-      auto type = types_.find(id.type);
-      visit(*record,
-            type != types_.end() ? type->second.idle_timeout : std::chrono::milliseconds::max());
-    }
+    s.active.for_each([&](activation& a) {
+      auto type = types_.find(a.id().type);
+      visit(a, type != types_.end() ? type->second.idle_timeout : std::chrono::milliseconds::max());
+    });
   }
 }
 
 bool catalog::deactivate(const grain_id& id) {
   caf::actor handle;
   {
-    auto& s = shard_of(id);
+    auto hash = grain_id_hash{}(id);
+    auto& s = shard_of(hash);
     std::lock_guard<std::mutex> guard{s.mtx};
-    auto i = s.active.find(id);
-    if (i == s.active.end())
+    auto* found = s.active.find(id, hash);
+    if (found == nullptr)
       return false;
-    handle = i->second->handle_;
+    handle = found->handle_;
   }
   caf::anon_send(handle, deactivate_atom::value, force_deactivation);
   return true;
@@ -114,8 +116,7 @@ void catalog::close() {
   std::vector<caf::actor> all;
   for (auto& s : shards_) {
     std::lock_guard<std::mutex> guard{s.mtx};
-    for (auto& entry : s.active)
-      all.push_back(entry.second->handle_);
+    s.active.for_each([&](activation& a) { all.push_back(a.handle_); });
   }
   for (auto& handle : all)
     caf::anon_send(handle, deactivate_atom::value, force_deactivation);
@@ -130,15 +131,14 @@ std::vector<activation_info> catalog::list(const std::string& type, std::size_t 
   auto now = clock_.now();
   for (auto& s : shards_) {
     std::lock_guard<std::mutex> guard{s.mtx};
-    for (auto& [id, record] : s.active) {
-      if (out.size() >= limit)
-        return out;
-      if (!type.empty() && id.type != type)
-        continue;
-      auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(now - record->idle_since_);
-      out.push_back(
-          activation_info{id, idle.count(), record->activated_wall_ms_, record->version()});
-    }
+    s.active.for_each([&](activation& a) {
+      if (out.size() >= limit || (!type.empty() && a.id().type != type))
+        return;
+      auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(now - a.idle_since_);
+      out.push_back(activation_info{a.id(), idle.count(), a.activated_wall_ms_, a.version()});
+    });
+    if (out.size() >= limit)
+      break;
   }
   return out;
 }

@@ -35,8 +35,8 @@ idle_collector::sweep_result idle_collector::sweep(catalog& grains) {
     if (auto call = a.take_overdue_call(now))
       overdue.emplace_back(a.handle_, call);
     auto touches = a.touches();
-    if (touches != a.seen_touches_) {
-      a.seen_touches_ = touches;
+    if (touches != a.seen_touches_.load(std::memory_order_relaxed)) {
+      a.seen_touches_.store(touches, std::memory_order_relaxed);
       a.idle_since_ = now;
       a.deactivation_requested_ = false;
       return;

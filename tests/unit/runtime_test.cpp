@@ -322,3 +322,16 @@ TEST_CASE("stopping the host deactivates every grain and saves its state") {
   CHECK(f.host->grains().size() == 0);
   CHECK(f.store->size() == 50);
 }
+
+TEST_CASE("a caller talking to more grains than it keeps still reaches each one") {
+  fixture f;
+  constexpr int grains = 300; // past grain_refs::max_slots / 2: the caller starts over
+  for (int k = 0; k < grains; ++k)
+    for (int n = 0; n <= k % 5; ++n)
+      REQUIRE(f.ask(grain_id{"counter", "g" + std::to_string(k)}, incr_atom::value));
+  for (int round = 0; round < 2; ++round)
+    for (int k = 0; k < grains; ++k) {
+      INFO("grain g" << k << ", round " << round);
+      CHECK(*f.call_through(get_atom::value, "g" + std::to_string(k)) == k % 5 + 1);
+    }
+}

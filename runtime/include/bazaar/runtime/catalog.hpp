@@ -6,6 +6,7 @@
 /// it concurrently; it is sharded so that lookups rarely contend. The idle collector
 /// (idle_collector.hpp) sweeps it.
 
+#include "bazaar/runtime/activation_directory.hpp"
 #include "bazaar/runtime/clock.hpp"
 #include "bazaar/runtime/grain_id.hpp"
 
@@ -42,8 +43,14 @@ class activation {
   /// watches it to find idleness.
   std::uint64_t touches() const { return touches_.load(std::memory_order_acquire); }
 
-  /// Counts a use (the grain handled a message of its interface).
-  void touch() { touches_.fetch_add(1, std::memory_order_relaxed); }
+  /// Counts a use (a caller resolved the grain, or it handled a message of its interface).
+  /// Only the first use since the idle collector last looked changes the count: all the
+  /// collector needs to know is whether there was one, and a plain read is cheaper than
+  /// writing a counter that other threads read.
+  void touch() {
+    if (touches_.load(std::memory_order_relaxed) == seen_touches_.load(std::memory_order_relaxed))
+      touches_.fetch_add(1, std::memory_order_acq_rel);
+  }
 
   /// Whether a (deactivate_atom, touches) request still holds: it was forced, or nobody
   /// resolved the grain since the collector looked.
@@ -76,16 +83,18 @@ class activation {
   friend class catalog;
   friend class idle_collector;
 
+  // What a resolve reads, together at the front: the actor, the touch counts, the type.
+  caf::actor handle_;
+  std::atomic<std::uint64_t> touches_{0};
+  // Collector bookkeeping, written under the shard's mutex (seen_touches_ is also read by
+  // touch() without it).
+  std::atomic<std::uint64_t> seen_touches_{0};
   grain_id id_;
   clock::steady_time activated_at_;
   std::int64_t activated_wall_ms_;
-  caf::actor handle_;
-  std::atomic<std::uint64_t> touches_{0};
   std::atomic<std::uint64_t> version_{0};
   std::atomic<std::uint64_t> call_id_{0};
   std::atomic<clock::steady_time::rep> call_deadline_ns_{0};
-  // Collector bookkeeping, guarded by the shard's mutex.
-  std::uint64_t seen_touches_ = 0;
   clock::steady_time idle_since_;
   bool deactivation_requested_ = false;
 };
@@ -161,11 +170,12 @@ class catalog : public std::enable_shared_from_this<catalog> {
   };
   struct shard {
     mutable std::mutex mtx;
-    std::unordered_map<grain_id, activation_ptr, grain_id_hash> active;
+    activation_directory active;
   };
+  /// A power of two: the low bits of an id's hash pick its shard, the rest its slot.
   static constexpr std::size_t shard_count = 64;
 
-  shard& shard_of(const grain_id& id) { return shards_[grain_id_hash{}(id) % shard_count]; }
+  shard& shard_of(std::size_t hash) { return shards_[hash & (shard_count - 1)]; }
 
   caf::actor_system& system_;
   const clock& clock_;

@@ -34,9 +34,11 @@
 #include <caf/skip.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <type_traits>
+#include <utility>
 
 namespace bazaar::runtime {
 
@@ -84,12 +86,22 @@ command_meta meta_of(const Msg& msg) {
     return command_meta{};
 }
 
+/// The answer to a query without arguments, kept as a CAF message while the committed state it
+/// was computed from (identified by its version) stays: repeated reads share it instead of
+/// copying the state.
+struct query_answer {
+  std::uint64_t version = 0;
+  caf::message answer;
+};
+
 /// The actor state of a durable grain of definition G.
 template <class G>
 struct durable_grain_state {
   std::optional<durable<typename G::state>> d;
   grain_context ctx;
   grain_refs refs;
+  /// One per message of the interface (only queries without arguments use theirs).
+  std::array<query_answer, caf::detail::tl_size<typename G::interface::signatures>::value> answers;
   /// Asked to deactivate while writes were in flight: leave once they are answered.
   bool leaving = false;
   static inline const char* name = G::type;
@@ -153,16 +165,36 @@ void replay(durable_grain_actor<G>* self, const persistence::idempotency_record&
       [rp, r = std::move(*reply)](const state_type&) mutable { rp.deliver(r); }, fail_with(rp)});
 }
 
-/// Handles one message of G's interface.
+/// The answer to a query without arguments from the committed state, computed once per
+/// committed version.
 template <class G, class Reply, class Msg>
+caf::result<Reply> shared_answer(durable_grain_actor<G>* self, const G& def, const Msg& msg,
+                                 query_answer& cached) {
+  const auto& committed = self->state.d->committed();
+  if (cached.answer.empty() || cached.version != committed.version) {
+    cached.answer = caf::make_message(Reply{def.on(committed, msg)});
+    cached.version = committed.version;
+  }
+  caf::result<Reply> out{caf::skip};
+  out.flag = caf::rt_value;
+  out.value = cached.answer; // shared, copy-on-write: readers that only look copy nothing
+  return out;
+}
+
+/// Handles one message of G's interface; `slot` is its position in the interface.
+template <class G, class Reply, std::size_t Slot, class Msg>
 caf::result<Reply> handle(durable_grain_actor<G>* self, const G& def, const Msg& msg) {
   using state_type = typename G::state;
   auto& st = self->state;
   auto& d = *st.d;
   st.ctx.record->touch();
   if constexpr (is_query<G, Msg>::value) {
-    if (d.settled())
-      return def.on(d.committed(), msg);
+    if (d.settled()) {
+      if constexpr (std::is_empty<Msg>::value)
+        return shared_answer<G, Reply>(self, def, msg, std::get<Slot>(st.answers));
+      else
+        return def.on(d.committed(), msg);
+    }
     auto rp = self->template make_response_promise<Reply>();
     d.after_writes(waiter<state_type>{
         [rp, &def, msg](const state_type& s) mutable { rp.deliver(def.on(s, msg)); },
@@ -190,16 +222,19 @@ caf::result<Reply> handle(durable_grain_actor<G>* self, const G& def, const Msg&
   }
 }
 
-template <class G, class In, class Out>
+template <class G, std::size_t Slot, class In, class Out>
 auto handler_of(durable_grain_actor<G>* self, std::shared_ptr<const G> def,
                 caf::typed_mpi<caf::detail::type_list<In>, caf::output_tuple<Out>>) {
-  return [self, def](const In& msg) -> caf::result<Out> { return handle<G, Out>(self, *def, msg); };
+  return [self, def](const In& msg) -> caf::result<Out> {
+    return handle<G, Out, Slot>(self, *def, msg);
+  };
 }
 
-template <class G, class... Sigs>
+template <class G, class... Sigs, std::size_t... Slots>
 caf::message_handler interface_handlers(durable_grain_actor<G>* self, std::shared_ptr<const G> def,
-                                        caf::detail::type_list<Sigs...>) {
-  return caf::message_handler{handler_of<G>(self, def, Sigs{})...};
+                                        caf::detail::type_list<Sigs...>,
+                                        std::index_sequence<Slots...>) {
+  return caf::message_handler{handler_of<G, Slots>(self, def, Sigs{})...};
 }
 
 /// Leaves the catalog and quits, failing whatever still waits.
@@ -264,9 +299,11 @@ caf::behavior durable_grain(durable_grain_actor<G>* self, grain_context ctx,
           return;
         }
         self->set_default_handler(caf::print_and_drop);
-        self->become(
-            caf::behavior{interface_handlers(self, def, typename G::interface::signatures{})
-                              .or_else(lifecycle(self))});
+        using signatures = typename G::interface::signatures;
+        self->become(caf::behavior{
+            interface_handlers(self, def, signatures{},
+                               std::make_index_sequence<caf::detail::tl_size<signatures>::value>{})
+                .or_else(lifecycle(self))});
       },
   };
 }

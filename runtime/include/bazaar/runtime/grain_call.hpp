@@ -11,7 +11,8 @@
 
 #include <caf/event_based_actor.hpp>
 
-#include <unordered_map>
+#include <algorithm>
+#include <vector>
 
 namespace bazaar::runtime {
 
@@ -29,34 +30,69 @@ inline bool resend_after_bounce(catalog& host, const grain_id& id, const caf::ac
   return true;
 }
 
-/// The actors of the grains one caller talks to, resolved once and kept while they live.
+/// The actors of the grains one caller talks to, resolved once and kept while they live: a
+/// small open-addressing table private to its caller (no lock), growing with use up to
+/// `max_slots` and starting over past that.
 class grain_refs {
  public:
-  /// At most this many are kept; past it the cache starts over.
-  static constexpr std::size_t capacity = 256;
+  static constexpr std::size_t max_slots = 256;
 
   /// The actor of `id`: the kept one, or resolved (and activated if needed) through `host`.
   caf::expected<caf::actor> get(catalog& host, const grain_id& id) {
-    if (auto i = refs_.find(id); i != refs_.end())
-      return i->second;
+    auto hash = grain_id_hash{}(id);
+    if (!table_.empty())
+      for (auto i = hash & (table_.size() - 1); table_[i].handle; i = (i + 1) & (table_.size() - 1))
+        if (table_[i].hash == hash && table_[i].id == id)
+          return table_[i].handle;
     auto resolved = host.resolve(id);
-    if (resolved) {
-      if (refs_.size() >= capacity)
-        refs_.clear();
-      refs_.emplace(id, *resolved);
-    }
+    if (resolved)
+      keep(hash, id, *resolved);
     return resolved;
   }
 
   /// Forgets the actor of `id` (it is gone).
-  void forget(const grain_id& id) { refs_.erase(id); }
+  void forget(const grain_id&) {
+    // Removing one entry of an open-addressing table needs care; a grain that is gone is
+    // rare enough that starting over is the simple, correct choice.
+    table_.clear();
+    used_ = 0;
+  }
 
  private:
-  std::unordered_map<grain_id, caf::actor, grain_id_hash> refs_;
+  struct entry {
+    std::size_t hash = 0;
+    grain_id id;
+    caf::actor handle; ///< empty: a free slot
+  };
+
+  void keep(std::size_t hash, const grain_id& id, const caf::actor& handle) {
+    if ((used_ + 1) * 2 > table_.size()) {
+      // Grow (keeping what is known), or start over once the table is as large as it gets.
+      auto old = std::move(table_);
+      table_ = std::vector<entry>(old.empty() ? 8 : std::min(old.size() * 2, max_slots));
+      used_ = 0;
+      if (table_.size() > old.size())
+        for (auto& e : old)
+          if (e.handle)
+            place(std::move(e));
+    }
+    place(entry{hash, id, handle});
+  }
+
+  void place(entry e) {
+    auto i = e.hash & (table_.size() - 1);
+    while (table_[i].handle)
+      i = (i + 1) & (table_.size() - 1);
+    table_[i] = std::move(e);
+    ++used_;
+  }
+
+  std::vector<entry> table_;
+  std::size_t used_ = 0;
 };
 
-/// Sends `msg` to grain `id` on behalf of the grain of `caller` and awaits the answer: `on_reply`
-/// gets the reply, `on_error` the error (a timeout after `timeout`). `self` is the caller's actor.
+/// `caller` and `refs` must outlive the call (they live in the caller's actor state).
+/// `caller` and `refs` must outlive the call (they live in the caller's actor state).
 template <class Reply, class Self, class Msg, class OnReply, class OnError>
 void await_grain(Self* self, const grain_context& caller, grain_refs& refs, const grain_id& id,
                  const Msg& msg, std::chrono::milliseconds timeout, OnReply on_reply,
@@ -71,16 +107,17 @@ void await_grain(Self* self, const grain_context& caller, grain_refs& refs, cons
   auto call = self->request(*target, caf::infinite, msg); // call.id(): the response id
   caller.record->call_started(call.id().integer_value(), host.time().now() + timeout);
   call.await(
-      [record = caller.record, on_reply](Reply& reply) mutable {
+      [record = caller.record.get(), on_reply](Reply& reply) mutable {
         record->call_ended();
         on_reply(reply);
       },
-      [self, caller, &refs, id, msg, timeout, on_reply, on_error, attempt,
+      [self, caller = &caller, refs = &refs, id, msg, timeout, on_reply, on_error, attempt,
        addr](caf::error& e) mutable {
-        caller.record->call_ended();
-        if (resend_after_bounce(*caller.host, id, addr, e, attempt)) {
-          refs.forget(id);
-          await_grain<Reply>(self, caller, refs, id, msg, timeout, on_reply, on_error, attempt + 1);
+        caller->record->call_ended();
+        if (resend_after_bounce(*caller->host, id, addr, e, attempt)) {
+          refs->forget(id);
+          await_grain<Reply>(self, *caller, *refs, id, msg, timeout, on_reply, on_error,
+                             attempt + 1);
         } else {
           on_error(e);
         }
