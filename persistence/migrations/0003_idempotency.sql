@@ -1,4 +1,4 @@
--- Idempotency keys (API.md): the first answer to a mutating request, stored by the grain
+-- Idempotency keys (docs/API.md): the first answer to a mutating request, stored by the grain
 -- that had the effect in the same transaction as the effect, per customer scope and grain,
 -- until expires_at. Grains load their keys on activation.
 CREATE TABLE IF NOT EXISTS idempotency_keys (

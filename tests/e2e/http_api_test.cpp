@@ -1,6 +1,6 @@
-// End-to-end tests of the HTTP API (API.md: Authentication, Errors, Catalog, Basket) against a
+// End-to-end tests of the HTTP API (docs/API.md: Authentication, Errors, Catalog, Basket) against a
 // real node started in-process and spoken to over loopback, plus the Pistache hardening of
-// LIBRARY-FACTS. Every TEST_CASE starts its own node, so none depends on another.
+// docs/LIBRARIES.md. Every TEST_CASE starts its own node, so none depends on another.
 
 #include "bazaar/gateway/jwt.hpp"
 #include "support/api_checks.hpp"
@@ -810,7 +810,7 @@ TEST_CASE("a request with Connection close is answered and then the connection i
   CHECK(e.wait_for_close(5s));
 }
 
-// -- hardening (LIBRARY-FACTS, Pistache) -----------------------------------------------------
+// -- hardening (docs/LIBRARIES.md, Pistache) -----------------------------------------------------
 
 TEST_CASE("a body over the limit gets exactly one 413 and the connection is closed") {
   test_node node;
@@ -954,7 +954,7 @@ TEST_CASE("a truncated request after a kept-alive answer is closed within 5 seco
 }
 
 // options.hpp (http.header_timeout_ms): "A request whose headers or body do not arrive in this
-// time gets 400 and is closed"; API.md: every non-2xx answer carries the error body.
+// time gets 400 and is closed"; docs/API.md: every non-2xx answer carries the error body.
 TEST_CASE("a request that does not arrive in time is answered 400 with the error body") {
   test_node node;
   auto truncated =

@@ -1,4 +1,4 @@
-// End-to-end flows over HTTP (API.md: Idempotency, Basket checkout, Orders, the admin event
+// End-to-end flows over HTTP (docs/API.md: Idempotency, Basket checkout, Orders, the admin event
 // history, Events metadata) against a real node started in-process on real PostgreSQL and
 // spoken to over loopback. Every TEST_CASE starts its own node, so none depends on another.
 
@@ -88,7 +88,7 @@ std::string require_accepted(const http_response& r) {
   return id;
 }
 
-/// Checks API.md's order shape exactly (a pending order has no payment, tracking_number or
+/// Checks docs/API.md's order shape exactly (a pending order has no payment, tracking_number or
 /// cancel_reason); returns the order.
 json::object require_order(const http_response& r) {
   INFO("status " << r.status << ", body: " << r.body);
@@ -127,7 +127,7 @@ http_response get_order(http_connection& c, const std::string& token, const std:
 }
 
 /// GET /api/v1/admin/events/{type}/{id} as `token`, checked to be 200 with every envelope in
-/// API.md's shape; returns the envelopes, oldest first as served.
+/// docs/API.md's shape; returns the envelopes, oldest first as served.
 std::vector<json::object> history(http_connection& c, const std::string& token,
                                   const std::string& type, const std::string& id) {
   auto r = c.request("GET", "/api/v1/admin/events/" + type + "/" + id, "", bearer(token));

@@ -56,7 +56,7 @@ struct basket_log {
 };
 
 /// Clients that keep setting the quantity of their baskets' line, one request at a time each,
-/// and log what was acknowledged. A 503 is retried with the same value (API.md: safe).
+/// and log what was acknowledged. A 503 is retried with the same value (docs/API.md: safe).
 class writers {
  public:
   writers(std::uint16_t port, int clients, int baskets_per_client)

@@ -1,6 +1,6 @@
 #pragma once
 
-/// Checks and calls shared by the HTTP end-to-end tests: API.md's error, basket and product
+/// Checks and calls shared by the HTTP end-to-end tests: docs/API.md's error, basket and product
 /// shapes, and the few requests every flow needs. Catch2 assertions, so only for test sources.
 
 #include "support/http_client.hpp"
@@ -38,7 +38,7 @@ inline void check_no_internals(const std::string& body) {
     CHECK(body.find(leak) == std::string::npos);
 }
 
-/// Checks the status and API.md's error body {"error":{"code","message","details"}} exactly;
+/// Checks the status and docs/API.md's error body {"error":{"code","message","details"}} exactly;
 /// returns the error object.
 inline boost::json::object require_error(const http_response& r, int status,
                                          const std::string& code) {
@@ -105,7 +105,7 @@ inline http_response put_item(http_connection& c, const std::string& token, cons
                    bearer(token));
 }
 
-/// Checks API.md's basket shape exactly; returns the basket.
+/// Checks docs/API.md's basket shape exactly; returns the basket.
 inline boost::json::object require_basket(const http_response& r) {
   INFO("status " << r.status << ", body: " << r.body);
   REQUIRE(r.status == 200);

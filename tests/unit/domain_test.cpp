@@ -184,7 +184,7 @@ TEST_CASE("a product is created once; a second create is a conflict") {
   CHECK(again->code == errc::conflict);
 }
 
-TEST_CASE("identifiers follow API.md") {
+TEST_CASE("identifiers follow docs/API.md") {
   CHECK(is_identifier("alice"));
   CHECK(is_identifier("A-b_c.d:9"));
   CHECK_FALSE(is_identifier(""));
@@ -223,7 +223,7 @@ TEST_CASE("a snapshot of the wrong form is rejected, not half-read") {
   CHECK_FALSE(product_from_json(boost::json::object{{"sku", 5}}));
 }
 
-TEST_CASE("the API form of a basket matches API.md") {
+TEST_CASE("the API form of a basket matches docs/API.md") {
   basket b;
   b.customer_id = "bob";
   REQUIRE_FALSE(b.add(make_product("A", 250), 2, 1'763'715'848'123));

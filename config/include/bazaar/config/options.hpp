@@ -104,7 +104,7 @@ struct basket_options {
   std::int64_t ttl_s = 30LL * 24 * 60 * 60;
 };
 
-/// The topic of each event type (API.md "Events"); an event type not listed here is
+/// The topic of each event type (docs/API.md "Events"); an event type not listed here is
 /// journaled but not published.
 struct kafka_topics {
   std::string order_created = "order-created";

@@ -26,7 +26,7 @@ std::string error_body(const domain::failure& f);
 std::variant<boost::json::object, domain::failure> parse_object(std::string_view body);
 
 /// Reads fields of a JSON object body, remembering the first problem. Unknown fields are
-/// ignored (API.md).
+/// ignored (docs/API.md).
 class body_reader {
  public:
   explicit body_reader(const boost::json::object& body) : body_(body) {}

@@ -2,7 +2,7 @@
 
 /// The Pistache HTTP server of a node. I/O threads parse, authenticate and route; handlers
 /// hand work to grains and return at once; answers are written when grains reply.
-/// Hardened against what LIBRARY-FACTS lists: keep-alive without a Connection header,
+/// Hardened against what docs/LIBRARIES.md lists: keep-alive without a Connection header,
 /// oversized bodies (413, then the connection is closed), malformed or incomplete requests
 /// (400 and closed, never the parser's exception text), requests that stall (400 and closed
 /// after http.header_timeout_ms, on any request of a connection), clients that disconnect

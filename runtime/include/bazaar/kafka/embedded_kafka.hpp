@@ -1,7 +1,7 @@
 #pragma once
 
 /// librdkafka's mock cluster in this process: real Kafka protocol on loopback ports, so any
-/// client (kcat included) can attach to bootstrap(). Memory only; LIBRARY-FACTS: each
+/// client (kcat included) can attach to bootstrap(). Memory only; docs/LIBRARIES.md: each
 /// partition keeps ~5 MB (or 100k batches), a consumer that lags further loses data.
 
 #include <string>

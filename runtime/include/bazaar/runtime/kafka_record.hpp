@@ -17,7 +17,7 @@ struct kafka_record {
   std::int64_t offset = 0;
   std::string event_id;
   std::string event_type;
-  /// The record's value: the event envelope (API.md) as JSON text.
+  /// The record's value: the event envelope (docs/API.md) as JSON text.
   std::string envelope;
 };
 

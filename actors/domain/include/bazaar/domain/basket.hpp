@@ -13,7 +13,7 @@ namespace bazaar::domain {
 
 struct product;
 
-/// Limits of API.md's Basket section.
+/// Limits of docs/API.md's Basket section.
 inline constexpr int max_quantity_per_add = 999;
 inline constexpr int max_line_quantity = 999;
 inline constexpr std::size_t max_basket_lines = 100;

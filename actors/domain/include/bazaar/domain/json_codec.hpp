@@ -1,6 +1,6 @@
 #pragma once
 
-/// JSON forms of the domain state: the API form of API.md, and the snapshot form, which is
+/// JSON forms of the domain state: the API form of docs/API.md, and the snapshot form, which is
 /// the API form plus what the API does not show (exact timestamps), so what an admin
 /// inspects is what is stored.
 

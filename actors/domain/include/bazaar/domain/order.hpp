@@ -1,6 +1,6 @@
 #pragma once
 
-/// An order and its status machine (API.md "Orders"): the state of one order grain.
+/// An order and its status machine (docs/API.md "Orders"): the state of one order grain.
 
 #include "bazaar/domain/failure.hpp"
 

@@ -9,7 +9,7 @@
 
 namespace bazaar::domain {
 
-/// What an admin supplies to create a product (API.md `POST /api/v1/products`).
+/// What an admin supplies to create a product (docs/API.md `POST /api/v1/products`).
 struct product_draft {
   std::string sku;
   std::string name;
