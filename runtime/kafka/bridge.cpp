@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -18,7 +19,7 @@ namespace bazaar::kafka {
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+using clock_type = runtime::clock;
 
 /// One consumed record and what has happened to it.
 struct record_state {
@@ -32,7 +33,7 @@ struct record_state {
   std::string event_type;
   int attempts = 0;
   std::string last_error;
-  clock_type::time_point retry_at;
+  clock_type::steady_time retry_at;
   std::uint64_t generation = 0;
 };
 
@@ -57,7 +58,8 @@ void set(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
     throw std::runtime_error(std::string{"Kafka bridge: "} + name + ": " + err);
 }
 
-std::string dead_letter_value(const record_state& r, const std::string& error) {
+std::string dead_letter_value(const record_state& r, const std::string& error,
+                              std::int64_t now_ms) {
   return boost::json::serialize(
       boost::json::object{{"original", boost::json::object{{"topic", r.topic},
                                                            {"partition", r.partition},
@@ -66,15 +68,15 @@ std::string dead_letter_value(const record_state& r, const std::string& error) {
                                                            {"value", r.value}}},
                           {"error", error},
                           {"attempts", r.attempts},
-                          {"failed_at_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                               std::chrono::system_clock::now().time_since_epoch())
-                                               .count()}});
+                          {"failed_at_ms", now_ms}});
 }
 
 } // namespace
 
 struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
   runtime::grain_client& grains;
+  /// The node's clock: retry back-offs and dead-letter time stamps.
+  const runtime::clock& time;
   config::kafka_options opts;
   std::map<std::string, route> routes;
   rd_kafka_t* rk = nullptr;
@@ -84,6 +86,7 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
 
   // Filled by grain and producer callbacks on other threads, drained by the consumer thread.
   std::mutex mtx;
+  std::condition_variable completed; ///< a completion arrived
   std::deque<completion> completions;
 
   // Consumer thread only.
@@ -95,11 +98,21 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
   std::uint64_t generation = 1;
   bool paused = false;
 
-  impl(runtime::grain_client& g, config::kafka_options o) : grains(g), opts(std::move(o)) {}
+  impl(runtime::grain_client& g, config::kafka_options o)
+      : grains(g), time(g.host().time()), opts(std::move(o)) {}
 
   void push(completion c) {
-    std::lock_guard<std::mutex> guard{mtx};
-    completions.push_back(std::move(c));
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      completions.push_back(std::move(c));
+    }
+    completed.notify_one();
+  }
+
+  /// Waits until a completion arrives, at most until `deadline`.
+  void await_completion(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock<std::mutex> lock{mtx};
+    completed.wait_until(lock, deadline, [this] { return !completions.empty(); });
   }
 
   // -- records in -------------------------------------------------------------------------
@@ -194,11 +207,12 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
     auto id = next_dead_letter++;
     dead_letter_pending[id] = r;
     std::string why;
-    if (!dead_letters->produce(r->topic + ".dlq", r->key, dead_letter_value(*r, error),
-                               {{"error", error}}, id, &why)) {
+    if (!dead_letters->produce(r->topic + ".dlq", r->key,
+                               dead_letter_value(*r, error, time.wall_ms()), {{"error", error}}, id,
+                               &why)) {
       dead_letter_pending.erase(id);
       spdlog::warn("Kafka bridge: cannot queue {}@{} for the DLQ: {}", r->topic, r->offset, why);
-      r->retry_at = clock_type::now() + std::chrono::milliseconds{opts.retry_backoff_ms};
+      r->retry_at = time.now() + std::chrono::milliseconds{opts.retry_backoff_ms};
       r->attempts = std::max(r->attempts, opts.max_attempts); // straight back to the DLQ
       retries.push_back(r);
     }
@@ -229,7 +243,7 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
           stats.retried.fetch_add(1, std::memory_order_relaxed);
           auto backoff = std::chrono::milliseconds{static_cast<std::int64_t>(opts.retry_backoff_ms)
                                                    << std::min(r->attempts - 1, 10)};
-          r->retry_at = clock_type::now() + backoff;
+          r->retry_at = time.now() + backoff;
           retries.push_back(r);
         }
         break;
@@ -238,7 +252,7 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
         finish(r);
         break;
       case completion::dead_letter_failed:
-        r->retry_at = clock_type::now() + std::chrono::milliseconds{opts.retry_backoff_ms};
+        r->retry_at = time.now() + std::chrono::milliseconds{opts.retry_backoff_ms};
         retries.push_back(r);
         break;
       }
@@ -273,7 +287,7 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
   }
 
   void run_retries() {
-    auto now = clock_type::now();
+    auto now = time.now();
     std::vector<record_ptr> due;
     for (auto i = retries.begin(); i != retries.end();) {
       if ((*i)->retry_at <= now) {
@@ -434,9 +448,13 @@ void bridge::start() {
         rd_kafka_message_destroy(m);
       }
     }
-    // Leave cleanly: what is handled gets committed; the rest is re-read by the next owner.
-    for (int i = 0; i < 20 && me->stats.in_flight.load() > 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    // Leave cleanly: what is handled within 200 ms (real time: a bound on shutdown) gets
+    // committed; the rest is re-read by the next owner. Grains' answers wake this wait; it
+    // looks every 10 ms for the dead-letter producer's delivery reports, which need a poll.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds{200};
+    while (me->stats.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+      me->await_completion(
+          std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds{10}));
       me->drain();
       me->dead_letters->poll(0);
     }
