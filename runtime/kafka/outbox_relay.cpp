@@ -62,15 +62,31 @@ void outbox_relay::notify() {
 
 void outbox_relay::run() {
   persistence::outbox_store store{settings_};
-  std::vector<std::int64_t> confirmed;
-  std::set<std::int64_t> in_flight;
+  // Rows handed to the producer and not marked published yet: waiting for their delivery
+  // report, or delivered and waiting to be marked. A row stays here until it is marked (or
+  // its delivery failed), so that a read of the outbox meanwhile, where it is still
+  // unpublished, does not produce it again.
+  std::set<std::int64_t> owned;
+  std::vector<std::int64_t> confirmed; // delivered, not marked yet
+  std::size_t awaiting = 0;            // produced, delivery report not served yet
   producer out{bootstrap_, opts_, [&](std::int64_t id, bool ok, const std::string& error) {
-                 in_flight.erase(id);
-                 if (ok)
+                 --awaiting;
+                 if (ok) {
                    confirmed.push_back(id);
-                 else
+                 } else {
+                   owned.erase(id);
                    spdlog::warn("outbox relay: row {} not published ({}); retrying", id, error);
+                 }
                }};
+  // Marks what was delivered; if that fails the rows stay owned and marking is tried again.
+  auto mark_confirmed = [&] {
+    if (confirmed.empty() || !store.mark_published(confirmed))
+      return;
+    published_ += confirmed.size();
+    for (auto id : confirmed)
+      owned.erase(id);
+    confirmed.clear();
+  };
   const auto sweep = std::chrono::milliseconds{opts_.relay_sweep_ms};
   auto next_sweep = std::chrono::steady_clock::now();
   std::int64_t after_id = 0;
@@ -78,18 +94,14 @@ void outbox_relay::run() {
     {
       std::unique_lock<std::mutex> lock{mtx_};
       // While records are in flight, come back soon to collect their delivery reports.
-      auto wait = in_flight.empty() ? sweep : std::chrono::milliseconds{5};
+      auto wait = awaiting == 0 ? sweep : std::chrono::milliseconds{5};
       cv_.wait_for(lock, wait, [&] { return stopping_ || woken_; });
       woken_ = false;
       if (stopping_)
         break;
     }
     out.poll(0);
-    if (!confirmed.empty()) {
-      if (store.mark_published(confirmed))
-        published_ += confirmed.size();
-      confirmed.clear();
-    }
+    mark_confirmed();
     leading_ = store.lead();
     if (!leading_)
       continue;
@@ -108,7 +120,7 @@ void outbox_relay::run() {
       std::vector<std::int64_t> journal_only;
       for (const auto& row : *rows) {
         after_id = std::max(after_id, row.id);
-        if (in_flight.count(row.id))
+        if (owned.count(row.id))
           continue;
         auto topic = topics_.find(row.event_type);
         if (topic == topics_.end()) {
@@ -120,7 +132,8 @@ void outbox_relay::run() {
                 topic->second, row.aggregate_id, row.envelope,
                 {{"event_type", row.event_type}, {"correlation_id", correlation_of(row.envelope)}},
                 row.id, &error)) {
-          in_flight.insert(row.id);
+          owned.insert(row.id);
+          ++awaiting;
         } else {
           // The local queue is full: stop here, deliveries free it, the row comes back.
           after_id = row.id - 1;
@@ -140,10 +153,9 @@ void outbox_relay::run() {
   // successor does not publish it again.
   auto deadline = std::chrono::steady_clock::now() +
                   std::chrono::milliseconds{std::min(opts_.message_timeout_ms, 10000)};
-  while (!in_flight.empty() && std::chrono::steady_clock::now() < deadline)
+  while (awaiting > 0 && std::chrono::steady_clock::now() < deadline)
     out.poll(20);
-  if (!confirmed.empty() && store.mark_published(confirmed))
-    published_ += confirmed.size();
+  mark_confirmed();
 }
 
 } // namespace bazaar::kafka
