@@ -6,7 +6,10 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <iterator>
+#include <map>
 #include <set>
+#include <utility>
 
 namespace bazaar::kafka {
 
@@ -55,12 +58,22 @@ void outbox_relay::stop() {
 void outbox_relay::notify() {
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    woken_ = true;
+    committed_ = true;
+  }
+  cv_.notify_one();
+}
+
+void outbox_relay::reports_ready() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    reports_ = true;
   }
   cv_.notify_one();
 }
 
 void outbox_relay::run() {
+  using clock = std::chrono::steady_clock;
+  constexpr std::size_t page = 500;
   persistence::outbox_store store{settings_};
   // Rows handed to the producer and not marked published yet: waiting for their delivery
   // report, or delivered and waiting to be marked. A row stays here until it is marked (or
@@ -69,7 +82,8 @@ void outbox_relay::run() {
   std::set<std::int64_t> owned;
   std::vector<std::int64_t> confirmed; // delivered, not marked yet
   std::size_t awaiting = 0;            // produced, delivery report not served yet
-  producer out{bootstrap_, opts_, [&](std::int64_t id, bool ok, const std::string& error) {
+  producer out{bootstrap_, opts_,
+               [&](std::int64_t id, bool ok, const std::string& error) {
                  --awaiting;
                  if (ok) {
                    confirmed.push_back(id);
@@ -77,7 +91,8 @@ void outbox_relay::run() {
                    owned.erase(id);
                    spdlog::warn("outbox relay: row {} not published ({}); retrying", id, error);
                  }
-               }};
+               },
+               [this] { reports_ready(); }};
   // Marks what was delivered; if that fails the rows stay owned and marking is tried again.
   auto mark_confirmed = [&] {
     if (confirmed.empty() || !store.mark_published(confirmed))
@@ -87,73 +102,118 @@ void outbox_relay::run() {
       owned.erase(id);
     confirmed.clear();
   };
+
   const auto sweep = std::chrono::milliseconds{opts_.relay_sweep_ms};
-  auto next_sweep = std::chrono::steady_clock::now();
+  auto next_sweep = clock::now();
+  // Rows up to after_id were read since the last sweep.
   std::int64_t after_id = 0;
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock{mtx_};
-      // While records are in flight, come back soon to collect their delivery reports.
-      auto wait = awaiting == 0 ? sweep : std::chrono::milliseconds{5};
-      cv_.wait_for(lock, wait, [&] { return stopping_ || woken_; });
-      woken_ = false;
-      if (stopping_)
-        break;
-    }
-    out.poll(0);
-    mark_confirmed();
-    leading_ = store.lead();
-    if (!leading_)
-      continue;
-    auto now = std::chrono::steady_clock::now();
-    if (now >= next_sweep) {
-      // From the start again: rows that committed after higher ids were read are found now.
-      after_id = 0;
-      next_sweep = now + sweep;
-      backlog_ = store.backlog();
-    }
-    bool queue_full = false;
-    while (!queue_full) {
-      auto rows = store.unpublished(after_id, 500);
-      if (!rows || rows->empty())
-        break;
+  // The highest id read (0: none yet), and ids below it that were missing when higher ones
+  // were read. Ids are taken at insert but transactions commit in any order (two persister
+  // writers), so a missing id is a row whose transaction had not committed yet (or an id a
+  // rolled-back transaction used). They are looked for again at each commit until found, or
+  // until they are a sweep interval old: what is left then is the sweep's.
+  std::int64_t seen_max = 0;
+  std::map<std::int64_t, clock::time_point> gaps;
+  constexpr std::int64_t max_gaps = 10000;
+  bool more = false; // the producer's queue was full: rows are left to read
+  bool was_leading = false;
+
+  // Reads the unpublished rows with ids above `from`, page by page, and produces them.
+  auto publish_from = [&](std::int64_t from) {
+    more = false;
+    auto now = clock::now();
+    for (;;) {
+      auto rows = store.unpublished(from, page);
+      if (!rows)
+        return; // tried again at the next commit or sweep
       std::vector<std::int64_t> journal_only;
+      bool queue_full = false;
       for (const auto& row : *rows) {
-        after_id = std::max(after_id, row.id);
-        if (owned.count(row.id))
-          continue;
-        auto topic = topics_.find(row.event_type);
-        if (topic == topics_.end()) {
-          journal_only.push_back(row.id);
-          continue;
-        }
-        std::string error;
-        if (out.produce(
-                topic->second, row.aggregate_id, row.envelope,
-                {{"event_type", row.event_type}, {"correlation_id", correlation_of(row.envelope)}},
-                row.id, &error)) {
-          owned.insert(row.id);
-          ++awaiting;
+        if (row.id > seen_max) {
+          if (seen_max > 0 &&
+              row.id - seen_max - 1 <= max_gaps - static_cast<std::int64_t>(gaps.size()))
+            for (auto id = seen_max + 1; id < row.id; ++id)
+              gaps.emplace(id, now);
+          seen_max = row.id;
         } else {
-          // The local queue is full: stop here, deliveries free it, the row comes back.
-          after_id = row.id - 1;
-          queue_full = true;
-          spdlog::debug("outbox relay: producer queue refused row {}: {}", row.id, error);
-          break;
+          gaps.erase(row.id);
         }
+        if (owned.count(row.id) == 0) {
+          auto topic = topics_.find(row.event_type);
+          std::string error;
+          if (topic == topics_.end()) {
+            journal_only.push_back(row.id);
+          } else if (out.produce(topic->second, row.aggregate_id, row.envelope,
+                                 {{"event_type", row.event_type},
+                                  {"correlation_id", correlation_of(row.envelope)}},
+                                 row.id, &error)) {
+            owned.insert(row.id);
+            ++awaiting;
+          } else {
+            // The local queue is full: stop here; deliveries free it and wake this thread,
+            // and the rows from this one on are read again.
+            spdlog::debug("outbox relay: producer queue refused row {}: {}", row.id, error);
+            after_id = row.id - 1;
+            more = queue_full = true;
+            break;
+          }
+        }
+        from = row.id;
+        after_id = std::max(after_id, row.id);
       }
       if (store.mark_published(journal_only))
         published_ += journal_only.size();
       out.poll(0);
-      if (rows->size() < 500)
-        break;
+      if (queue_full || rows->size() < page)
+        return;
     }
+  };
+
+  for (;;) {
+    bool commits = false;
+    bool stop = false;
+    {
+      std::unique_lock<std::mutex> lock{mtx_};
+      cv_.wait_until(lock, next_sweep, [&] { return stopping_ || committed_ || reports_; });
+      commits = std::exchange(committed_, false);
+      reports_ = false;
+      stop = stopping_;
+    }
+    out.poll(0);
+    auto now = clock::now();
+    leading_ = store.lead();
+    if (!leading_) {
+      was_leading = false;
+      if (now >= next_sweep)
+        next_sweep = now + sweep;
+    } else {
+      for (auto g = gaps.begin(); g != gaps.end();)
+        g = now - g->second >= sweep ? gaps.erase(g) : std::next(g);
+      if (stop) {
+        // Publishes what the last commits added, then stops.
+        if (commits)
+          publish_from(after_id);
+      } else if (!was_leading || now >= next_sweep) {
+        // From the start again: whatever was missed (a restart, an outage, a gap too old).
+        was_leading = true;
+        next_sweep = now + sweep;
+        backlog_ = store.backlog();
+        after_id = 0;
+        publish_from(0);
+      } else if (commits || more) {
+        publish_from(gaps.empty() ? after_id : std::min(after_id, gaps.begin()->first - 1));
+      }
+    }
+    // Marking comes after publishing: its commit waits for the WAL flush, new rows need not.
+    mark_confirmed();
+    if (stop)
+      break;
   }
   // Wait for what is in flight (bounded), so that what was delivered is marked and a
   // successor does not publish it again.
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::milliseconds{std::min(opts_.message_timeout_ms, 10000)};
-  while (awaiting > 0 && std::chrono::steady_clock::now() < deadline)
+  auto deadline =
+      clock::now() + std::chrono::milliseconds{std::min(opts_.message_timeout_ms, 10000)};
+  while (awaiting > 0 && clock::now() < deadline)
     out.poll(20);
   mark_confirmed();
 }
