@@ -28,6 +28,88 @@ std::string correlation_of(const std::string& envelope) {
   return id != nullptr && id->is_string() ? std::string(id->as_string()) : std::string{};
 }
 
+/// Marks delivered rows published on its own thread and connection: each UPDATE's commit
+/// waits for PostgreSQL's WAL flush (1 ms typical, several under load), and the relay's
+/// thread should be publishing the next commit's rows meanwhile. Rows that fail to be marked
+/// are tried again; at the end, what could not be marked is published again by whoever
+/// relays next (at least once).
+class marker {
+ public:
+  marker(const persistence::pg_settings& settings, std::atomic<std::uint64_t>& published)
+      : store_(settings), published_(published), thread_([this] { run(); }) {}
+  /// Marks what was handed in (one more attempt if the last failed), then stops.
+  ~marker() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  marker(const marker&) = delete;
+  marker& operator=(const marker&) = delete;
+
+  /// Hands delivered rows over (and empties `ids`).
+  void mark(std::vector<std::int64_t>& ids) {
+    if (ids.empty())
+      return;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      queued_.insert(queued_.end(), ids.begin(), ids.end());
+    }
+    ids.clear();
+    cv_.notify_one();
+  }
+
+  /// Rows marked since the last call.
+  std::vector<std::int64_t> take_marked() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return std::exchange(marked_, {});
+  }
+
+ private:
+  void run() {
+    std::vector<std::int64_t> batch;
+    for (;;) {
+      bool stop = false;
+      {
+        std::unique_lock<std::mutex> lock{mtx_};
+        if (batch.empty())
+          cv_.wait(lock, [&] { return stopping_ || !queued_.empty(); });
+        else // the last attempt failed: again after a pause
+          cv_.wait_for(lock, std::chrono::milliseconds{200}, [&] { return stopping_; });
+        batch.insert(batch.end(), queued_.begin(), queued_.end());
+        queued_.clear();
+        stop = stopping_;
+      }
+      if (batch.empty())
+        return;
+      if (store_.mark_published(batch)) {
+        published_ += batch.size();
+        std::lock_guard<std::mutex> guard{mtx_};
+        marked_.insert(marked_.end(), batch.begin(), batch.end());
+        batch.clear();
+      }
+      if (stop) {
+        if (!batch.empty())
+          spdlog::warn("outbox relay: {} delivered rows not marked published; they will be "
+                       "published again",
+                       batch.size());
+        return;
+      }
+    }
+  }
+
+  persistence::outbox_store store_;
+  std::atomic<std::uint64_t>& published_;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::vector<std::int64_t> queued_;
+  std::vector<std::int64_t> marked_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 } // namespace
 
 outbox_relay::outbox_relay(persistence::pg_settings settings, std::string bootstrap,
@@ -80,8 +162,9 @@ void outbox_relay::run() {
   // its delivery failed), so that a read of the outbox meanwhile, where it is still
   // unpublished, does not produce it again.
   std::set<std::int64_t> owned;
-  std::vector<std::int64_t> confirmed; // delivered, not marked yet
-  std::size_t awaiting = 0;            // produced, delivery report not served yet
+  std::vector<std::int64_t> confirmed; // delivered, not handed to the marker yet
+  marker marks{settings_, published_};
+  std::size_t awaiting = 0; // produced, delivery report not served yet
   producer out{bootstrap_, opts_,
                [&](std::int64_t id, bool ok, const std::string& error) {
                  --awaiting;
@@ -93,14 +176,11 @@ void outbox_relay::run() {
                  }
                },
                [this] { reports_ready(); }};
-  // Marks what was delivered; if that fails the rows stay owned and marking is tried again.
+  // Hands what was delivered to the marker, and lets go of the rows it has marked.
   auto mark_confirmed = [&] {
-    if (confirmed.empty() || !store.mark_published(confirmed))
-      return;
-    published_ += confirmed.size();
-    for (auto id : confirmed)
+    marks.mark(confirmed);
+    for (auto id : marks.take_marked())
       owned.erase(id);
-    confirmed.clear();
   };
 
   const auto sweep = std::chrono::milliseconds{opts_.relay_sweep_ms};
@@ -126,7 +206,6 @@ void outbox_relay::run() {
       auto rows = store.unpublished(from, page);
       if (!rows)
         return; // tried again at the next commit or sweep
-      std::vector<std::int64_t> journal_only;
       bool queue_full = false;
       for (const auto& row : *rows) {
         if (row.id > seen_max) {
@@ -142,7 +221,8 @@ void outbox_relay::run() {
           auto topic = topics_.find(row.event_type);
           std::string error;
           if (topic == topics_.end()) {
-            journal_only.push_back(row.id);
+            owned.insert(row.id); // journal-only: marked without publishing
+            confirmed.push_back(row.id);
           } else if (out.produce(topic->second, row.aggregate_id, row.envelope,
                                  {{"event_type", row.event_type},
                                   {"correlation_id", correlation_of(row.envelope)}},
@@ -161,8 +241,6 @@ void outbox_relay::run() {
         from = row.id;
         after_id = std::max(after_id, row.id);
       }
-      if (store.mark_published(journal_only))
-        published_ += journal_only.size();
       out.poll(0);
       if (queue_full || rows->size() < page)
         return;
@@ -204,7 +282,6 @@ void outbox_relay::run() {
         publish_from(gaps.empty() ? after_id : std::min(after_id, gaps.begin()->first - 1));
       }
     }
-    // Marking comes after publishing: its commit waits for the WAL flush, new rows need not.
     mark_confirmed();
     if (stop)
       break;

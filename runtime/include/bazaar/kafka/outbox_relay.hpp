@@ -7,7 +7,8 @@
 /// the relay lease publishes, so the rows of an aggregate go out in their order; the producer is
 /// idempotent, and a row whose publication is not confirmed is published again (at least once;
 /// consumers dedupe by event_id). Events of types without a topic are journal-only and marked at
-/// once.
+/// once. Rows are marked published on a second connection and thread, so that publishing the
+/// next commit's rows never waits for a marking's WAL flush.
 
 #include "bazaar/config/options.hpp"
 #include "bazaar/persistence/outbox_store.hpp"
