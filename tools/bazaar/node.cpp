@@ -99,6 +99,9 @@ node::node(config::node_options opts, std::shared_ptr<persistence::grain_storage
     so.writes.writers = pg.writers;
     so.writes.batch_max_rows = pg.batch_max_rows;
     so.writes.linger = std::chrono::milliseconds{pg.batch_linger_ms};
+    // Commits with events wake the relay. Safe at shutdown: stop() stops pg_storage, joining
+    // the writer threads that call this, before it stops and destroys the relay.
+    so.writes.on_events_committed = [relay = d.relay.get()] { relay->notify(); };
     d.storage = std::make_shared<persistence::pg_storage>(
         persistence::pg_settings{pg.url, pg.schema, pg.connect_timeout_ms,
                                  std::max(d.opts.http.request_timeout_ms, 1000)},
