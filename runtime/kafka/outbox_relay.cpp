@@ -32,9 +32,9 @@ std::string correlation_of(const std::string& envelope) {
 
 /// The relay's second connection and thread, for what its publishing thread should not wait
 /// for: marking delivered rows published (each UPDATE's commit waits for PostgreSQL's WAL
-/// flush: 1 ms typical, several under load), and at each sweep counting the backlog and
-/// finding the lowest unpublished id (both walk the partial index over every row marked since
-/// the last vacuum: 5-80 ms measured after 100k rows were marked). Rows that fail to be
+/// flush: 1 ms typical, several under load), and, at most once a second, counting the backlog
+/// and finding the lowest unpublished id (both walk the partial index over every row marked
+/// since the last vacuum: 5-80 ms measured after 100k rows were marked). Rows that fail to be
 /// marked are tried again; at the end, what could not be marked is published again by whoever
 /// relays next (at least once).
 class bookkeeper {
@@ -232,18 +232,17 @@ void outbox_relay::run() {
   bool more = false; // the producer's queue was full: rows are left to read
   bool was_leading = false;
 
-  // Reads the unpublished rows with ids above `from`, page by page, and produces them. The
-  // lowest id it read (0: none), or nullopt if the outbox could not be read.
+  // Reads the unpublished rows with ids above `from`, page by page, and produces them.
+  // Returns how far it got with every unpublished row read now the relay's (below the row
+  // the producer's queue refused, or as far as ids were seen), or nullopt if the outbox
+  // could not be read.
   auto publish_from = [&](std::int64_t from) -> std::optional<std::int64_t> {
     more = false;
     auto now = clock::now();
-    std::optional<std::int64_t> lowest;
-    for (;;) {
+    for (bool first = true;; first = false) {
       auto rows = store.unpublished(from, page);
-      if (!rows)
-        return lowest; // the rest is tried again at the next commit or sweep
-      if (!lowest)
-        lowest = rows->empty() ? 0 : rows->front().id;
+      if (!rows) // the rest is tried again at the next commit or sweep
+        return first ? std::nullopt : std::optional<std::int64_t>{from};
       bool queue_full = false;
       for (const auto& row : *rows) {
         if (row.id > seen_max) {
@@ -280,19 +279,29 @@ void outbox_relay::run() {
         after_id = std::max(after_id, row.id);
       }
       out.poll(0);
-      if (queue_full || rows->size() < page)
-        return lowest;
+      mark_confirmed(); // so that a long read does not hold up marking
+      if (queue_full)
+        return after_id;
+      if (rows->size() < page)
+        return std::max(from, seen_max);
     }
   };
-  // Sweeps read from the floor: below it every row was published (or the relay's) when the
-  // last sweep read, but for the ids that could have been left behind since: failed
-  // deliveries, gaps, and whatever the bookkeeper's scan finds. Reading from the start
-  // instead walks every row marked since the last vacuum.
+  // Sweeps read from the floor: up to it, when the last sweep read, every row was published
+  // or the relay's. What can be left behind below it since: a failed delivery, a gap given
+  // up on, a row made unpublished by hand; the sweep reads from the lowest of those it knows
+  // of, and from the lowest unpublished row the bookkeeper's scan found, unless the relay
+  // has it. (Reading from the start would walk every row marked since the last vacuum, and
+  // every row in flight.)
   std::int64_t floor = 0;
+  const auto scan_every = std::max(sweep, std::chrono::milliseconds{1000});
+  auto next_scan = clock::now();
   auto sweep_from = [&](std::int64_t from) {
-    books.request_scan();
-    if (auto lowest = publish_from(from))
-      floor = *lowest > 0 ? *lowest - 1 : seen_max;
+    if (auto now = clock::now(); now >= next_scan) {
+      books.request_scan();
+      next_scan = now + scan_every;
+    }
+    if (auto reached = publish_from(from))
+      floor = *reached;
   };
 
   for (;;) {
@@ -329,7 +338,7 @@ void outbox_relay::run() {
         // Rows left behind: a failed delivery, a gap given up on, a row the scan found.
         next_sweep = now + sweep;
         auto from = floor;
-        if (auto lowest = books.take_lowest(); lowest && *lowest > 0)
+        if (auto lowest = books.take_lowest(); lowest && *lowest > 0 && owned.count(*lowest) == 0)
           from = std::min(from, *lowest - 1);
         from = std::min(from, failed_min - 1);
         failed_min = std::numeric_limits<std::int64_t>::max();
