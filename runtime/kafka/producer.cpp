@@ -102,8 +102,4 @@ int producer::outstanding() const {
   return rd_kafka_outq_len(rk_);
 }
 
-std::size_t producer::reports_waiting() const {
-  return rd_kafka_queue_length(reports_);
-}
-
 } // namespace bazaar::kafka

@@ -7,10 +7,10 @@
 /// the relay lease publishes, so the rows of an aggregate go out in their order; the producer is
 /// idempotent, and a row whose publication is not confirmed is published again (at least once;
 /// consumers dedupe by event_id). Events of types without a topic are journal-only and marked at
-/// once. A second connection and thread mark rows published and, at each sweep, count the
-/// backlog and find the lowest unpublished row, so that publishing the next commit's rows
-/// never waits for a WAL flush or a walk over rows marked since the last vacuum; sweeps read
-/// from the lowest row that may have been left behind rather than from the start.
+/// once. A second connection and thread mark rows published and, at most once a second,
+/// count the backlog and find the lowest unpublished row, so that publishing the next
+/// commit's rows never waits for a WAL flush or a walk over rows marked since the last
+/// vacuum; sweeps read from the lowest row that may have been left behind, not from the start.
 
 #include "bazaar/config/options.hpp"
 #include "bazaar/persistence/outbox_store.hpp"

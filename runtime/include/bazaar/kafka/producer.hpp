@@ -49,9 +49,6 @@ class producer {
   /// Records queued or in flight.
   int outstanding() const;
 
-  /// Reports and other events waiting for poll().
-  std::size_t reports_waiting() const;
-
  private:
   static void on_report(rd_kafka_s* rk, const void* message, void* self);
   static void on_reports_ready(rd_kafka_s* rk, void* self);
