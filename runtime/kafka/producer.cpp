@@ -17,12 +17,14 @@ void set(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
 } // namespace
 
 producer::producer(const std::string& bootstrap, const config::kafka_options& opts,
-                   delivery_fn on_delivery)
-    : on_delivery_(std::move(on_delivery)) {
+                   delivery_fn on_delivery, wake_fn on_reports)
+    : on_delivery_(std::move(on_delivery)), on_reports_(std::move(on_reports)) {
   auto* conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", bootstrap);
   set(conf, "enable.idempotence", "true");
   set(conf, "acks", "all");
+  // A record waits at most 1 ms for others to share its request (latency over batching;
+  // under load requests still fill while earlier ones are in flight).
   set(conf, "linger.ms", "1");
   set(conf, "message.timeout.ms", std::to_string(opts.message_timeout_ms));
   set(conf, "log_level", "3");
@@ -36,13 +38,25 @@ producer::producer(const std::string& bootstrap, const config::kafka_options& op
     rd_kafka_conf_destroy(conf);
     throw std::runtime_error(std::string{"Kafka producer: "} + err);
   }
+  reports_ = rd_kafka_queue_get_main(rk_);
+  // librdkafka calls this when an event is enqueued on the empty main queue (rdkafka.h:
+  // rd_kafka_queue_cb_event_enable), from its own threads.
+  if (on_reports_)
+    rd_kafka_queue_cb_event_enable(reports_, &producer::on_reports_ready, this);
 }
 
 producer::~producer() {
   if (rk_ != nullptr) {
+    // No wake-ups from here on: what is left is served by the flush on this thread.
+    rd_kafka_queue_cb_event_enable(reports_, nullptr, nullptr);
+    rd_kafka_queue_destroy(reports_);
     rd_kafka_flush(rk_, 2000);
     rd_kafka_destroy(rk_);
   }
+}
+
+void producer::on_reports_ready(rd_kafka_s* /*rk*/, void* self) {
+  static_cast<producer*>(self)->on_reports_();
 }
 
 void producer::on_report(rd_kafka_s* /*rk*/, const void* message, void* self) {

@@ -106,6 +106,9 @@ node::node(config::node_options opts) : impl_(std::make_unique<impl>()) {
     so.writes.writers = pg.writers;
     so.writes.batch_max_rows = pg.batch_max_rows;
     so.writes.linger = std::chrono::milliseconds{pg.batch_linger_ms};
+    // Commits with events wake the relay. Safe at shutdown: stop() stops pg_storage, joining
+    // the writer threads that call this, before it stops and destroys the relay.
+    so.writes.on_events_committed = [relay = d.relay.get()] { relay->notify(); };
     d.pg = std::make_shared<persistence::pg_storage>(settings, so);
     d.grain_store = d.pg;
     d.reminder_store = d.pg;

@@ -1,11 +1,16 @@
 #pragma once
 
 /// The outbox relay: publishes committed outbox rows to Kafka and marks them published.
-/// Woken right after each commit (notify), and sweeping every kafka.relay_sweep_ms for rows
-/// left behind (a restart, a broker outage). Only the node holding the relay lease publishes,
-/// so the rows of an aggregate go out in their order; the producer is idempotent, and a row
-/// whose publication is not confirmed is published again (at least once; consumers dedupe by
-/// event_id). Events of types without a topic are journal-only and marked at once.
+/// Its thread sleeps until a commit wakes it (notify(), from the persister's
+/// on_events_committed) or the producer has delivery reports to serve, and sweeps every
+/// kafka.relay_sweep_ms for rows left behind (a restart, a broker outage). Only the node holding
+/// the relay lease publishes, so the rows of an aggregate go out in their order; the producer is
+/// idempotent, and a row whose publication is not confirmed is published again (at least once;
+/// consumers dedupe by event_id). Events of types without a topic are journal-only and marked at
+/// once. A second connection and thread mark rows published and, at most once a second,
+/// count the backlog and find the lowest unpublished row, so that publishing the next
+/// commit's rows never waits for a WAL flush or a walk over rows marked since the last
+/// vacuum; sweeps read from the lowest row that may have been left behind, not from the start.
 
 #include "bazaar/config/options.hpp"
 #include "bazaar/persistence/outbox_store.hpp"
@@ -32,7 +37,8 @@ class outbox_relay {
   /// Delivers what is in flight (bounded wait), then stops. Idempotent.
   void stop();
 
-  /// Rows were committed: look now instead of at the next sweep.
+  /// Rows were committed: look now instead of at the next sweep. Cheap, any thread; before
+  /// start() or after stop() it does nothing harmful.
   void notify();
 
   /// Records confirmed by Kafka since start.
@@ -44,6 +50,8 @@ class outbox_relay {
 
  private:
   void run();
+  /// The producer has delivery reports to serve (called on a librdkafka thread).
+  void reports_ready();
 
   persistence::pg_settings settings_;
   std::string bootstrap_;
@@ -52,7 +60,8 @@ class outbox_relay {
   std::mutex mtx_;
   std::condition_variable cv_;
   bool stopping_ = false;
-  bool woken_ = false;
+  bool committed_ = false; ///< notify() was called
+  bool reports_ = false;   ///< delivery reports wait to be served
   std::thread thread_;
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::int64_t> backlog_{-1};

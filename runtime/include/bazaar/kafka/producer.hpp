@@ -2,7 +2,8 @@
 
 /// An idempotent Kafka producer (acks=all): records in a partition land once and in order
 /// even when the client retries. Delivery reports come back through `on_delivery`, run by
-/// poll() on the caller's thread.
+/// poll() on the caller's thread; `on_reports`, if given, says when there are reports to poll
+/// for, so that the caller can sleep until then instead of polling on a timer.
 
 #include "bazaar/config/options.hpp"
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 struct rd_kafka_s;
+struct rd_kafka_queue_s;
 
 namespace bazaar::kafka {
 
@@ -22,9 +24,13 @@ class producer {
  public:
   /// (opaque given to produce, delivered, error text).
   using delivery_fn = std::function<void(std::int64_t, bool, const std::string&)>;
+  /// Runs on a librdkafka thread when delivery reports (or other events) arrive while none
+  /// was waiting for poll(). It must be quick and must not call this producer: wake the
+  /// thread that polls.
+  using wake_fn = std::function<void()>;
 
-  producer(const std::string& bootstrap, const config::kafka_options& opts,
-           delivery_fn on_delivery);
+  producer(const std::string& bootstrap, const config::kafka_options& opts, delivery_fn on_delivery,
+           wake_fn on_reports = {});
   ~producer();
 
   producer(const producer&) = delete;
@@ -45,9 +51,12 @@ class producer {
 
  private:
   static void on_report(rd_kafka_s* rk, const void* message, void* self);
+  static void on_reports_ready(rd_kafka_s* rk, void* self);
 
   rd_kafka_s* rk_ = nullptr;
+  rd_kafka_queue_s* reports_ = nullptr; ///< the main queue, served by poll()
   delivery_fn on_delivery_;
+  wake_fn on_reports_;
 };
 
 } // namespace bazaar::kafka
