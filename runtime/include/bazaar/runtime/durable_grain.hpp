@@ -19,7 +19,9 @@
 ///                                 const runtime::kafka_record& r) const;  // a command
 ///     };
 ///
-/// Commands are messages with a handler taking a command<state>; queries take the state. A
+/// Commands are messages with a handler taking a command<state>; queries take the state (a
+/// query without arguments is answered once per committed version, shared by its readers). A
+/// command whose reply type is the state answers the state as of its own commit. A
 /// command's Idempotency-Key is its `idem` member (a Kafka record's is its event id); who asked
 /// is its `meta` member. A definition object carries the type's settings; one is shared by
 /// every activation of the type.
