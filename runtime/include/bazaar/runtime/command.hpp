@@ -26,11 +26,15 @@
 
 namespace bazaar::runtime {
 
+/// One command being handled; it lives in its grain's actor state until its outcome is known.
 template <class T>
 class command {
  public:
   command(durable<T>& d, command_meta meta, caf::event_based_actor* self, grain_refs& refs)
       : d_(&d), meta_(std::move(meta)), self_(self), refs_(&refs) {}
+
+  command(const command&) = delete;
+  command& operator=(const command&) = delete;
 
   /// The grain's state, including what earlier (possibly uncommitted) commands changed.
   T& state() { return d_->current(); }
@@ -65,13 +69,15 @@ class command {
       -> std::invoke_result_t<Then, command&, reply_t<typename G::interface, Msg>&> {
     using reply = reply_t<typename G::interface, Msg>;
     using result = std::invoke_result_t<Then, command&, reply&>;
-    return result::deferred([cx = *this, target = grain_id{G::type, std::move(key)},
+    // The command lives in its grain's actor state until its outcome is known (the grain
+    // handles nothing else meanwhile), so the continuation refers to it.
+    return result::deferred([cx = this, target = grain_id{G::type, std::move(key)},
                              msg = std::move(msg),
                              then = std::move(then)](typename result::resume_fn resume) mutable {
-      auto* d = cx.d_;
+      auto* d = cx->d_;
       await_grain<reply>(
-          cx.self_, d->context(), *cx.refs_, target, msg, d->services().call_timeout,
-          [cx, then, resume](reply& r) mutable { resume(then(cx, r)); },
+          cx->self_, d->context(), *cx->refs_, target, msg, d->services().call_timeout,
+          [cx, then, resume](reply& r) mutable { resume(then(*cx, r)); },
           [resume](caf::error& e) mutable { resume(result{to_failure(e)}); });
     });
   }

@@ -102,6 +102,8 @@ struct durable_grain_state {
   std::optional<durable<typename G::state>> d;
   grain_context ctx;
   grain_refs refs;
+  /// The command being handled (until its outcome is known).
+  std::optional<command<typename G::state>> current;
   /// One per message of the interface (only queries without arguments use theirs).
   std::array<query_answer, caf::detail::tl_size<typename G::interface::signatures>::value> answers;
   /// Asked to deactivate while writes were in flight: leave once they are answered.
@@ -218,7 +220,7 @@ caf::result<Reply> handle(durable_grain_actor<G>* self, const G& def, const Msg&
     case key_check::fresh:
       break;
     }
-    command<state_type> cx{d, meta_of(msg), self, st.refs};
+    auto& cx = st.current.emplace(d, meta_of(msg), self, st.refs);
     finish<G>(self, idem, def.on(cx, msg), rp);
     return rp;
   }
