@@ -36,6 +36,7 @@ using bazaar::test::product_fields;
 using bazaar::test::require_basket;
 using bazaar::test::require_error;
 using bazaar::test::require_invalid_field;
+using bazaar::test::require_priced_lines;
 using bazaar::test::test_node;
 
 namespace {
@@ -99,18 +100,7 @@ json::object require_order(const http_response& r) {
   const auto& o = v.as_object();
   REQUIRE(keys_of(o) == std::set<std::string>{"order_id", "customer_id", "status", "items",
                                               "total_cents", "currency", "timeline", "version"});
-  REQUIRE(o.at("items").is_array());
-  std::int64_t sum = 0;
-  for (const auto& item : o.at("items").as_array()) {
-    REQUIRE(item.is_object());
-    const auto& line = item.as_object();
-    REQUIRE(keys_of(line) == std::set<std::string>{"sku", "name", "quantity", "unit_price_cents",
-                                                   "line_total_cents"});
-    CHECK(num(line.at("line_total_cents")) ==
-          num(line.at("quantity")) * num(line.at("unit_price_cents")));
-    sum += num(line.at("line_total_cents"));
-  }
-  CHECK(num(o.at("total_cents")) == sum);
+  require_priced_lines(o);
   REQUIRE(o.at("timeline").is_array());
   for (const auto& entry : o.at("timeline").as_array()) {
     REQUIRE(entry.is_object());

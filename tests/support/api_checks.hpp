@@ -105,6 +105,24 @@ inline http_response put_item(http_connection& c, const std::string& token, cons
                    bearer(token));
 }
 
+/// Checks the `items` of a basket or an order exactly (sku, name, quantity, unit_price_cents,
+/// line_total_cents, each line's total its quantity times its price) and that `total_cents`
+/// is their sum.
+inline void require_priced_lines(const boost::json::object& o) {
+  REQUIRE(o.at("items").is_array());
+  std::int64_t sum = 0;
+  for (const auto& item : o.at("items").as_array()) {
+    REQUIRE(item.is_object());
+    const auto& line = item.as_object();
+    REQUIRE(keys_of(line) == std::set<std::string>{"sku", "name", "quantity", "unit_price_cents",
+                                                   "line_total_cents"});
+    CHECK(num(line.at("line_total_cents")) ==
+          num(line.at("quantity")) * num(line.at("unit_price_cents")));
+    sum += num(line.at("line_total_cents"));
+  }
+  CHECK(num(o.at("total_cents")) == sum);
+}
+
 /// Checks docs/API.md's basket shape exactly; returns the basket.
 inline boost::json::object require_basket(const http_response& r) {
   INFO("status " << r.status << ", body: " << r.body);
@@ -115,18 +133,7 @@ inline boost::json::object require_basket(const http_response& r) {
   const auto& b = v.as_object();
   REQUIRE(keys_of(b) == std::set<std::string>{"customer_id", "items", "total_cents", "currency",
                                               "version", "updated_at"});
-  REQUIRE(b.at("items").is_array());
-  std::int64_t sum = 0;
-  for (const auto& item : b.at("items").as_array()) {
-    REQUIRE(item.is_object());
-    const auto& line = item.as_object();
-    REQUIRE(keys_of(line) == std::set<std::string>{"sku", "name", "quantity", "unit_price_cents",
-                                                   "line_total_cents"});
-    CHECK(num(line.at("line_total_cents")) ==
-          num(line.at("quantity")) * num(line.at("unit_price_cents")));
-    sum += num(line.at("line_total_cents"));
-  }
-  CHECK(num(b.at("total_cents")) == sum);
+  require_priced_lines(b);
   return b;
 }
 
