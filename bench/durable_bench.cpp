@@ -57,6 +57,7 @@ struct settings {
   std::string url = "postgresql://bazaar:bazaar@127.0.0.1:5432/bazaar";
   std::string schema;
   bool profile = false;
+  int connect_timeout_ms = 2000;
 };
 
 double since(clk::time_point t) {
@@ -133,7 +134,7 @@ double raw_upserts(const settings& s) {
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t)
     workers.emplace_back([&, t] {
-      auto conn = persistence::connect({s.url, s.schema, 2000, 30000});
+      auto conn = persistence::connect({s.url, s.schema, s.connect_timeout_ms, 30000});
       std::vector<std::uint64_t> version(s.baskets / threads, 0);
       std::size_t next = 0;
       while (!stop) {
@@ -209,7 +210,7 @@ struct node_under_test {
     sys = std::make_unique<caf::actor_system>(cfg);
     persistence::pg_storage::options so;
     storage = std::make_shared<persistence::pg_storage>(
-        persistence::pg_settings{s.url, s.schema, 2000, 30000}, so);
+        persistence::pg_settings{s.url, s.schema, s.connect_timeout_ms, 30000}, so);
     storage->wait_ready(seconds{10});
     host = std::make_unique<runtime::host>(*sys, clock, ro, seconds{30});
     runtime::grain_services services;
@@ -333,10 +334,12 @@ int main(int argc, char** argv) {
   app.add_flag("--profile", s.profile,
                "Scenario 2 alone, counted by callgrind (run with --collect-atstart=no)");
   CLI11_PARSE(app, argc, argv);
+  if (s.profile)
+    s.connect_timeout_ms = 60000; // SCRAM's key derivation is slow under valgrind
   spdlog::set_level(spdlog::level::warn);
   s.schema = "bench_" + std::to_string(getpid());
   {
-    auto conn = persistence::connect({s.url, s.schema, 2000, 30000});
+    auto conn = persistence::connect({s.url, s.schema, s.connect_timeout_ms, 30000});
     persistence::migrate(*conn, s.schema);
   }
   std::printf("durable_bench: %d baskets, window %d, %.1f s per scenario, schema %s\n", s.baskets,
@@ -396,7 +399,7 @@ int main(int argc, char** argv) {
       other_scenarios(node, s, rate);
   }
   {
-    auto conn = persistence::connect({s.url, "public", 2000, 30000});
+    auto conn = persistence::connect({s.url, "public", s.connect_timeout_ms, 30000});
     pqxx::nontransaction n{*conn};
     n.exec("DROP SCHEMA " + persistence::quote_identifier(s.schema) + " CASCADE");
   }
