@@ -13,9 +13,9 @@
 //   5. activations from snapshot per second (every basket deactivated, then read)
 // Each scenario also prints the CPU it took per row or write: the node's (this process), the
 // local PostgreSQL's, and how busy other processes kept the machine meanwhile.
-// --profile runs scenario 2 alone, for `valgrind --tool=callgrind --collect-atstart=no`: the
-// instructions are counted during that scenario only (callgrind client requests), so the
-// node's instructions per write are that count over the writes it prints.
+// --profile runs scenario 2 alone, for `valgrind --tool=callgrind`: callgrind's counters are
+// zeroed before that scenario and dumped after it (client requests; no-ops otherwise), so the
+// node's instructions per write are the dump's total over the writes it prints.
 // Works in a private schema that is dropped at the end.
 
 #include "bazaar/actors/basket_grain.hpp"
@@ -332,7 +332,7 @@ int main(int argc, char** argv) {
   app.add_option("--window", s.window, "Requests in flight");
   app.add_option("--url", s.url, "PostgreSQL URL");
   app.add_flag("--profile", s.profile,
-               "Scenario 2 alone, counted by callgrind (run with --collect-atstart=no)");
+               "Scenario 2 alone, counted by callgrind (zeroed before, dumped after)");
   CLI11_PARSE(app, argc, argv);
   if (s.profile)
     s.connect_timeout_ms = 60000; // SCRAM's key derivation is slow under valgrind
@@ -381,9 +381,7 @@ int main(int argc, char** argv) {
     auto tx0 = node.storage->write_stats().transactions.load();
     auto c0 = cpu_sample::take();
     CALLGRIND_ZERO_STATS;
-    CALLGRIND_TOGGLE_COLLECT;
     auto [ok, failed] = node.run(s.window, s.seconds, spread);
-    CALLGRIND_TOGGLE_COLLECT;
     CALLGRIND_DUMP_STATS_AT("durable basket writes");
     auto c1 = cpu_sample::take();
     double rate = ok / since(t0);
