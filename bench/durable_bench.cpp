@@ -379,6 +379,7 @@ int main(int argc, char** argv) {
     };
     auto t0 = clk::now();
     auto tx0 = node.storage->write_stats().transactions.load();
+    auto w0 = node.storage->write_stats().writes.load();
     auto c0 = cpu_sample::take();
     CALLGRIND_ZERO_STATS;
     auto [ok, failed] = node.run(s.window, s.seconds, spread);
@@ -392,7 +393,10 @@ int main(int argc, char** argv) {
                 raw > 0 ? rate / raw : 0.0);
     print_cpu("write", c0, c1, static_cast<double>(ok));
     if (s.profile)
-      std::printf("profile: %ld writes acknowledged in the counted interval\n", ok);
+      std::printf("profile: %ld commands acknowledged in the counted interval, %llu of them "
+                  "changed their basket (writes handed to storage)\n",
+                  ok,
+                  static_cast<unsigned long long>(node.storage->write_stats().writes.load() - w0));
     else
       other_scenarios(node, s, rate);
   }

@@ -42,7 +42,6 @@ constexpr escape_table escapes{};
 
 void append_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
-  out.reserve(out.size() + s.size() + 2);
   out += '"';
   std::size_t run = 0; // start of the bytes not copied yet
   for (std::size_t i = 0; i < s.size(); ++i) {

@@ -1,5 +1,7 @@
 #include "bazaar/persistence/persister.hpp"
 
+#include "bazaar/persistence/pg_binary_array.hpp"
+
 #include <pqxx/except>
 #include <pqxx/pqxx>
 #include <pqxx/transaction>
@@ -8,57 +10,57 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
-#include <map>
 #include <mutex>
-#include <set>
+#include <string_view>
 #include <thread>
+#include <unordered_map>
 
 namespace bazaar::persistence {
 
-struct persister::writer {
-  std::mutex mtx;
-  std::condition_variable cv;
-  std::deque<grain_write> queue;
-  bool stopping = false;
-  std::unique_ptr<pqxx::connection> conn;
-  std::thread thread;
-};
-
 namespace {
+
+/// A grain's identity as views of the strings of a batch's writes (which stay put while the
+/// batch is committed).
+using grain_ref = std::pair<std::string_view, std::string_view>;
+
+struct grain_ref_hash {
+  std::size_t operator()(const grain_ref& r) const {
+    auto h = std::hash<std::string_view>{};
+    return h(r.first) * 31 + h(r.second);
+  }
+};
 
 /// Several queued writes of one grain, folded into one: the newest state over the first
 /// write's expected version, with everything the writes carried, and each write's callback.
 struct merged_write {
   grain_write w;
   std::vector<std::function<void(save_status)>> done;
+  bool deferring = false; ///< a later write of this grain waits for the next batch
 };
 
-/// Folds a batch into one entry per grain. A write that does not continue its grain's chain
-/// (it does not replace the version before it) waits for the next batch, as do the grain's
-/// writes after it, so that order is kept.
-std::vector<merged_write> coalesce(std::vector<grain_write>& batch,
-                                   std::vector<grain_write>& later) {
-  std::vector<merged_write> out;
-  std::map<std::pair<std::string, std::string>, std::size_t> index;
-  std::set<std::pair<std::string, std::string>> deferred;
+/// Folds a batch into one entry per grain, indexed by grain. A write that does not continue
+/// its grain's chain (it does not replace the version before it) waits for the next batch, as
+/// do the grain's writes after it, so that order is kept.
+void coalesce(std::vector<grain_write>& batch, std::vector<grain_write>& later,
+              std::vector<merged_write>& out,
+              std::unordered_map<grain_ref, std::size_t, grain_ref_hash>& index) {
+  out.reserve(batch.size()); // never moves: `index` holds views of its strings
+  index.reserve(batch.size());
   for (auto& w : batch) {
-    auto id = std::make_pair(w.type, w.key);
-    if (deferred.count(id)) {
-      later.push_back(std::move(w));
-      continue;
-    }
-    auto i = index.find(id);
+    auto i = index.find(grain_ref{w.type, w.key});
     if (i == index.end()) {
-      index.emplace(id, out.size());
       merged_write m;
       m.done.push_back(std::move(w.done));
       m.w = std::move(w);
       out.push_back(std::move(m));
+      const auto& stored = out.back().w;
+      index.emplace(grain_ref{stored.type, stored.key}, out.size() - 1);
       continue;
     }
-    auto& m = out[i->second].w;
-    if (w.expected_version != m.version) {
-      deferred.insert(id);
+    auto& merged = out[i->second];
+    auto& m = merged.w;
+    if (merged.deferring || w.expected_version != m.version) {
+      merged.deferring = true;
       later.push_back(std::move(w));
       continue;
     }
@@ -69,44 +71,14 @@ std::vector<merged_write> coalesce(std::vector<grain_write>& batch,
     std::move(w.events.begin(), w.events.end(), std::back_inserter(m.events));
     std::move(w.keys.begin(), w.keys.end(), std::back_inserter(m.keys));
     std::move(w.reminders.begin(), w.reminders.end(), std::back_inserter(m.reminders));
-    out[i->second].done.push_back(std::move(w.done));
+    merged.done.push_back(std::move(w.done));
   }
-  return out;
 }
 
-/// Builds a PostgreSQL array literal, e.g. {"a","b\\"c"}; elements are passed as text.
-class array_literal {
- public:
-  void add(const std::string& element) {
-    text_ += text_.empty() ? "{\"" : ",\"";
-    for (char c : element) {
-      if (c == '"' || c == '\\')
-        text_ += '\\';
-      text_ += c;
-    }
-    text_ += '"';
-  }
-  void add(std::uint64_t n) { add(std::to_string(n)); }
-  /// Bytes, for a bytea[] parameter: each element in bytea's hex form, \x0a1b...
-  void add_bytes(const std::string& bytes) {
-    static constexpr char hex[] = "0123456789abcdef";
-    text_ += text_.empty() ? "{\"\\\\x" : ",\"\\\\x";
-    for (unsigned char c : bytes) {
-      text_ += hex[c >> 4];
-      text_ += hex[c & 0xf];
-    }
-    text_ += '"';
-  }
-  void add_int(std::int64_t n) { add(std::to_string(n)); }
-  std::string str() const { return text_.empty() ? "{}" : text_ + "}"; }
-  bool empty() const { return text_.empty(); }
-
- private:
-  std::string text_;
-};
-
 /// The statements of a batch, prepared once per connection: every row travels in arrays, so
-/// the server parses each statement once instead of a fresh VALUES list per transaction.
+/// the server parses each statement once instead of a fresh VALUES list per transaction. The
+/// arrays are sent in binary form (pg_binary_array): values are copied in as they are, with no
+/// escaping on this side and no array-literal parsing on the server's.
 void prepare_statements(pqxx::connection& c) {
   c.prepare(
       "bazaar_upsert_snapshots",
@@ -139,77 +111,120 @@ void prepare_statements(pqxx::connection& c) {
             "(t, k, n) WHERE r.grain_type = i.t AND r.grain_key = i.k AND r.name = i.n");
 }
 
-/// The fenced upsert of every snapshot in the batch; returns the grains whose write won.
-std::set<std::pair<std::string, std::string>>
-upsert_snapshots(pqxx::work& w, const std::vector<merged_write>& ms) {
-  array_literal types, keys, expected, versions, states, seqs;
+using array = pg_binary_array;
+
+/// The arrays of a batch's statements; kept by a writer so that their buffers are reused.
+struct statement_arrays {
+  // Snapshots.
+  array s_type{array::text}, s_key{array::text}, s_expected{array::int8}, s_version{array::int8},
+      s_state{array::jsonb}, s_seq{array::int8};
+  // Events.
+  array e_id{array::uuid}, e_type{array::text}, e_agg_type{array::text}, e_agg_id{array::text},
+      e_seq{array::int8}, e_env{array::json};
+  // Idempotency keys.
+  array k_scope{array::text}, k_key{array::text}, k_type{array::text}, k_grain{array::text},
+      k_fp{array::int8}, k_outcome{array::int4}, k_body{array::bytea}, k_expires{array::int8};
+  // Reminders armed and disarmed.
+  array a_type{array::text}, a_key{array::text}, a_name{array::text}, a_due{array::int8},
+      d_type{array::text}, d_key{array::text}, d_name{array::text};
+
+  void clear() {
+    for (auto* a : {&s_type, &s_key,      &s_expected, &s_version, &s_state, &s_seq,     &e_id,
+                    &e_type, &e_agg_type, &e_agg_id,   &e_seq,     &e_env,   &k_scope,   &k_key,
+                    &k_type, &k_grain,    &k_fp,       &k_outcome, &k_body,  &k_expires, &a_type,
+                    &a_key,  &a_name,     &a_due,      &d_type,    &d_key,   &d_name})
+      a->clear();
+  }
+};
+
+} // namespace
+
+struct persister::writer {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::deque<grain_write> queue;
+  bool stopping = false;
+  std::unique_ptr<pqxx::connection> conn;
+  statement_arrays arrays;
+  std::thread thread;
+};
+
+namespace {
+
+/// The fenced upsert of every snapshot in the batch; marks the writes that won in `won`.
+void upsert_snapshots(pqxx::work& w, statement_arrays& a, const std::vector<merged_write>& ms,
+                      const std::unordered_map<grain_ref, std::size_t, grain_ref_hash>& index,
+                      std::vector<char>& won) {
   for (const auto& merged : ms) {
     const auto& m = merged.w;
     if (m.state.empty())
       continue;
-    types.add(m.type);
-    keys.add(m.key);
-    expected.add(m.expected_version);
-    versions.add(m.version);
-    states.add(m.state);
-    seqs.add(m.event_seq);
+    a.s_type.add_text(m.type);
+    a.s_key.add_text(m.key);
+    a.s_expected.add_int8(static_cast<std::int64_t>(m.expected_version));
+    a.s_version.add_int8(static_cast<std::int64_t>(m.version));
+    a.s_state.add_jsonb(m.state);
+    a.s_seq.add_int8(static_cast<std::int64_t>(m.event_seq));
   }
-  std::set<std::pair<std::string, std::string>> won;
-  if (types.empty())
-    return won;
-  auto r = w.exec_prepared("bazaar_upsert_snapshots", types.str(), keys.str(), expected.str(),
-                           versions.str(), states.str(), seqs.str());
-  for (const auto& row : r)
-    won.emplace(row[0].as<std::string>(), row[1].as<std::string>());
-  return won;
+  if (a.s_type.empty())
+    return;
+  auto r = w.exec_prepared("bazaar_upsert_snapshots", a.s_type.param(), a.s_key.param(),
+                           a.s_expected.param(), a.s_version.param(), a.s_state.param(),
+                           a.s_seq.param());
+  for (const auto& row : r) {
+    auto i = index.find(grain_ref{std::string_view{row[0].c_str(), row[0].size()},
+                                  std::string_view{row[1].c_str(), row[1].size()}});
+    if (i != index.end())
+      won[i->second] = 1;
+  }
 }
 
-void insert_side_effects(pqxx::work& w, const std::vector<const grain_write*>& winners) {
-  array_literal e_id, e_type, e_agg_type, e_agg_id, e_seq, e_env;
-  array_literal k_scope, k_key, k_type, k_grain, k_fp, k_outcome, k_body, k_expires;
-  array_literal a_type, a_key, a_name, a_due, d_type, d_key, d_name;
+void insert_side_effects(pqxx::work& w, statement_arrays& a,
+                         const std::vector<const grain_write*>& winners) {
   for (const auto* m : winners) {
     for (const auto& e : m->events) {
-      e_id.add(e.event_id);
-      e_type.add(e.event_type);
-      e_agg_type.add(e.aggregate_type);
-      e_agg_id.add(e.aggregate_id);
-      e_seq.add(e.sequence);
-      e_env.add(e.envelope);
+      a.e_id.add_uuid(e.event_id);
+      a.e_type.add_text(e.event_type);
+      a.e_agg_type.add_text(e.aggregate_type);
+      a.e_agg_id.add_text(e.aggregate_id);
+      a.e_seq.add_int8(static_cast<std::int64_t>(e.sequence));
+      a.e_env.add_text(e.envelope);
     }
     for (const auto& k : m->keys) {
-      k_scope.add(k.scope);
-      k_key.add(k.key);
-      k_type.add(m->type);
-      k_grain.add(m->key);
-      k_fp.add_int(static_cast<std::int64_t>(k.fingerprint));
-      k_outcome.add_int(k.outcome);
-      k_body.add_bytes(k.body);
-      k_expires.add_int(k.expires_at_ms);
+      a.k_scope.add_text(k.scope);
+      a.k_key.add_text(k.key);
+      a.k_type.add_text(m->type);
+      a.k_grain.add_text(m->key);
+      a.k_fp.add_int8(static_cast<std::int64_t>(k.fingerprint));
+      a.k_outcome.add_int4(k.outcome);
+      a.k_body.add_text(k.body);
+      a.k_expires.add_int8(k.expires_at_ms);
     }
     for (const auto& r : m->reminders) {
       if (r.remove) {
-        d_type.add(m->type);
-        d_key.add(m->key);
-        d_name.add(r.name);
+        a.d_type.add_text(m->type);
+        a.d_key.add_text(m->key);
+        a.d_name.add_text(r.name);
       } else {
-        a_type.add(m->type);
-        a_key.add(m->key);
-        a_name.add(r.name);
-        a_due.add_int(r.due_at_ms);
+        a.a_type.add_text(m->type);
+        a.a_key.add_text(m->key);
+        a.a_name.add_text(r.name);
+        a.a_due.add_int8(r.due_at_ms);
       }
     }
   }
-  if (!e_id.empty())
-    w.exec_prepared("bazaar_insert_events", e_id.str(), e_type.str(), e_agg_type.str(),
-                    e_agg_id.str(), e_seq.str(), e_env.str());
-  if (!k_scope.empty())
-    w.exec_prepared("bazaar_insert_keys", k_scope.str(), k_key.str(), k_type.str(), k_grain.str(),
-                    k_fp.str(), k_outcome.str(), k_body.str(), k_expires.str());
-  if (!d_type.empty())
-    w.exec_prepared("bazaar_disarm_reminders", d_type.str(), d_key.str(), d_name.str());
-  if (!a_type.empty())
-    w.exec_prepared("bazaar_arm_reminders", a_type.str(), a_key.str(), a_name.str(), a_due.str());
+  if (!a.e_id.empty())
+    w.exec_prepared("bazaar_insert_events", a.e_id.param(), a.e_type.param(), a.e_agg_type.param(),
+                    a.e_agg_id.param(), a.e_seq.param(), a.e_env.param());
+  if (!a.k_scope.empty())
+    w.exec_prepared("bazaar_insert_keys", a.k_scope.param(), a.k_key.param(), a.k_type.param(),
+                    a.k_grain.param(), a.k_fp.param(), a.k_outcome.param(), a.k_body.param(),
+                    a.k_expires.param());
+  if (!a.d_type.empty())
+    w.exec_prepared("bazaar_disarm_reminders", a.d_type.param(), a.d_key.param(), a.d_name.param());
+  if (!a.a_type.empty())
+    w.exec_prepared("bazaar_arm_reminders", a.a_type.param(), a.a_key.param(), a.a_name.param(),
+                    a.a_due.param());
 }
 
 } // namespace
@@ -290,7 +305,9 @@ void persister::run(writer& wr) {
 
 void persister::commit(writer& wr, std::vector<grain_write>& batch) {
   std::vector<grain_write> later;
-  auto merged = coalesce(batch, later);
+  std::vector<merged_write> merged;
+  std::unordered_map<grain_ref, std::size_t, grain_ref_hash> index;
+  coalesce(batch, later, merged, index);
   std::vector<save_status> outcome(merged.size(), save_status::unavailable);
   auto started = std::chrono::steady_clock::now();
   try {
@@ -298,17 +315,21 @@ void persister::commit(writer& wr, std::vector<grain_write>& batch) {
       wr.conn = connect(settings_);
       prepare_statements(*wr.conn);
     }
+    auto& arrays = wr.arrays;
+    arrays.clear();
     pqxx::work w{*wr.conn};
-    auto won = upsert_snapshots(w, merged);
+    std::vector<char> won(merged.size(), 0);
+    upsert_snapshots(w, arrays, merged, index, won);
     std::vector<const grain_write*> winners;
+    winners.reserve(merged.size());
     for (std::size_t i = 0; i < merged.size(); ++i) {
       const auto& m = merged[i].w;
-      bool ok = m.state.empty() || won.count({m.type, m.key}) > 0;
+      bool ok = m.state.empty() || won[i];
       outcome[i] = ok ? save_status::saved : save_status::conflict;
       if (ok)
         winners.push_back(&m);
     }
-    insert_side_effects(w, winners);
+    insert_side_effects(w, arrays, winners);
     w.commit();
     if (opts_.on_events_committed &&
         std::any_of(winners.begin(), winners.end(), [](auto* m) { return !m->events.empty(); }))
