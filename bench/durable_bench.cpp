@@ -125,16 +125,21 @@ void print_cpu(const char* what, const cpu_sample& a, const cpu_sample& b, doubl
               node / secs, pg / secs, others / secs);
 }
 
-/// Raw baseline: batched fenced upserts, one transaction per batch of 500.
-double raw_upserts(const settings& s) {
+/// Raw baseline: batched fenced upserts, one transaction per batch of 500. `cpu0` and `cpu1`
+/// are sampled while the connections are open, so that their server processes are counted.
+double raw_upserts(const settings& s, cpu_sample& cpu0, cpu_sample& cpu1) {
   constexpr int threads = 2, batch = 500;
   std::string state(300, 'x');
   std::atomic<long> rows{0};
-  std::atomic<bool> stop{false};
+  std::atomic<int> ready{0}, finished{0};
+  std::atomic<bool> go{false}, stop{false}, release{false};
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t)
     workers.emplace_back([&, t] {
       auto conn = persistence::connect({s.url, s.schema, s.connect_timeout_ms, 30000});
+      ++ready;
+      while (!go)
+        std::this_thread::sleep_for(milliseconds{1});
       std::vector<std::uint64_t> version(s.baskets / threads, 0);
       std::size_t next = 0;
       while (!stop) {
@@ -159,13 +164,23 @@ double raw_upserts(const settings& s) {
         w.commit();
         rows += batch;
       }
+      ++finished;
+      while (!release)
+        std::this_thread::sleep_for(milliseconds{1});
     });
-  auto start = clk::now();
+  while (ready < threads)
+    std::this_thread::sleep_for(milliseconds{1});
+  cpu0 = cpu_sample::take();
+  go = true;
   std::this_thread::sleep_for(duration<double>(s.seconds));
   stop = true;
+  while (finished < threads)
+    std::this_thread::sleep_for(milliseconds{1});
+  cpu1 = cpu_sample::take();
+  release = true;
   for (auto& w : workers)
     w.join();
-  return rows / since(start);
+  return rows / duration<double>(cpu1.at - cpu0.at).count();
 }
 
 /// A bounded window of requests in flight from one thread.
@@ -347,9 +362,8 @@ int main(int argc, char** argv) {
 
   double raw = 0;
   if (!s.profile) {
-    auto cpu0 = cpu_sample::take();
-    raw = raw_upserts(s);
-    auto cpu1 = cpu_sample::take();
+    cpu_sample cpu0, cpu1;
+    raw = raw_upserts(s, cpu0, cpu1);
     std::printf("raw batched versioned upserts (libpqxx, 2 threads x 500/txn): %.0f rows/s\n", raw);
     print_cpu("row", cpu0, cpu1, raw * duration<double>(cpu1.at - cpu0.at).count());
   }
