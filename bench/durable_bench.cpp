@@ -293,14 +293,23 @@ void other_scenarios(node_under_test& node, const settings& s, double rate) {
                           static_cast<std::int32_t>(1 + (n / s.baskets) % 998));
   };
   std::vector<double> lat;
+  const auto& ps = node.storage->write_stats();
+  auto tx0 = ps.transactions.load(), w0 = ps.writes.load(), us0 = ps.commit_us_total.load();
   auto c2 = cpu_sample::take();
   auto [ok2, failed2] = node.run(s.window, s.seconds, spread, &lat, rate / 2);
   auto c3 = cpu_sample::take();
+  auto txs = ps.transactions.load() - tx0;
   auto p50 = percentile(lat, 0.50), p99 = percentile(lat, 0.99);
   auto worst = lat.empty() ? 0.0 : lat.back();
   std::printf("latency at half load (%.0f writes/s offered, %ld ok, %ld failed): p50 %.2f ms, "
               "p99 %.2f ms, max %.2f ms (goal p99 <= 20 ms)\n",
               rate / 2, ok2, failed2, p50 / 1000, p99 / 1000, worst / 1000);
+  if (txs > 0)
+    std::printf("  persister: %llu transactions of %.1f writes on average, %.2f ms each\n",
+                static_cast<unsigned long long>(txs),
+                static_cast<double>(ps.writes.load() - w0) / static_cast<double>(txs),
+                static_cast<double>(ps.commit_us_total.load() - us0) / 1000.0 /
+                    static_cast<double>(txs));
   print_cpu("write", c2, c3, static_cast<double>(ok2));
 
   auto hot = [](long n) {
