@@ -1,23 +1,97 @@
 #include "bazaar/runtime/events.hpp"
 
+#include "bazaar/core/json_text.hpp"
+
 #include <boost/json.hpp>
 
-#include <cstdio>
 #include <random>
 
 namespace bazaar::runtime {
 
-std::string new_uuid() {
+namespace jt = core::json_text;
+
+namespace {
+
+void append_uuid(std::string& out) {
+  static constexpr char hex[] = "0123456789abcdef";
   thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uint64_t hi = rng(), lo = rng();
   hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL; // version 4
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL; // RFC 4122 variant
-  char buf[37];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
-                static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-  return buf;
+  char buf[36];
+  char* p = buf;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      *p++ = '-';
+    std::uint64_t word = i < 8 ? hi : lo;
+    auto byte = static_cast<unsigned>(word >> (56 - 8 * (i % 8))) & 0xff;
+    *p++ = hex[byte >> 4];
+    *p++ = hex[byte & 0xf];
+  }
+  out.append(buf, sizeof buf);
+}
+
+/// Appends `v` as boost::json::serialize(v) writes it.
+void append_value(std::string& out, const boost::json::value& v);
+
+void append_object(std::string& out, const boost::json::object& o) {
+  out += '{';
+  bool first = true;
+  for (const auto& kv : o) {
+    if (!first)
+      out += ',';
+    first = false;
+    jt::append_string(out, kv.key());
+    out += ':';
+    append_value(out, kv.value());
+  }
+  out += '}';
+}
+
+void append_value(std::string& out, const boost::json::value& v) {
+  switch (v.kind()) {
+  case boost::json::kind::null:
+    out += "null";
+    return;
+  case boost::json::kind::bool_:
+    out += v.get_bool() ? "true" : "false";
+    return;
+  case boost::json::kind::int64:
+    jt::append_int(out, v.get_int64());
+    return;
+  case boost::json::kind::uint64:
+    jt::append_uint(out, v.get_uint64());
+    return;
+  case boost::json::kind::double_:
+    out += boost::json::serialize(v); // its own shortest round-trip form
+    return;
+  case boost::json::kind::string:
+    jt::append_string(out, v.get_string());
+    return;
+  case boost::json::kind::array: {
+    out += '[';
+    bool first = true;
+    for (const auto& e : v.get_array()) {
+      if (!first)
+        out += ',';
+      first = false;
+      append_value(out, e);
+    }
+    out += ']';
+    return;
+  }
+  case boost::json::kind::object:
+    append_object(out, v.get_object());
+    return;
+  }
+}
+
+} // namespace
+
+std::string new_uuid() {
+  std::string out;
+  append_uuid(out);
+  return out;
 }
 
 persistence::event_record make_event(const grain_id& aggregate, std::uint64_t sequence,
@@ -25,25 +99,41 @@ persistence::event_record make_event(const grain_id& aggregate, std::uint64_t se
                                      std::string event_type, boost::json::object data,
                                      const command_meta& meta, const std::string& source) {
   persistence::event_record e;
-  e.event_id = new_uuid();
+  e.event_id.reserve(36);
+  append_uuid(e.event_id);
   e.event_type = std::move(event_type);
   e.aggregate_type = aggregate.type;
   e.aggregate_id = aggregate.key;
   e.sequence = sequence;
-  boost::json::object metadata{{"correlation_id", meta.correlation_id},
-                               {"causation_id", meta.correlation_id},
-                               {"user_id", meta.user_id},
-                               {"source", source}};
-  boost::json::object envelope{{"event_id", e.event_id},
-                               {"event_type", e.event_type},
-                               {"aggregate_type", e.aggregate_type},
-                               {"aggregate_id", e.aggregate_id},
-                               {"version", version},
-                               {"sequence", sequence},
-                               {"occurred_at", core::format_rfc3339(occurred_at_ms)},
-                               {"data", std::move(data)},
-                               {"metadata", std::move(metadata)}};
-  e.envelope = boost::json::serialize(envelope);
+  // The envelope's JSON, written straight into its string (docs/API.md "Events").
+  auto& out = e.envelope;
+  out.reserve(320 + e.event_type.size() + 2 * e.aggregate_id.size() +
+              2 * meta.correlation_id.size() + meta.user_id.size() + source.size());
+  out += "{\"event_id\":";
+  jt::append_string(out, e.event_id);
+  out += ",\"event_type\":";
+  jt::append_string(out, e.event_type);
+  out += ",\"aggregate_type\":";
+  jt::append_string(out, e.aggregate_type);
+  out += ",\"aggregate_id\":";
+  jt::append_string(out, e.aggregate_id);
+  out += ",\"version\":";
+  jt::append_uint(out, version);
+  out += ",\"sequence\":";
+  jt::append_uint(out, sequence);
+  out += ",\"occurred_at\":\"";
+  core::append_rfc3339(out, occurred_at_ms);
+  out += "\",\"data\":";
+  append_object(out, data);
+  out += ",\"metadata\":{\"correlation_id\":";
+  jt::append_string(out, meta.correlation_id);
+  out += ",\"causation_id\":";
+  jt::append_string(out, meta.correlation_id);
+  out += ",\"user_id\":";
+  jt::append_string(out, meta.user_id);
+  out += ",\"source\":";
+  jt::append_string(out, source);
+  out += "}}";
   return e;
 }
 

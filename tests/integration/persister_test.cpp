@@ -2,11 +2,14 @@
 
 #include "bazaar/persistence/migrations.hpp"
 #include "bazaar/persistence/persister.hpp"
+#include "bazaar/persistence/pg_binary_array.hpp"
 #include "bazaar/persistence/pg_storage.hpp"
 
 #include "support/pg_schema.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
+#include <pqxx/pqxx>
 
 #include <algorithm>
 #include <future>
@@ -50,6 +53,11 @@ grain_write make_write(std::string key, std::uint64_t expected, std::uint64_t v,
   w.events.push_back(e);
   w.done = [out](save_status s) { out->set_value(s); };
   return w;
+}
+
+/// `s` as a JSON string.
+std::string boost_json_string(const std::string& s) {
+  return boost::json::serialize(boost::json::string_view{s});
 }
 
 } // namespace
@@ -210,4 +218,204 @@ TEST_CASE("remembered answers of any bytes come back as they were written") {
   CHECK(r.keys[0].outcome == 0);
   CHECK(r.keys[1].body.empty());
   CHECK(r.keys[1].outcome == 2);
+}
+
+namespace {
+
+/// Values that would need quoting or escaping in an array literal or SQL text, and long ones.
+std::vector<std::string> awkward_texts() {
+  return {"",
+          "plain",
+          "\"",
+          "\\",
+          "\\\"\\\\",
+          "{}",
+          "{a,b}",
+          "a,b",
+          "NULL",
+          "null",
+          " leading and trailing ",
+          "'single' quotes",
+          "tab\tnew\nline\rreturn",
+          "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9b\x92 \xe6\x97\xa5\xe6\x9c\xac",
+          std::string(1 << 20, 'x'),
+          std::string(3000, '"') + std::string(3000, '\\') + std::string(3000, ',')};
+}
+
+/// `SELECT <expr> FROM unnest($1::<type>[]) ... ORDER BY` its position, as text.
+std::vector<std::string> round_trip(pqxx::connection& c, const std::string& type,
+                                    const std::string& expr, persistence::pg_binary_array& array) {
+  pqxx::work w{c};
+  auto r = w.exec_params("SELECT " + expr + " FROM unnest($1::" + type +
+                             "[]) WITH ORDINALITY AS u (x, n) ORDER BY n",
+                         array.param());
+  std::vector<std::string> out;
+  for (const auto& row : r)
+    out.push_back(row[0].as<std::string>());
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("binary array parameters carry any text, number and byte string as it is") {
+  test::pg_schema schema;
+  auto c = persistence::connect(schema.settings());
+  using array = persistence::pg_binary_array;
+
+  array texts{array::text}, jsons{array::json}, jsonbs{array::jsonb};
+  std::vector<std::string> json_texts;
+  for (const auto& s : awkward_texts()) {
+    texts.add_text(s);
+    // The JSON string holding `s`, e.g. "a\"b" (quotes and backslashes escaped).
+    std::string j = "{\"v\":\"";
+    for (char ch : s) {
+      if (ch == '"' || ch == '\\')
+        j += '\\';
+      if (ch == '\n' || ch == '\t' || ch == '\r') {
+        j += ch == '\n' ? "\\n" : ch == '\t' ? "\\t" : "\\r";
+        continue;
+      }
+      j += ch;
+    }
+    j += "\"}";
+    json_texts.push_back(j);
+    jsons.add_text(j);
+    jsonbs.add_jsonb(j);
+  }
+  CHECK(round_trip(*c, "text", "x", texts) == awkward_texts());
+  CHECK(round_trip(*c, "json", "x::text", jsons) == json_texts); // json keeps its text
+  CHECK(round_trip(*c, "jsonb", "x ->> 'v'", jsonbs) == awkward_texts());
+
+  array ints{array::int8}, small{array::int4};
+  for (std::int64_t v : {std::int64_t{0}, std::int64_t{-1}, INT64_MIN, INT64_MAX, std::int64_t{42}})
+    ints.add_int8(v);
+  for (std::int32_t v : {0, -1, INT32_MIN, INT32_MAX})
+    small.add_int4(v);
+  CHECK(round_trip(*c, "bigint", "x", ints) ==
+        std::vector<std::string>{"0", "-1", "-9223372036854775808", "9223372036854775807", "42"});
+  CHECK(round_trip(*c, "integer", "x", small) ==
+        std::vector<std::string>{"0", "-1", "-2147483648", "2147483647"});
+
+  std::string every_byte;
+  for (int b = 0; b < 256; ++b)
+    every_byte += static_cast<char>(b);
+  array bytes{array::bytea};
+  bytes.add_text(every_byte);
+  bytes.add_text("");
+  std::string every_byte_hex;
+  for (unsigned char ch : every_byte) {
+    every_byte_hex += "0123456789abcdef"[ch >> 4];
+    every_byte_hex += "0123456789abcdef"[ch & 15];
+  }
+  CHECK(round_trip(*c, "bytea", "encode(x, 'hex')", bytes) ==
+        std::vector<std::string>{every_byte_hex, ""});
+
+  array ids{array::uuid};
+  for (const char* u :
+       {"0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0", "0F1E2D3C-4B5A-4978-8695-A4B3C2D1E0F0",
+        "{0f1e2d3c4b5a49788695a4b3c2d1e0f0}", "0f1e-2d3c-4b5a-4978-8695-a4b3-c2d1-e0f0"})
+    ids.add_uuid(u);
+  CHECK(round_trip(*c, "uuid", "x", ids) ==
+        std::vector<std::string>(4, "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0"));
+  for (const char* bad :
+       {"", "0f1e2d3c", "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0a",
+        "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0fg", "-0f1e2d3c4b5a49788695a4b3c2d1e0f0",
+        "0f1e2d3c4b5a49788695a4b3c2d1e0f0-", "0f1e2d3c--4b5a-4978-8695-a4b3c2d1e0f0",
+        "0f1e2-d3c-4b5a-4978-8695-a4b3c2d1e0f0", "{0f1e2d3c4b5a49788695a4b3c2d1e0f0",
+        "0f1e2d3c4b5a49788695a4b3c2d1e0f0}"})
+    CHECK_THROWS_AS(ids.add_uuid(bad), std::invalid_argument);
+  CHECK(ids.size() == 4); // refused ones added nothing
+
+  // An empty array is an array too.
+  array none{array::text};
+  CHECK(round_trip(*c, "text", "x", none).empty());
+}
+
+TEST_CASE("text the server cannot store fails the statement with a clear error") {
+  test::pg_schema schema;
+  auto c = persistence::connect(schema.settings());
+  using array = persistence::pg_binary_array;
+  array nul{array::text};
+  nul.add_text(std::string("before\0after", 12));
+  CHECK_THROWS_AS(round_trip(*c, "text", "x", nul), pqxx::sql_error);
+  array not_utf8{array::text};
+  not_utf8.add_text("\xff\xfe");
+  CHECK_THROWS_AS(round_trip(*c, "text", "x", not_utf8), pqxx::sql_error);
+  array not_json{array::jsonb};
+  not_json.add_jsonb("{\"a\":");
+  CHECK_THROWS_AS(round_trip(*c, "jsonb", "x::text", not_json), pqxx::sql_error);
+  array wrong_type{array::int8}; // declared bigint[], sent as integer[]
+  wrong_type.add_int8(1);
+  CHECK_THROWS_AS(round_trip(*c, "integer", "x", wrong_type), pqxx::sql_error);
+}
+
+TEST_CASE("a write of awkward keys, names and JSON reads back exactly as it was written") {
+  migrated_schema db;
+  persistence::pg_storage storage{db.schema.settings(), {}};
+  REQUIRE(storage.wait_ready(5s));
+  auto texts = awkward_texts();
+  texts.erase(texts.begin()); // grain keys are not empty
+  // Indexed columns (keys, names) hold at most a few kB; values may be long.
+  auto indexed = [](const std::string& s) { return s.substr(0, 500); };
+  std::vector<std::promise<save_status>> outcomes(texts.size());
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const auto& s = texts[i];
+    auto w = make_write(indexed(s), 0, 1, &outcomes[i]);
+    w.state = "{\"note\":" + boost_json_string(s) + "}";
+    w.events[0].event_type = s;
+    w.events[0].envelope = "[" + boost_json_string(s) + "," + boost_json_string(s) + "]";
+    w.keys.push_back(
+        persistence::idempotency_record{indexed(s), indexed(s), 9, 0, s, 4'000'000'000'000});
+    w.reminders.push_back(persistence::reminder_change{indexed(s), 4'000'000'000'000, false});
+    storage.write(std::move(w));
+  }
+  for (auto& o : outcomes)
+    REQUIRE(o.get_future().get() == save_status::saved);
+  auto c = persistence::connect(db.schema.settings());
+  for (const auto& s : texts) {
+    auto key = indexed(s);
+    pqxx::work w{*c};
+    auto snap = w.exec_params("SELECT state ->> 'note' FROM snapshots WHERE grain_type = "
+                              "'basket' AND grain_key = $1",
+                              key);
+    REQUIRE(snap.size() == 1);
+    CHECK(snap[0][0].as<std::string>() == s);
+    auto ev = w.exec_params("SELECT event_type, envelope::text FROM outbox WHERE "
+                            "aggregate_type = 'basket' AND aggregate_id = $1",
+                            key);
+    REQUIRE(ev.size() == 1);
+    CHECK(ev[0][0].as<std::string>() == s);
+    CHECK(ev[0][1].as<std::string>() ==
+          "[" + boost_json_string(s) + "," + boost_json_string(s) + "]");
+    auto remembered = w.exec_params("SELECT scope, key, convert_from(body, 'UTF8') FROM "
+                                    "idempotency_keys WHERE grain_key = $1",
+                                    key);
+    REQUIRE(remembered.size() == 1);
+    CHECK(remembered[0][0].as<std::string>() == key);
+    CHECK(remembered[0][1].as<std::string>() == key);
+    CHECK(remembered[0][2].as<std::string>() == s);
+    CHECK(w.exec_params("SELECT name FROM reminders WHERE grain_key = $1", key)[0][0]
+              .as<std::string>() == key);
+  }
+}
+
+TEST_CASE("a write the server refuses fails its batch, writes nothing, and the next one commits") {
+  migrated_schema db;
+  persistence::persister p{db.schema.settings(), {1, 500, 200ms, {}}};
+  std::promise<save_status> bad_key, bad_uuid, bystander, next;
+  p.write(make_write(std::string("nul\0key", 7), 0, 1, &bad_key));
+  p.write(make_write("bystander", 0, 1, &bystander));
+  CHECK(bad_key.get_future().get() == save_status::unavailable);
+  CHECK(bystander.get_future().get() == save_status::unavailable); // one transaction
+  auto w = make_write("bad-uuid", 0, 1, &bad_uuid);
+  w.events[0].event_id = "not-a-uuid";
+  p.write(std::move(w));
+  CHECK(bad_uuid.get_future().get() == save_status::unavailable);
+  CHECK_FALSE(p.healthy());
+  CHECK(db.schema.scalar("SELECT count(*) FROM snapshots") == "0");
+  CHECK(db.schema.scalar("SELECT count(*) FROM outbox") == "0");
+  p.write(make_write("next", 0, 1, &next));
+  CHECK(next.get_future().get() == save_status::saved);
+  CHECK(p.healthy());
+  CHECK(db.schema.scalar("SELECT count(*) FROM snapshots") == "1");
 }

@@ -1,5 +1,7 @@
 #include "bazaar/domain/json_codec.hpp"
 
+#include "bazaar/core/json_text.hpp"
+
 #include <boost/json.hpp>
 
 namespace bazaar::domain {
@@ -86,6 +88,105 @@ json::value to_snapshot(const product& p) {
   auto v = to_json(p);
   v.get_object()["updated_at_ms"] = p.updated_at;
   return v;
+}
+
+namespace {
+
+namespace jt = core::json_text;
+
+void field_str(std::string& out, std::string_view key, std::string_view text_value) {
+  jt::append_key(out, key);
+  jt::append_string(out, text_value);
+}
+
+void field_int(std::string& out, std::string_view key, std::int64_t v) {
+  jt::append_key(out, key);
+  jt::append_int(out, v);
+}
+
+void field_uint(std::string& out, std::string_view key, std::uint64_t v) {
+  jt::append_key(out, key);
+  jt::append_uint(out, v);
+}
+
+void field_bool(std::string& out, std::string_view key, bool v) {
+  jt::append_key(out, key);
+  out += v ? "true" : "false";
+}
+
+} // namespace
+
+// The key order below is the one to_json/to_snapshot insert in (a JSON object keeps it).
+
+void write_snapshot(const basket& b, std::string& out) {
+  out.reserve(out.size() + 192 + b.customer_id.size() + 96 * b.lines.size());
+  out += '{';
+  field_str(out, "customer_id", b.customer_id);
+  out += ",\"items\":[";
+  bool first = true;
+  for (const auto& l : b.lines) {
+    out += first ? "{" : ",{";
+    first = false;
+    field_str(out, "sku", l.sku);
+    out += ',';
+    field_str(out, "name", l.name);
+    out += ',';
+    field_int(out, "quantity", static_cast<std::int64_t>(l.quantity));
+    out += ',';
+    field_int(out, "unit_price_cents", l.unit_price_cents);
+    out += ',';
+    field_int(out, "line_total_cents", l.line_total_cents());
+    out += '}';
+  }
+  out += "],";
+  field_int(out, "total_cents", b.total_cents());
+  out += ',';
+  field_str(out, "currency", b.currency);
+  out += ',';
+  field_uint(out, "version", b.version);
+  out += ",\"updated_at\":";
+  if (b.updated_at != 0) {
+    out += '"';
+    core::append_rfc3339(out, b.updated_at);
+    out += '"';
+  } else {
+    out += "null";
+  }
+  out += ',';
+  field_int(out, "updated_at_ms", b.updated_at);
+  out += '}';
+}
+
+void write_snapshot(const product& p, std::string& out) {
+  out.reserve(out.size() + 320 + p.sku.size() + p.name.size() + p.description.size() +
+              p.category.size());
+  out += '{';
+  field_str(out, "sku", p.sku);
+  out += ',';
+  field_str(out, "name", p.name);
+  out += ',';
+  field_str(out, "description", p.description);
+  out += ',';
+  field_str(out, "category", p.category);
+  out += ',';
+  field_int(out, "price_cents", p.price_cents);
+  out += ',';
+  field_str(out, "currency", p.currency);
+  out += ',';
+  field_bool(out, "active", p.active);
+  out += ',';
+  field_int(out, "stock", p.stock);
+  out += ',';
+  field_int(out, "reserved", p.reserved);
+  out += ',';
+  field_int(out, "available", p.available());
+  out += ',';
+  field_int(out, "low_stock_threshold", p.low_stock_threshold);
+  out += ',';
+  field_uint(out, "version", p.version);
+  out += ',';
+  field_int(out, "updated_at_ms", p.updated_at);
+  out += '}';
 }
 
 std::optional<basket> basket_from_json(const json::value& v) {

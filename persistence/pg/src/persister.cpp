@@ -1,5 +1,7 @@
 #include "bazaar/persistence/persister.hpp"
 
+#include "bazaar/persistence/pg_binary_array.hpp"
+
 #include <pqxx/except>
 #include <pqxx/pqxx>
 #include <pqxx/transaction>
@@ -8,57 +10,57 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
-#include <map>
 #include <mutex>
-#include <set>
+#include <string_view>
 #include <thread>
+#include <unordered_map>
 
 namespace bazaar::persistence {
 
-struct persister::writer {
-  std::mutex mtx;
-  std::condition_variable cv;
-  std::deque<grain_write> queue;
-  bool stopping = false;
-  std::unique_ptr<pqxx::connection> conn;
-  std::thread thread;
-};
-
 namespace {
+
+/// A grain's identity as views of the strings of a batch's writes (which stay put while the
+/// batch is committed).
+using grain_ref = std::pair<std::string_view, std::string_view>;
+
+struct grain_ref_hash {
+  std::size_t operator()(const grain_ref& r) const {
+    auto h = std::hash<std::string_view>{};
+    return h(r.first) * 31 + h(r.second);
+  }
+};
 
 /// Several queued writes of one grain, folded into one: the newest state over the first
 /// write's expected version, with everything the writes carried, and each write's callback.
 struct merged_write {
   grain_write w;
   std::vector<std::function<void(save_status)>> done;
+  bool deferring = false; ///< a later write of this grain waits for the next batch
 };
 
-/// Folds a batch into one entry per grain. A write that does not continue its grain's chain
-/// (it does not replace the version before it) waits for the next batch, as do the grain's
-/// writes after it, so that order is kept.
-std::vector<merged_write> coalesce(std::vector<grain_write>& batch,
-                                   std::vector<grain_write>& later) {
-  std::vector<merged_write> out;
-  std::map<std::pair<std::string, std::string>, std::size_t> index;
-  std::set<std::pair<std::string, std::string>> deferred;
+/// Folds a batch into one entry per grain, indexed by grain. A write that does not continue
+/// its grain's chain (it does not replace the version before it) waits for the next batch, as
+/// do the grain's writes after it, so that order is kept.
+void coalesce(std::vector<grain_write>& batch, std::vector<grain_write>& later,
+              std::vector<merged_write>& out,
+              std::unordered_map<grain_ref, std::size_t, grain_ref_hash>& index) {
+  out.reserve(batch.size()); // never moves: `index` holds views of its strings
+  index.reserve(batch.size());
   for (auto& w : batch) {
-    auto id = std::make_pair(w.type, w.key);
-    if (deferred.count(id)) {
-      later.push_back(std::move(w));
-      continue;
-    }
-    auto i = index.find(id);
+    auto i = index.find(grain_ref{w.type, w.key});
     if (i == index.end()) {
-      index.emplace(id, out.size());
       merged_write m;
       m.done.push_back(std::move(w.done));
       m.w = std::move(w);
       out.push_back(std::move(m));
+      const auto& stored = out.back().w;
+      index.emplace(grain_ref{stored.type, stored.key}, out.size() - 1);
       continue;
     }
-    auto& m = out[i->second].w;
-    if (w.expected_version != m.version) {
-      deferred.insert(id);
+    auto& merged = out[i->second];
+    auto& m = merged.w;
+    if (merged.deferring || w.expected_version != m.version) {
+      merged.deferring = true;
       later.push_back(std::move(w));
       continue;
     }
@@ -69,66 +71,47 @@ std::vector<merged_write> coalesce(std::vector<grain_write>& batch,
     std::move(w.events.begin(), w.events.end(), std::back_inserter(m.events));
     std::move(w.keys.begin(), w.keys.end(), std::back_inserter(m.keys));
     std::move(w.reminders.begin(), w.reminders.end(), std::back_inserter(m.reminders));
-    out[i->second].done.push_back(std::move(w.done));
+    merged.done.push_back(std::move(w.done));
   }
-  return out;
 }
 
-/// Builds a PostgreSQL array literal, e.g. {"a","b\\"c"}; elements are passed as text.
-class array_literal {
- public:
-  void add(const std::string& element) {
-    text_ += text_.empty() ? "{\"" : ",\"";
-    for (char c : element) {
-      if (c == '"' || c == '\\')
-        text_ += '\\';
-      text_ += c;
-    }
-    text_ += '"';
-  }
-  void add(std::uint64_t n) { add(std::to_string(n)); }
-  /// Bytes, for a bytea[] parameter: each element in bytea's hex form, \x0a1b...
-  void add_bytes(const std::string& bytes) {
-    static constexpr char hex[] = "0123456789abcdef";
-    text_ += text_.empty() ? "{\"\\\\x" : ",\"\\\\x";
-    for (unsigned char c : bytes) {
-      text_ += hex[c >> 4];
-      text_ += hex[c & 0xf];
-    }
-    text_ += '"';
-  }
-  void add_int(std::int64_t n) { add(std::to_string(n)); }
-  std::string str() const { return text_.empty() ? "{}" : text_ + "}"; }
-  bool empty() const { return text_.empty(); }
-
- private:
-  std::string text_;
-};
-
 /// The statements of a batch, prepared once per connection: every row travels in arrays, so
-/// the server parses each statement once instead of a fresh VALUES list per transaction.
+/// the server parses each statement once instead of a fresh VALUES list per transaction. The
+/// arrays are sent in binary form (pg_binary_array): values are copied in as they are, with no
+/// escaping on this side and no array-literal parsing on the server's.
+///
+/// bazaar_write_batch is the whole batch but for reminders, in one statement: the fenced
+/// upsert of the snapshots (`won`: the ordinals of the rows that replaced the version they
+/// expected, or were first), then the events and idempotency answers of the winners. An event
+/// or answer names its write by that ordinal (`w`), 0 for a write without a snapshot, which no
+/// fence guards. Events are inserted in their array order (ORDER BY m), so that outbox ids,
+/// which the relay publishes in, follow each aggregate's sequence. One statement is one
+/// transaction on its own: a batch without reminder changes is a single round trip.
 void prepare_statements(pqxx::connection& c) {
-  c.prepare(
-      "bazaar_upsert_snapshots",
-      "WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], "
-      "$4::bigint[], $5::jsonb[], $6::bigint[]) AS i (t, k, e, v, s, q)), "
-      "upd AS (UPDATE snapshots AS s SET version = i.v, state = i.s, event_seq = i.q, "
-      "updated_at = now() FROM input AS i WHERE i.e > 0 AND s.grain_type = i.t AND "
-      "s.grain_key = i.k AND s.version = i.e RETURNING s.grain_type, s.grain_key), "
-      "ins AS (INSERT INTO snapshots (grain_type, grain_key, version, state, event_seq) "
-      "SELECT t, k, v, s, q FROM input WHERE e = 0 ON CONFLICT DO NOTHING "
-      "RETURNING grain_type, grain_key) "
-      "SELECT grain_type, grain_key FROM upd UNION ALL SELECT grain_type, grain_key FROM ins");
-  c.prepare("bazaar_insert_events",
-            "INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, sequence, "
-            "envelope) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], "
-            "$5::bigint[], $6::json[])");
-  c.prepare("bazaar_insert_keys",
-            "INSERT INTO idempotency_keys (scope, key, grain_type, grain_key, fingerprint, "
-            "outcome, body, expires_at) SELECT s, k, t, g, f, o, b, to_timestamp(x / 1000.0) "
-            "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
-            "$6::integer[], $7::bytea[], $8::bigint[]) AS i (s, k, t, g, f, o, b, x) "
-            "ON CONFLICT (grain_type, grain_key, scope, key) DO NOTHING");
+  c.prepare("bazaar_write_batch",
+            "WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], "
+            "$4::bigint[], $5::jsonb[], $6::bigint[]) WITH ORDINALITY AS i (t, k, e, v, s, q, n)), "
+            "upd AS (UPDATE snapshots AS s SET version = i.v, state = i.s, event_seq = i.q, "
+            "updated_at = now() FROM input AS i WHERE i.e > 0 AND s.grain_type = i.t AND "
+            "s.grain_key = i.k AND s.version = i.e RETURNING i.n), "
+            "ins AS (INSERT INTO snapshots (grain_type, grain_key, version, state, event_seq) "
+            "SELECT t, k, v, s, q FROM input WHERE e = 0 ON CONFLICT DO NOTHING "
+            "RETURNING grain_type, grain_key), "
+            "won AS (SELECT n FROM upd UNION ALL SELECT i.n FROM ins JOIN input AS i ON i.e = 0 "
+            "AND i.t = ins.grain_type AND i.k = ins.grain_key), "
+            "events AS (INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, "
+            "sequence, envelope) SELECT id, ty, at, ai, sq, env FROM unnest($7::uuid[], "
+            "$8::text[], $9::text[], $10::text[], $11::bigint[], $12::json[], $13::bigint[]) "
+            "WITH ORDINALITY AS x (id, ty, at, ai, sq, env, w, m) "
+            "WHERE x.w = 0 OR x.w IN (SELECT n FROM won) ORDER BY x.m), "
+            "answers AS (INSERT INTO idempotency_keys (scope, key, grain_type, grain_key, "
+            "fingerprint, outcome, body, expires_at) SELECT s, k, t, g, f, o, b, "
+            "to_timestamp(x / 1000.0) FROM unnest($14::text[], $15::text[], $16::text[], "
+            "$17::text[], $18::bigint[], $19::integer[], $20::bytea[], $21::bigint[], "
+            "$22::bigint[]) AS y (s, k, t, g, f, o, b, x, w) "
+            "WHERE y.w = 0 OR y.w IN (SELECT n FROM won) "
+            "ON CONFLICT (grain_type, grain_key, scope, key) DO NOTHING) "
+            "SELECT n FROM won");
   c.prepare("bazaar_arm_reminders",
             "INSERT INTO reminders (grain_type, grain_key, name, due_at) SELECT t, k, n, "
             "to_timestamp(d / 1000.0) FROM unnest($1::text[], $2::text[], $3::text[], "
@@ -139,77 +122,129 @@ void prepare_statements(pqxx::connection& c) {
             "(t, k, n) WHERE r.grain_type = i.t AND r.grain_key = i.k AND r.name = i.n");
 }
 
-/// The fenced upsert of every snapshot in the batch; returns the grains whose write won.
-std::set<std::pair<std::string, std::string>>
-upsert_snapshots(pqxx::work& w, const std::vector<merged_write>& ms) {
-  array_literal types, keys, expected, versions, states, seqs;
-  for (const auto& merged : ms) {
-    const auto& m = merged.w;
-    if (m.state.empty())
-      continue;
-    types.add(m.type);
-    keys.add(m.key);
-    expected.add(m.expected_version);
-    versions.add(m.version);
-    states.add(m.state);
-    seqs.add(m.event_seq);
+using array = pg_binary_array;
+
+/// The arrays of a batch's statements; kept by a writer so that their buffers are reused.
+struct statement_arrays {
+  // Snapshots.
+  array s_type{array::text}, s_key{array::text}, s_expected{array::int8}, s_version{array::int8},
+      s_state{array::jsonb}, s_seq{array::int8};
+  // Events, each with the ordinal of its write's snapshot row (0: none).
+  array e_id{array::uuid}, e_type{array::text}, e_agg_type{array::text}, e_agg_id{array::text},
+      e_seq{array::int8}, e_env{array::json}, e_write{array::int8};
+  // Idempotency answers, likewise.
+  array k_scope{array::text}, k_key{array::text}, k_type{array::text}, k_grain{array::text},
+      k_fp{array::int8}, k_outcome{array::int4}, k_body{array::bytea}, k_expires{array::int8},
+      k_write{array::int8};
+  // Reminders armed and disarmed.
+  array a_type{array::text}, a_key{array::text}, a_name{array::text}, a_due{array::int8},
+      d_type{array::text}, d_key{array::text}, d_name{array::text};
+
+  void clear() {
+    for (auto* a :
+         {&s_type,     &s_key,    &s_expected, &s_version, &s_state,   &s_seq,   &e_id,   &e_type,
+          &e_agg_type, &e_agg_id, &e_seq,      &e_env,     &e_write,   &k_scope, &k_key,  &k_type,
+          &k_grain,    &k_fp,     &k_outcome,  &k_body,    &k_expires, &k_write, &a_type, &a_key,
+          &a_name,     &a_due,    &d_type,     &d_key,     &d_name})
+      a->clear();
   }
-  std::set<std::pair<std::string, std::string>> won;
-  if (types.empty())
-    return won;
-  auto r = w.exec_prepared("bazaar_upsert_snapshots", types.str(), keys.str(), expected.str(),
-                           versions.str(), states.str(), seqs.str());
-  for (const auto& row : r)
-    won.emplace(row[0].as<std::string>(), row[1].as<std::string>());
-  return won;
+};
+
+} // namespace
+
+struct persister::writer {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::deque<grain_write> queue;
+  bool stopping = false;
+  std::unique_ptr<pqxx::connection> conn;
+  statement_arrays arrays;
+  std::thread thread;
+};
+
+namespace {
+
+/// Writes a batch: one statement for the snapshots, events and idempotency answers (see
+/// prepare_statements), then, in the same transaction, the winners' reminder changes. Marks
+/// the writes whose snapshot won in `won`.
+template <class Tx>
+void write_batch(Tx& tx, statement_arrays& a, const std::vector<merged_write>& ms,
+                 std::vector<char>& won) {
+  std::vector<std::size_t> write_of_row; // snapshot row ordinal - 1 -> index in ms
+  write_of_row.reserve(ms.size());
+  for (std::size_t i = 0; i < ms.size(); ++i) {
+    const auto& m = ms[i].w;
+    std::int64_t row = 0; // the write's snapshot row ordinal, 0 for none
+    if (!m.state.empty()) {
+      a.s_type.add_text(m.type);
+      a.s_key.add_text(m.key);
+      a.s_expected.add_int8(static_cast<std::int64_t>(m.expected_version));
+      a.s_version.add_int8(static_cast<std::int64_t>(m.version));
+      a.s_state.add_jsonb(m.state);
+      a.s_seq.add_int8(static_cast<std::int64_t>(m.event_seq));
+      write_of_row.push_back(i);
+      row = static_cast<std::int64_t>(write_of_row.size());
+    }
+    for (const auto& e : m.events) {
+      a.e_id.add_uuid(e.event_id);
+      a.e_type.add_text(e.event_type);
+      a.e_agg_type.add_text(e.aggregate_type);
+      a.e_agg_id.add_text(e.aggregate_id);
+      a.e_seq.add_int8(static_cast<std::int64_t>(e.sequence));
+      a.e_env.add_text(e.envelope);
+      a.e_write.add_int8(row);
+    }
+    for (const auto& k : m.keys) {
+      a.k_scope.add_text(k.scope);
+      a.k_key.add_text(k.key);
+      a.k_type.add_text(m.type);
+      a.k_grain.add_text(m.key);
+      a.k_fp.add_int8(static_cast<std::int64_t>(k.fingerprint));
+      a.k_outcome.add_int4(k.outcome);
+      a.k_body.add_text(k.body);
+      a.k_expires.add_int8(k.expires_at_ms);
+      a.k_write.add_int8(row);
+    }
+  }
+  pqxx::result r = tx.exec_prepared(
+      "bazaar_write_batch", a.s_type.param(), a.s_key.param(), a.s_expected.param(),
+      a.s_version.param(), a.s_state.param(), a.s_seq.param(), a.e_id.param(), a.e_type.param(),
+      a.e_agg_type.param(), a.e_agg_id.param(), a.e_seq.param(), a.e_env.param(), a.e_write.param(),
+      a.k_scope.param(), a.k_key.param(), a.k_type.param(), a.k_grain.param(), a.k_fp.param(),
+      a.k_outcome.param(), a.k_body.param(), a.k_expires.param(), a.k_write.param());
+  for (const auto& row : r) {
+    auto n = row[0].template as<std::size_t>();
+    if (n >= 1 && n <= write_of_row.size())
+      won[write_of_row[n - 1]] = 1;
+  }
 }
 
-void insert_side_effects(pqxx::work& w, const std::vector<const grain_write*>& winners) {
-  array_literal e_id, e_type, e_agg_type, e_agg_id, e_seq, e_env;
-  array_literal k_scope, k_key, k_type, k_grain, k_fp, k_outcome, k_body, k_expires;
-  array_literal a_type, a_key, a_name, a_due, d_type, d_key, d_name;
-  for (const auto* m : winners) {
-    for (const auto& e : m->events) {
-      e_id.add(e.event_id);
-      e_type.add(e.event_type);
-      e_agg_type.add(e.aggregate_type);
-      e_agg_id.add(e.aggregate_id);
-      e_seq.add(e.sequence);
-      e_env.add(e.envelope);
-    }
-    for (const auto& k : m->keys) {
-      k_scope.add(k.scope);
-      k_key.add(k.key);
-      k_type.add(m->type);
-      k_grain.add(m->key);
-      k_fp.add_int(static_cast<std::int64_t>(k.fingerprint));
-      k_outcome.add_int(k.outcome);
-      k_body.add_bytes(k.body);
-      k_expires.add_int(k.expires_at_ms);
-    }
-    for (const auto& r : m->reminders) {
+/// The reminder changes of the batch's winners.
+void change_reminders(pqxx::work& tx, statement_arrays& a, const std::vector<merged_write>& ms,
+                      const std::vector<char>& ok) {
+  for (std::size_t i = 0; i < ms.size(); ++i) {
+    if (!ok[i])
+      continue;
+    const auto& m = ms[i].w;
+    for (const auto& r : m.reminders) {
       if (r.remove) {
-        d_type.add(m->type);
-        d_key.add(m->key);
-        d_name.add(r.name);
+        a.d_type.add_text(m.type);
+        a.d_key.add_text(m.key);
+        a.d_name.add_text(r.name);
       } else {
-        a_type.add(m->type);
-        a_key.add(m->key);
-        a_name.add(r.name);
-        a_due.add_int(r.due_at_ms);
+        a.a_type.add_text(m.type);
+        a.a_key.add_text(m.key);
+        a.a_name.add_text(r.name);
+        a.a_due.add_int8(r.due_at_ms);
       }
     }
   }
-  if (!e_id.empty())
-    w.exec_prepared("bazaar_insert_events", e_id.str(), e_type.str(), e_agg_type.str(),
-                    e_agg_id.str(), e_seq.str(), e_env.str());
-  if (!k_scope.empty())
-    w.exec_prepared("bazaar_insert_keys", k_scope.str(), k_key.str(), k_type.str(), k_grain.str(),
-                    k_fp.str(), k_outcome.str(), k_body.str(), k_expires.str());
-  if (!d_type.empty())
-    w.exec_prepared("bazaar_disarm_reminders", d_type.str(), d_key.str(), d_name.str());
-  if (!a_type.empty())
-    w.exec_prepared("bazaar_arm_reminders", a_type.str(), a_key.str(), a_name.str(), a_due.str());
+  if (!a.d_type.empty())
+    tx.exec_prepared("bazaar_disarm_reminders", a.d_type.param(), a.d_key.param(),
+                     a.d_name.param());
+  if (!a.a_type.empty())
+    tx.exec_prepared("bazaar_arm_reminders", a.a_type.param(), a.a_key.param(), a.a_name.param(),
+                     a.a_due.param());
 }
 
 } // namespace
@@ -290,7 +325,9 @@ void persister::run(writer& wr) {
 
 void persister::commit(writer& wr, std::vector<grain_write>& batch) {
   std::vector<grain_write> later;
-  auto merged = coalesce(batch, later);
+  std::vector<merged_write> merged;
+  std::unordered_map<grain_ref, std::size_t, grain_ref_hash> index;
+  coalesce(batch, later, merged, index);
   std::vector<save_status> outcome(merged.size(), save_status::unavailable);
   auto started = std::chrono::steady_clock::now();
   try {
@@ -298,20 +335,33 @@ void persister::commit(writer& wr, std::vector<grain_write>& batch) {
       wr.conn = connect(settings_);
       prepare_statements(*wr.conn);
     }
-    pqxx::work w{*wr.conn};
-    auto won = upsert_snapshots(w, merged);
-    std::vector<const grain_write*> winners;
-    for (std::size_t i = 0; i < merged.size(); ++i) {
-      const auto& m = merged[i].w;
-      bool ok = m.state.empty() || won.count({m.type, m.key}) > 0;
-      outcome[i] = ok ? save_status::saved : save_status::conflict;
-      if (ok)
-        winners.push_back(&m);
+    auto& arrays = wr.arrays;
+    arrays.clear();
+    std::vector<char> won(merged.size(), 0);
+    bool reminders = std::any_of(merged.begin(), merged.end(),
+                                 [](const merged_write& m) { return !m.w.reminders.empty(); });
+    auto settle = [&] { // which writes won, from `won`
+      for (std::size_t i = 0; i < merged.size(); ++i)
+        won[i] = merged[i].w.state.empty() || won[i];
+    };
+    if (!reminders) {
+      // One statement, which commits by itself.
+      pqxx::nontransaction tx{*wr.conn};
+      write_batch(tx, arrays, merged, won);
+      settle();
+    } else {
+      pqxx::work tx{*wr.conn};
+      write_batch(tx, arrays, merged, won);
+      settle();
+      change_reminders(tx, arrays, merged, won);
+      tx.commit();
     }
-    insert_side_effects(w, winners);
-    w.commit();
-    if (opts_.on_events_committed &&
-        std::any_of(winners.begin(), winners.end(), [](auto* m) { return !m->events.empty(); }))
+    bool events = false;
+    for (std::size_t i = 0; i < merged.size(); ++i) {
+      outcome[i] = won[i] ? save_status::saved : save_status::conflict;
+      events = events || (won[i] && !merged[i].w.events.empty());
+    }
+    if (opts_.on_events_committed && events)
       opts_.on_events_committed();
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::steady_clock::now() - started)

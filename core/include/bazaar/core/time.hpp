@@ -13,4 +13,7 @@ using timestamp_ms = std::int64_t;
 /// RFC 3339 in UTC with milliseconds, e.g. "2026-11-21T09:04:08.123Z".
 std::string format_rfc3339(timestamp_ms at);
 
+/// Appends format_rfc3339(at) to `out`.
+void append_rfc3339(std::string& out, timestamp_ms at);
+
 } // namespace bazaar::core

@@ -18,6 +18,7 @@
 #include "bazaar/runtime/events.hpp"
 #include "bazaar/runtime/grain_services.hpp"
 #include "bazaar/runtime/remembered.hpp"
+#include "bazaar/runtime/snapshot_text.hpp"
 
 #include <boost/json.hpp>
 #include <caf/actor_cast.hpp>
@@ -230,7 +231,7 @@ class durable {
     gw.expected_version = submitted_version_;
     gw.version = current_.version;
     if (changed)
-      gw.state = boost::json::serialize(to_snapshot(current_)); // ADL: the state type's own
+      gw.state = snapshot_text(current_); // the state type's own JSON form
     gw.event_seq = event_seq_;
     gw.events = std::move(staged_events_);
     gw.reminders = std::move(staged_reminders_);

@@ -12,6 +12,7 @@
 #include <boost/json/value.hpp>
 
 #include <optional>
+#include <string>
 
 namespace bazaar::domain {
 
@@ -24,6 +25,12 @@ boost::json::array to_json(const std::vector<order_line>& lines);
 boost::json::value to_snapshot(const basket& b);
 boost::json::value to_snapshot(const product& p);
 boost::json::value to_snapshot(const order& o);
+
+/// Appends the snapshot form as JSON text, written directly: the same text as
+/// `boost::json::serialize(to_snapshot(x))`, without building the JSON value. Durable grains
+/// use it (found by ADL) when a state type has it.
+void write_snapshot(const basket& b, std::string& out);
+void write_snapshot(const product& p, std::string& out);
 
 /// Reads a snapshot form back; nullopt if the JSON is not a basket/product of this form.
 std::optional<basket> basket_from_json(const boost::json::value& v);

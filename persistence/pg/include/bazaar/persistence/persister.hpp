@@ -4,10 +4,12 @@
 /// Each writer thread owns a connection and a queue; a grain's writes always go to the same
 /// writer, so they commit in order. A batch takes what is queued, up to `batch_max_rows`
 /// writes, waiting at most `linger` after the first; several queued versions of one grain are
-/// coalesced into the newest (fenced on the oldest's expected version). Per batch: one
-/// fenced upsert of the snapshots that reports which grains won, then the winners' events,
-/// idempotency answers and reminder changes, then COMMIT. Losers get `conflict`, and nothing
-/// of theirs is written; a failed transaction gives every write in it `unavailable`.
+/// coalesced into the newest (fenced on the oldest's expected version). Per batch, one
+/// transaction: the fenced upsert of the snapshots, and the events and idempotency answers of
+/// the writes that won, in one statement (which is the whole transaction when no reminder
+/// changes; else the winners' reminder changes follow, then COMMIT). Losers get `conflict`,
+/// and nothing of theirs is written; a failed transaction gives every write in it
+/// `unavailable`.
 
 #include "bazaar/persistence/grain_store.hpp"
 #include "bazaar/persistence/pg.hpp"
