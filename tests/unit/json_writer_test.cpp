@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace json = boost::json;
 using bazaar::domain::basket;
@@ -80,6 +81,43 @@ TEST_CASE("a basket is written byte for byte as domain::to_json serializes it") 
     INFO("basket of " << b->customer_id);
     CHECK(written(*b) == json::serialize(bazaar::domain::to_json(*b)));
   }
+}
+
+TEST_CASE("a basket's updated_at is written as core::format_rfc3339 writes it, at any time") {
+  std::vector<std::int64_t> times{1,
+                                  999,
+                                  1000,
+                                  86'399'999,
+                                  86'400'000,
+                                  68'169'600'000,  // 1972-02-29 (leap day)
+                                  951'782'400'000, // 2000-02-29
+                                  951'868'799'999,
+                                  4'107'456'000'000, // 2100-02-28 (no leap day)
+                                  4'107'542'400'000,
+                                  1'764'430'000'123,
+                                  253'402'300'799'999, // the last millisecond of 9999
+                                  253'402'300'800'000, // 10000: beyond four digits
+                                  -1,
+                                  -1001,
+                                  -86'400'000};
+  std::uint64_t x = 88172645463325252ULL; // xorshift64: the same times every run
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    times.push_back(static_cast<std::int64_t>(x % 253'402'300'800'000ULL));
+  }
+  basket b;
+  b.customer_id = "clock";
+  b.version = 1;
+  int mismatches = 0;
+  for (auto t : times) {
+    b.updated_at = t;
+    if (written(b) != json::serialize(bazaar::domain::to_json(b)) && ++mismatches <= 5)
+      FAIL_CHECK("updated_at " << t << ": " << written(b) << " vs "
+                               << json::serialize(bazaar::domain::to_json(b)));
+  }
+  CHECK(mismatches == 0);
 }
 
 TEST_CASE("a JSON value is appended exactly as boost::json::serialize writes it, at any size") {
