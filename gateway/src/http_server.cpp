@@ -413,9 +413,12 @@ bool keep_alive_of(const Http::Request& req) {
 /// A Content-Length header in `chunk` whose value is not a plain decimal number. (Pistache
 /// reads "12abc" as 12 and "abc" as 0, and then takes the rest for the next request.)
 bool bad_content_length(std::string_view chunk) {
-  static constexpr std::string_view name = "\ncontent-length:";
-  for (std::size_t i = 0; i + name.size() <= chunk.size(); ++i) {
-    if (strncasecmp(chunk.data() + i, name.data(), name.size()) != 0)
+  static constexpr std::string_view name = "content-length:";
+  // Only the starts of lines can hold it.
+  for (auto nl = chunk.find('\n'); nl != std::string_view::npos; nl = chunk.find('\n', nl + 1)) {
+    auto i = nl + 1;
+    if (chunk.size() - i < name.size() ||
+        strncasecmp(chunk.data() + i, name.data(), name.size()) != 0)
       continue;
     auto j = i + name.size();
     while (j < chunk.size() && (chunk[j] == ' ' || chunk[j] == '\t'))
@@ -483,7 +486,9 @@ class pistache_handler final : public Http::Handler {
 
   void serve(const Http::Request& req, std::shared_ptr<peer_state> conn) {
     http_request r;
-    auto cid = req.headers().tryGetRaw("X-Correlation-Id");
+    static const std::string correlation_header = "X-Correlation-Id";
+    static const std::string idempotency_header = "Idempotency-Key";
+    auto cid = req.headers().tryGetRaw(correlation_header);
     r.correlation_id = cid && !cid->value().empty() && cid->value().size() <= 128
                            ? cid->value()
                            : new_correlation_id();
@@ -526,7 +531,7 @@ class pistache_handler final : public Http::Handler {
     }
     for (auto i = req.query().parameters_begin(); i != req.query().parameters_end(); ++i)
       r.query.emplace(i->first, i->second);
-    if (auto key = req.headers().tryGetRaw("Idempotency-Key"))
+    if (auto key = req.headers().tryGetRaw(idempotency_header))
       r.idempotency_key = key->value();
     try {
       match.found->run(r, out);
