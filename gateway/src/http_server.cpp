@@ -1,6 +1,7 @@
 #include "bazaar/gateway/http_server.hpp"
 
 #include "bazaar/gateway/http_codec.hpp"
+#include "bazaar/gateway/json_writer.hpp"
 #include "bazaar/gateway/token_cache.hpp"
 
 #include <boost/json.hpp>
@@ -10,11 +11,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <thread>
 #include <unordered_map>
 
@@ -57,46 +61,159 @@ void append_header(std::string& out, std::string_view name, std::string_view val
   out += "\r\n";
 }
 
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+template <typename Int>
+void append_int(std::string& out, Int n) {
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, static_cast<std::size_t>(end - digits));
+}
+
+/// Nanoseconds on the steady time of `clock`, never 0 (0 means "none" where it is stored).
+std::int64_t steady_ns(const runtime::clock& clock) {
+  auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock.now().time_since_epoch()).count();
+  return std::max<std::int64_t>(ns, 1);
+}
+
+/// A buffer of the calling thread for building answers, emptied. What a large answer made it
+/// grow to is given back when the next one starts.
+std::string& scratch(std::string& buffer) {
+  constexpr std::size_t keep = 64 * 1024;
+  if (buffer.capacity() > keep)
+    std::string{}.swap(buffer);
+  buffer.clear();
+  return buffer;
 }
 
 } // namespace
 
-// -- connections -----------------------------------------------------------------------------
+// -- exchanges and connections ---------------------------------------------------------------
+
+/// The exchanges of a server not answered yet and the answers not written yet, which drain()
+/// waits for.
+struct exchange_count {
+  std::atomic<int> unanswered{0};
+  /// Answers handed to Pistache's write queue and not written yet (nor dropped with their
+  /// connection).
+  std::atomic<int> unwritten{0};
+
+  void begin() { unanswered.fetch_add(1); }
+  /// An exchange was answered (after its bytes were written or queued).
+  void answered() {
+    if (unanswered.fetch_sub(1) == 1)
+      wake();
+  }
+  void queued() { unwritten.fetch_add(1); }
+  /// `n` queued answers were written, or dropped with their connection.
+  void written(int n) {
+    if (unwritten.fetch_sub(n) == n)
+      wake();
+  }
+
+  /// Waits until every exchange is answered and every answer written, or `deadline` (real
+  /// time: it bounds how long a shutdown blocks); whether that happened.
+  bool wait_idle(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock<std::mutex> lock{mtx};
+    watched = true;
+    bool idle = cv.wait_until(lock, deadline,
+                              [this] { return unanswered.load() == 0 && unwritten.load() == 0; });
+    watched = false;
+    return idle;
+  }
+
+ private:
+  /// Called once a count reached 0. Only a waiting drain() needs the notification, so the
+  /// mutex is taken only then. (The counts and `watched` are sequentially consistent: either
+  /// the waiter sees the count at 0, or this sees `watched` and notifies under the mutex,
+  /// which the waiter holds from its check until it sleeps.)
+  void wake() {
+    if (!watched.load())
+      return;
+    std::lock_guard<std::mutex> guard{mtx};
+    cv.notify_all();
+  }
+
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::atomic<bool> watched{false};
+};
 
 /// What the server knows of one connection, shared by the I/O thread that owns it, the threads
 /// that answer its requests and the sweeper.
 ///
 /// Pistache closes a connection's fd on its I/O thread right after onDisconnection, and the
 /// kernel gives that number to the next connection accepted at once; Pistache also addresses
-/// queued writes by fd number. So another thread touches a connection's fd (queues an answer,
+/// queued writes by fd number. So another thread touches a connection's fd (writes an answer,
 /// shuts it down) only under `mtx` and while `open`: onDisconnection clears `open` under the
 /// same mutex before the fd can be closed, then flushes Pistache's write queue, so nothing meant
 /// for this connection reaches the next one that gets its number. Pistache's own peer timeouts,
 /// which close fds without onDisconnection, are pushed out of reach (http_server::start).
-struct peer_state {
+struct peer_state : std::enable_shared_from_this<peer_state> {
+  peer_state(const runtime::clock& c, std::shared_ptr<exchange_count> counts)
+      : clock(c), exchanges(std::move(counts)) {}
+
   /// When the request now arriving began: 0 none in progress, -1 the connection is closing
   /// (the request was answered as timed out, or the connection was idle too long).
   std::atomic<std::int64_t> partial_since_ns{0};
-  /// When bytes last arrived or an answer was last sent (steady clock).
+  /// When bytes last arrived or an answer was last sent (steady time of `clock`).
   std::atomic<std::int64_t> active_ns{0};
   /// Requests read and not answered yet.
   std::atomic<int> unanswered{0};
   /// The transport (I/O thread) that owns the connection, and its fd.
   Pistache::Tcp::Transport* transport = nullptr;
   int fd = -1;
+  /// The server's time, and its count of exchanges.
+  const runtime::clock& clock;
+  const std::shared_ptr<exchange_count> exchanges;
 
-  /// Runs `write` (which queues bytes for the fd) if the connection is still open; whether it ran.
-  template <typename Write>
-  bool while_open(Write&& write) {
-    std::lock_guard<std::mutex> guard{mtx};
-    if (!open)
-      return false;
-    write();
-    return true;
+  std::int64_t now_ns() const { return steady_ns(clock); }
+
+  /// Writes `head` and `body` if the connection is still open, then (with `close`) shuts it
+  /// down once they are written. They go straight to the socket when nothing of this
+  /// connection waits in Pistache's write queue; what the socket does not take at once (and
+  /// everything while something waits there, to keep the order) goes through that queue.
+  void write(std::string_view head, std::string_view body, bool close) {
+    std::optional<Pistache::Async::Promise<ssize_t>> pending;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      if (!open)
+        return;
+      const std::size_t total = head.size() + body.size();
+      std::size_t sent = 0;
+      if (queued == 0) {
+        auto n = send_now(head, body);
+        if (n < 0) { // the connection broke: its I/O thread sees that and closes it
+          if (close)
+            ::shutdown(fd, SHUT_RDWR);
+          return;
+        }
+        sent = static_cast<std::size_t>(n);
+      }
+      if (sent == total) {
+        if (close)
+          ::shutdown(fd, SHUT_RDWR);
+        return;
+      }
+      std::string rest;
+      rest.reserve(total - sent);
+      if (sent < head.size()) {
+        rest.append(head.substr(sent));
+        rest.append(body);
+      } else {
+        rest.append(body.substr(sent - head.size()));
+      }
+      auto size = rest.size();
+      ++queued;
+      exchanges->queued();
+      pending.emplace(transport->asyncWrite(fd, Pistache::RawBuffer(std::move(rest), size)));
+    }
+    // Attached outside `mtx`: Pistache resolves the promise under its own lock, and the
+    // continuation takes `mtx`. (This must be asyncWrite's own promise: Pistache 0.0.5 resolves
+    // the chained one that ResponseWriter::send returns without its lock, and a continuation
+    // attached to that one from another thread is now and then lost.)
+    auto self = shared_from_this();
+    pending->then([self, close](ssize_t) { self->queued_written(close); },
+                  [self, close](std::exception_ptr) { self->queued_written(close); });
   }
 
   /// Shuts the connection down in both directions if it is still open; its I/O thread then
@@ -107,36 +224,86 @@ struct peer_state {
       ::shutdown(fd, SHUT_RDWR);
   }
 
-  /// On the connection's I/O thread, before Pistache closes the fd.
+  /// On the connection's I/O thread, before Pistache closes the fd. Answers still queued for
+  /// it count as settled: Pistache writes them in the flush that follows or drops them with
+  /// the connection (without resolving their promises).
   void mark_closed() {
     std::lock_guard<std::mutex> guard{mtx};
     open = false;
+    if (queued > 0) {
+      exchanges->written(queued);
+      queued = 0;
+    }
   }
 
  private:
+  /// Sends what the socket takes now without blocking: the bytes sent, or -1 when the
+  /// connection is broken.
+  ssize_t send_now(std::string_view head, std::string_view body) {
+    iovec parts[2] = {{const_cast<char*>(head.data()), head.size()},
+                      {const_cast<char*>(body.data()), body.size()}};
+    msghdr msg{};
+    msg.msg_iov = parts;
+    msg.msg_iovlen = body.empty() ? 1 : 2;
+    std::size_t sent = 0;
+    const std::size_t total = head.size() + body.size();
+    while (sent < total) {
+      auto n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR)
+          continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+          break;
+        return -1;
+      }
+      sent += static_cast<std::size_t>(n);
+      // Skip what was sent (rare: the socket took only part of it).
+      auto skip = static_cast<std::size_t>(n);
+      while (msg.msg_iovlen > 0 && skip >= msg.msg_iov[0].iov_len) {
+        skip -= msg.msg_iov[0].iov_len;
+        ++msg.msg_iov;
+        --msg.msg_iovlen;
+      }
+      if (msg.msg_iovlen > 0) {
+        msg.msg_iov[0].iov_base = static_cast<char*>(msg.msg_iov[0].iov_base) + skip;
+        msg.msg_iov[0].iov_len -= skip;
+      }
+    }
+    return static_cast<ssize_t>(sent);
+  }
+
+  /// A queued answer was written (or failed to be): Pistache's I/O thread, via the promise.
+  void queued_written(bool close) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (queued == 0)
+      return; // settled by mark_closed
+    --queued;
+    exchanges->written(1);
+    if (close && open)
+      ::shutdown(fd, SHUT_RDWR);
+  }
+
   std::mutex mtx;
   bool open = true;
+  /// Answers in Pistache's write queue whose promise has not resolved.
+  int queued = 0;
 };
-
-namespace {
-
-/// Closes a connection once what was queued on it is written (or failed to be). `written` must
-/// be Transport::asyncWrite's own promise: Pistache 0.0.5 resolves the chained promise that
-/// ResponseWriter::send returns without its lock, so a continuation attached to that one from
-/// another thread is now and then lost (the connection then stayed open after its answer).
-void close_after(Pistache::Async::Promise<ssize_t>& written,
-                 const std::shared_ptr<peer_state>& conn) {
-  written.then([conn](ssize_t) { conn->shut(); }, [conn](std::exception_ptr) { conn->shut(); });
-}
-
-} // namespace
 
 // -- responder -------------------------------------------------------------------------------
 
+namespace {
+
+/// The calling thread's buffers for an answer's head and body.
+thread_local std::string head_buffer;
+thread_local std::string body_buffer;
+
+} // namespace
+
 responder::responder(std::shared_ptr<peer_state> conn, Http::Version version,
-                     std::string correlation_id, bool keep_alive, inflight_counter inflight)
+                     std::string correlation_id, bool keep_alive)
     : conn_(std::move(conn)), version_(version), correlation_id_(std::move(correlation_id)),
-      keep_alive_(keep_alive), inflight_(std::move(inflight)) {
+      keep_alive_(keep_alive) {
+  conn_->exchanges->begin();
   conn_->unanswered.fetch_add(1);
 }
 
@@ -149,51 +316,62 @@ void responder::header(std::string name, std::string value) {
   headers_.emplace_back(std::move(name), std::move(value));
 }
 
+bool responder::claim() {
+  return !answered_.exchange(true);
+}
+
 void responder::json(int status, const boost::json::value& body) {
-  send(status, boost::json::serialize(body));
+  if (!claim())
+    return;
+  auto& out = scratch(body_buffer);
+  append_json(out, body);
+  finish(status, out, false);
+}
+
+void responder::basket(int status, const domain::basket& b) {
+  if (!claim())
+    return;
+  auto& out = scratch(body_buffer);
+  append_json(out, b);
+  finish(status, out, false);
 }
 
 void responder::fail(const domain::failure& f) {
+  if (!claim())
+    return;
   if (f.code == errc::unavailable)
     header("Retry-After", "1");
   if (f.code == errc::unauthorized)
     header("WWW-Authenticate", "Bearer");
-  send(http_status(f.code), error_body(f), f.code == errc::payload_too_large);
+  finish(http_status(f.code), error_body(f), f.code == errc::payload_too_large);
 }
 
-void responder::send(int status, const std::string& body, bool close) {
-  if (answered_.exchange(true))
-    return;
-  inflight_->fetch_sub(1, std::memory_order_acq_rel);
-  conn_->active_ns = steady_ns();
-  conn_->unanswered.fetch_sub(1);
+void responder::send(int status, std::string_view body, bool close) {
+  if (claim())
+    finish(status, body, close);
+}
+
+void responder::finish(int status, std::string_view body, bool close) {
   close = close || !keep_alive_;
-  // The answer as Pistache's ResponseWriter would write it, handed to the transport directly
-  // (close_after needs the transport's own promise).
-  std::string out;
-  out.reserve(256 + body.size());
-  out += Http::versionString(version_);
-  out += ' ';
-  out += std::to_string(status);
-  out += ' ';
-  out += Http::codeString(static_cast<Http::Code>(status));
-  out += "\r\n";
-  append_header(out, "Content-Type", "application/json");
-  append_header(out, "Connection", close ? "Close" : "Keep-Alive");
-  append_header(out, "X-Correlation-Id", correlation_id_);
+  // The answer as Pistache's ResponseWriter would write it.
+  auto& head = scratch(head_buffer);
+  head += Http::versionString(version_);
+  head += ' ';
+  append_int(head, status);
+  head += ' ';
+  head += Http::codeString(static_cast<Http::Code>(status));
+  head += close ? "\r\nContent-Type: application/json\r\nConnection: Close\r\n"
+                : "\r\nContent-Type: application/json\r\nConnection: Keep-Alive\r\n";
+  append_header(head, "X-Correlation-Id", correlation_id_);
   for (const auto& [name, value] : headers_)
-    append_header(out, name, value);
-  append_header(out, "Content-Length", std::to_string(body.size()));
-  out += "\r\n";
-  out += body;
-  auto size = out.size();
-  std::optional<Pistache::Async::Promise<ssize_t>> written;
-  conn_->while_open([&] {
-    written.emplace(
-        conn_->transport->asyncWrite(conn_->fd, Pistache::RawBuffer(std::move(out), size)));
-  });
-  if (written && close)
-    close_after(*written, conn_);
+    append_header(head, name, value);
+  head += "Content-Length: ";
+  append_int(head, body.size());
+  head += "\r\n\r\n";
+  conn_->active_ns = conn_->now_ns();
+  conn_->write(head, body, close);
+  conn_->unanswered.fetch_sub(1);
+  conn_->exchanges->answered();
 }
 
 // -- the Pistache handler --------------------------------------------------------------------
@@ -202,9 +380,11 @@ struct server_core {
   config::http_options http;
   config::auth_options auth;
   std::shared_ptr<router> routes;
+  /// The time every timing decision is made on (timeouts, token expiry).
+  const runtime::clock* clock = nullptr;
   /// Bearer tokens verified with auth.jwt_secret, remembered until their exp.
   std::unique_ptr<auth::token_cache> tokens;
-  inflight_counter inflight = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<exchange_count> exchanges = std::make_shared<exchange_count>();
   std::atomic<bool> accepting{true};
   std::mutex peers_mtx;
   std::unordered_map<const Pistache::Tcp::Peer*, std::shared_ptr<peer_state>> peers;
@@ -214,10 +394,8 @@ namespace {
 
 /// Answers a request that cannot be served (malformed, too large, too slow) with the API error
 /// body, and closes the connection once that answer is written.
-void answer_and_close(server_core& core, std::shared_ptr<peer_state> conn, errc code,
-                      std::string message) {
-  core.inflight->fetch_add(1, std::memory_order_acq_rel);
-  responder out{std::move(conn), Http::Version::Http11, new_correlation_id(), false, core.inflight};
+void answer_and_close(std::shared_ptr<peer_state> conn, errc code, std::string message) {
+  responder out{std::move(conn), Http::Version::Http11, new_correlation_id(), false};
   out.fail(domain::failure{code, std::move(message), {}});
 }
 
@@ -235,9 +413,12 @@ bool keep_alive_of(const Http::Request& req) {
 /// A Content-Length header in `chunk` whose value is not a plain decimal number. (Pistache
 /// reads "12abc" as 12 and "abc" as 0, and then takes the rest for the next request.)
 bool bad_content_length(std::string_view chunk) {
-  static constexpr std::string_view name = "\ncontent-length:";
-  for (std::size_t i = 0; i + name.size() <= chunk.size(); ++i) {
-    if (strncasecmp(chunk.data() + i, name.data(), name.size()) != 0)
+  static constexpr std::string_view name = "content-length:";
+  // Only the starts of lines can hold it.
+  for (auto nl = chunk.find('\n'); nl != std::string_view::npos; nl = chunk.find('\n', nl + 1)) {
+    auto i = nl + 1;
+    if (chunk.size() - i < name.size() ||
+        strncasecmp(chunk.data() + i, name.data(), name.size()) != 0)
       continue;
     auto j = i + name.size();
     while (j < chunk.size() && (chunk[j] == ' ' || chunk[j] == '\t'))
@@ -256,12 +437,6 @@ bool bad_content_length(std::string_view chunk) {
 
 /// How many verified bearer tokens the server remembers (a few hundred bytes each).
 constexpr std::size_t token_cache_capacity = 4096;
-
-std::int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 /// Verifies the bearer token of a request (or finds it verified before, while its exp has not
 /// come) against the route's access rule.
@@ -310,14 +485,15 @@ class pistache_handler final : public Http::Handler {
   }
 
   void serve(const Http::Request& req, std::shared_ptr<peer_state> conn) {
-    core_->inflight->fetch_add(1, std::memory_order_acq_rel);
     http_request r;
-    auto cid = req.headers().tryGetRaw("X-Correlation-Id");
+    static const std::string correlation_header = "X-Correlation-Id";
+    static const std::string idempotency_header = "Idempotency-Key";
+    auto cid = req.headers().tryGetRaw(correlation_header);
     r.correlation_id = cid && !cid->value().empty() && cid->value().size() <= 128
                            ? cid->value()
                            : new_correlation_id();
     auto out = std::make_shared<responder>(std::move(conn), req.version(), r.correlation_id,
-                                           keep_alive_of(req), core_->inflight);
+                                           keep_alive_of(req));
     if (!core_->accepting.load()) {
       out->fail(domain::failure{errc::unavailable, "the node is shutting down", {}});
       return;
@@ -355,7 +531,7 @@ class pistache_handler final : public Http::Handler {
     }
     for (auto i = req.query().parameters_begin(); i != req.query().parameters_end(); ++i)
       r.query.emplace(i->first, i->second);
-    if (auto key = req.headers().tryGetRaw("Idempotency-Key"))
+    if (auto key = req.headers().tryGetRaw(idempotency_header))
       r.idempotency_key = key->value();
     try {
       match.found->run(r, out);
@@ -404,7 +580,7 @@ class pistache_handler final : public Http::Handler {
       peer->putData(peer_state_key, state = new_state(peer));
     if (state->partial_since_ns.load() < 0)
       return; // timed out and answered, or idle too long: the connection is closing
-    state->active_ns = steady_ns();
+    state->active_ns = state->now_ns();
     try {
       if (!parser->feed(buffer, len)) {
         parser->reset();
@@ -428,7 +604,7 @@ class pistache_handler final : public Http::Handler {
         parser->reset();
         reject(state, errc::bad_request, "malformed HTTP request");
       } else if (state->partial_since_ns.load() == 0) {
-        state->partial_since_ns = steady_ns(); // a request began and is not complete yet
+        state->partial_since_ns = state->now_ns(); // a request began and is not complete yet
       }
     } catch (const std::exception& e) {
       parser->reset();
@@ -448,10 +624,10 @@ class pistache_handler final : public Http::Handler {
   }
 
   std::shared_ptr<peer_state> new_state(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
-    auto state = std::make_shared<peer_state>();
+    auto state = std::make_shared<peer_state>(*core_->clock, core_->exchanges);
     state->transport = transport();
     state->fd = peer->fd();
-    state->active_ns = steady_ns();
+    state->active_ns = state->now_ns();
     return state;
   }
 
@@ -459,7 +635,7 @@ class pistache_handler final : public Http::Handler {
   std::shared_ptr<peer_state> conn_of(Http::ResponseWriter& writer) {
     auto peer = writer.getPeer();
     if (!peer) {
-      auto gone = std::make_shared<peer_state>();
+      auto gone = std::make_shared<peer_state>(*core_->clock, core_->exchanges);
       gone->mark_closed();
       return gone;
     }
@@ -470,7 +646,7 @@ class pistache_handler final : public Http::Handler {
   }
 
   void reject(std::shared_ptr<peer_state> conn, errc code, std::string message) {
-    answer_and_close(*core_, std::move(conn), code, std::move(message));
+    answer_and_close(std::move(conn), code, std::move(message));
   }
 
   std::shared_ptr<server_core> core_;
@@ -481,13 +657,18 @@ class pistache_handler final : public Http::Handler {
 // -- http_server -----------------------------------------------------------------------------
 
 http_server::http_server(const config::http_options& http, const config::auth_options& auth,
-                         std::shared_ptr<router> routes)
+                         std::shared_ptr<router> routes, const runtime::clock& clock)
     : core_(std::make_shared<server_core>()) {
   core_->http = http;
   core_->auth = auth;
   core_->routes = std::move(routes);
+  core_->clock = &clock;
+  // Token expiry in whole seconds of the clock's wall time.
   core_->tokens =
-      std::make_unique<auth::token_cache>(auth.jwt_secret, token_cache_capacity, now_seconds);
+      std::make_unique<auth::token_cache>(auth.jwt_secret, token_cache_capacity, [&clock] {
+        auto ms = clock.wall_ms();
+        return ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+      });
 }
 
 http_server::~http_server() {
@@ -508,7 +689,7 @@ void http_server::sweep() {
   std::vector<std::shared_ptr<peer_state>> idle;
   {
     std::lock_guard<std::mutex> guard{core_->peers_mtx};
-    auto now = steady_ns();
+    auto now = steady_ns(*core_->clock);
     for (auto& [key, state] : core_->peers) {
       auto since = state->partial_since_ns.load();
       if (since > 0 && now - since > limit &&
@@ -521,7 +702,7 @@ void http_server::sweep() {
     }
   }
   for (auto& state : late)
-    answer_and_close(*core_, state, errc::bad_request, "the request did not arrive in time");
+    answer_and_close(state, errc::bad_request, "the request did not arrive in time");
   for (auto& state : idle)
     state->shut();
 }
@@ -558,13 +739,15 @@ std::uint16_t http_server::port() const {
   return endpoint_ ? static_cast<std::uint16_t>(endpoint_->getPort()) : 0;
 }
 
-void http_server::drain(std::chrono::milliseconds grace) {
+bool http_server::drain(std::chrono::milliseconds grace) {
   core_->accepting = false;
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  while (core_->inflight->load() > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds{5});
-  // Let the I/O threads flush what the last answers queued.
-  std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  // The grace is real time whatever the clock: it bounds how long a shutdown blocks.
+  if (core_->exchanges->wait_idle(std::chrono::steady_clock::now() + grace))
+    return true;
+  spdlog::warn("drain: after {} ms, {} requests are still unanswered and {} answers unwritten",
+               grace.count(), core_->exchanges->unanswered.load(),
+               core_->exchanges->unwritten.load());
+  return false;
 }
 
 void http_server::stop() {
@@ -585,7 +768,7 @@ bool http_server::accepting() const {
 }
 
 int http_server::inflight() const {
-  return core_->inflight->load();
+  return core_->exchanges->unanswered.load();
 }
 
 } // namespace bazaar::gateway

@@ -151,8 +151,9 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
 }
 
 void add_basket_routes(router& r, runtime::grain_client& grains) {
+  // The basket is written straight into the answer (the bytes of to_json(b), serialized).
   auto reply = [](const responder_ptr& out) {
-    return [out](const domain::basket& b) { out->json(200, to_json(b)); };
+    return [out](const domain::basket& b) { out->basket(200, b); };
   };
   r.add("GET", "/api/v1/basket", access::customer,
         [&grains, reply](http_request& req, const responder_ptr& out) {

@@ -154,8 +154,8 @@ node::node(config::node_options opts) : impl_(std::make_unique<impl>()) {
         {"storage", storage_ok, storage_ok ? "PostgreSQL reachable" : why},
     };
   };
-  d.http = std::make_unique<gateway::http_server>(d.opts.http, d.opts.auth,
-                                                  gateway::make_routes(std::move(routes_ctx)));
+  d.http = std::make_unique<gateway::http_server>(
+      d.opts.http, d.opts.auth, gateway::make_routes(std::move(routes_ctx)), d.clock);
 }
 
 node::~node() {

@@ -13,7 +13,12 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
+
+namespace bazaar::domain {
+struct basket;
+}
 
 namespace bazaar::gateway {
 
@@ -32,17 +37,18 @@ struct http_request {
   std::string query_or(const std::string& name, std::string fallback = {}) const;
 };
 
-/// Counts the exchanges a server has not answered yet, for draining at shutdown.
-using inflight_counter = std::shared_ptr<std::atomic<int>>;
-
 /// What the server knows of one connection (http_server.cpp).
 struct peer_state;
 
+/// Answers one request exactly once, from any thread. The answer is built in buffers of the
+/// calling thread (the status line and headers in one, the body in another: JSON is
+/// serialized straight into it) and written to the socket at once when the connection has
+/// nothing queued, so that a typical answer costs no allocation and one system call.
 class responder {
  public:
   /// Answers in HTTP `version` on the connection `conn`, and only while it is open.
   responder(std::shared_ptr<peer_state> conn, Pistache::Http::Version version,
-            std::string correlation_id, bool keep_alive, inflight_counter inflight);
+            std::string correlation_id, bool keep_alive);
   /// An exchange nobody answered is answered 500, so that no client waits forever.
   ~responder();
 
@@ -51,20 +57,27 @@ class responder {
 
   /// Sends a JSON body.
   void json(int status, const boost::json::value& body);
+  /// Sends a basket in its API form: the bytes boost::json::serialize(domain::to_json(b))
+  /// gives, written without building the JSON tree.
+  void basket(int status, const domain::basket& b);
   /// Sends the API error body of a failure with its status (and Retry-After for 503).
   void fail(const domain::failure& f);
   /// Sends a prepared body; `close` closes the connection once it is written.
-  void send(int status, const std::string& body, bool close = false);
+  void send(int status, std::string_view body, bool close = false);
 
   /// Extra response header.
   void header(std::string name, std::string value);
 
  private:
+  /// Claims the exchange (false when it was answered already).
+  bool claim();
+  /// Writes the answer with the body `body` (claim() must have returned true).
+  void finish(int status, std::string_view body, bool close);
+
   std::shared_ptr<peer_state> conn_;
   Pistache::Http::Version version_;
   std::string correlation_id_;
   bool keep_alive_;
-  inflight_counter inflight_;
   std::vector<std::pair<std::string, std::string>> headers_;
   std::atomic<bool> answered_{false};
 };

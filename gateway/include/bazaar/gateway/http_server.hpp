@@ -8,10 +8,12 @@
 /// after http.header_timeout_ms, on any request of a connection), clients that disconnect
 /// early. Answers and closes reach only their own connection, although the kernel gives a
 /// closed connection's fd number to the next one at once; kept-alive connections idle for
-/// http.keepalive_timeout_ms are closed.
+/// http.keepalive_timeout_ms are closed. Every timing decision (those timeouts, token expiry)
+/// is made on the injected runtime::clock.
 
 #include "bazaar/config/options.hpp"
 #include "bazaar/gateway/router.hpp"
+#include "bazaar/runtime/clock.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -30,8 +32,11 @@ struct server_core;
 
 class http_server {
  public:
+  /// `clock` must outlive the server. Its steady time drives the request and keep-alive
+  /// timeouts (the sweep that applies them runs every tenth of http.header_timeout_ms, within
+  /// 10..250 ms, of real time); its wall time decides token expiry.
   http_server(const config::http_options& http, const config::auth_options& auth,
-              std::shared_ptr<router> routes);
+              std::shared_ptr<router> routes, const runtime::clock& clock);
   ~http_server();
 
   http_server(const http_server&) = delete;
@@ -44,8 +49,10 @@ class http_server {
   /// The bound port (useful when configured as 0).
   std::uint16_t port() const;
 
-  /// Answers new requests 503 and waits up to `grace` for those in flight to be answered.
-  void drain(std::chrono::milliseconds grace);
+  /// Answers new requests 503 and waits, up to `grace` of real time, until those in flight
+  /// are answered and every answer is written (handed to the kernel) or its connection gone;
+  /// whether that happened in time.
+  bool drain(std::chrono::milliseconds grace);
 
   /// Stops the I/O threads. Call drain first. Idempotent.
   void stop();

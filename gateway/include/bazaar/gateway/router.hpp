@@ -29,6 +29,7 @@ struct route {
 class router {
  public:
   /// Adds a route, e.g. add("PUT", "/api/v1/basket/items/{sku}", access::customer, h).
+  /// Throws std::invalid_argument for a pattern of more than 32 segments.
   void add(std::string method, const std::string& pattern, access who, handler run);
 
   struct match {
@@ -38,7 +39,8 @@ class router {
     std::string allowed; ///< for the Allow header of a 405
   };
 
-  /// Finds the route; path parameters are appended to `params`.
+  /// Finds the route; `params` then holds its path parameters. Copies nothing of a path that
+  /// matches no route.
   match find(const std::string& method, const std::string& path,
              std::vector<std::string>& params) const;
 
