@@ -8,6 +8,8 @@
 #include <chrono>
 #include <csignal>
 #include <mutex>
+#include <stdexcept>
+#include <thread>
 
 namespace bazaar::test {
 
@@ -66,6 +68,18 @@ test_node::test_node(config::node_options opts) {
   node_ = std::make_unique<bazaar::node>(std::move(opts));
   node_->start();
   port_ = node_->http_port();
+  // A node whose first connection attempt timed out (a loaded machine) serves at once but
+  // answers 503 until its database monitor connects: tests start on a ready node, as
+  // node_process does by waiting for /readyz.
+  std::string why;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+  while (!node_->ready(why)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      node_->stop();
+      throw std::runtime_error("test node not ready within 60 s: " + why);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
 }
 
 test_node::~test_node() {
