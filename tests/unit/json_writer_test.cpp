@@ -17,7 +17,6 @@ namespace json = boost::json;
 using bazaar::domain::basket;
 using bazaar::domain::basket_line;
 using bazaar::gateway::append_json;
-using bazaar::gateway::append_json_string;
 
 namespace {
 
@@ -37,18 +36,6 @@ std::string written(const basket& b) {
 }
 
 } // namespace
-
-TEST_CASE("a string is escaped exactly as Boost.JSON escapes it, for every byte value") {
-  for (const std::string& text :
-       {std::string{}, std::string{"plain"}, std::string{"quote \" and backslash \\"},
-        std::string{"tab\tnew\nline\r\b\f\x01\x1f\x7f end"},
-        std::string{"caf\xc3\xa9 \xe2\x82\xac"}, std::string("nul\0byte", 8), every_byte(),
-        every_byte() + every_byte()}) {
-    std::string out;
-    append_json_string(out, text);
-    CHECK(out == json::serialize(json::string_view{text}));
-  }
-}
 
 TEST_CASE("a basket is written byte for byte as domain::to_json serializes it") {
   basket empty;

@@ -2,7 +2,8 @@
 
 /// JSON appended straight to a byte buffer (an answer's body), with exactly the bytes
 /// boost::json::serialize gives for the same value: no intermediate string, and for the
-/// basket, the answer of every basket route, no JSON tree either.
+/// basket, the answer of every basket route, no JSON tree either (strings, integers and time
+/// stamps written by core::json_text and core::append_rfc3339).
 
 #include <boost/json/value.hpp>
 
@@ -14,10 +15,6 @@ struct basket;
 }
 
 namespace bazaar::gateway {
-
-/// Appends `text` as a JSON string, quoted and escaped as Boost.JSON escapes: `"` and `\`,
-/// \b \f \n \r \t, other bytes below 0x20 as \u00xx; every other byte as it is.
-void append_json_string(std::string& out, std::string_view text);
 
 /// Appends boost::json::serialize(v), serialized into `out` directly.
 void append_json(std::string& out, const boost::json::value& v);
