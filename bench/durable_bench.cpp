@@ -391,7 +391,7 @@ int main(int argc, char** argv) {
     domain::product_draft d{"SKU-1", "Mug", "", "kitchen", 1250, "USD", 1'000'000, 0};
     std::promise<void> created;
     node.host->client().ask<actors::inventory_grain>("SKU-1", actors::product_create{d, {}, {}},
-                                                   [&](auto) { created.set_value(); });
+                                                     [&](auto) { created.set_value(); });
     created.get_future().wait();
     {
       window w{s.window};
