@@ -28,7 +28,9 @@ namespace {
 
 /// The shop's grain types on memory storage.
 struct shop_host {
-  shop_host() {
+  explicit shop_host(std::shared_ptr<persistence::memory_storage> s =
+                         std::make_shared<persistence::memory_storage>())
+      : storage(std::move(s)) {
     config::runtime_options o;
     o.max_threads = 2;
     runtime::configure(cfg, o);
@@ -78,8 +80,7 @@ struct shop_host {
   runtime::system_clock clock;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
-  std::shared_ptr<persistence::memory_storage> storage =
-      std::make_shared<persistence::memory_storage>();
+  std::shared_ptr<persistence::memory_storage> storage;
   std::unique_ptr<runtime::host> host;
 };
 
@@ -283,4 +284,33 @@ TEST_CASE("a product-reservation record that is not a valid request goes to the 
   CHECK(bridge.stats().dead_lettered == 3);
   CHECK(shop.product("mug").stock == 10);
   CHECK(shop.product("mug").reservations.size() == 1);
+}
+
+TEST_CASE("reservations and their first answers outlive the grain leaving memory") {
+  auto storage = std::make_shared<persistence::memory_storage>();
+  {
+    shop_host shop{storage};
+    REQUIRE(shop.ask("mug", actors::product_create{mug(5), {}, {}}));
+    auto held = shop.ask("mug", actors::product_reserve{"o-1", 4, {}, {}});
+    REQUIRE(held);
+    CHECK(held->status == domain::reservation_status::reserved);
+    auto rejected = shop.ask("mug", actors::product_reserve{"o-2", 4, {}, {}});
+    REQUIRE(rejected);
+    CHECK(rejected->reason == domain::reason_out_of_stock);
+    REQUIRE(shop.ask("mug", actors::product_deactivate{{}, {}}));
+  }
+  shop_host shop{storage}; // a new process: the grain loads its snapshot
+  auto p = shop.product("mug");
+  CHECK(p.reserved == 4);
+  CHECK_FALSE(p.active);
+  auto again = shop.ask("mug", actors::product_reserve{"o-2", 1, {}, {}});
+  REQUIRE(again);
+  CHECK(again->reason == domain::reason_out_of_stock); // the first answer, not product_inactive
+  auto fresh = shop.ask("mug", actors::product_reserve{"o-3", 1, {}, {}});
+  REQUIRE(fresh);
+  CHECK(fresh->reason == domain::reason_product_inactive);
+  REQUIRE(shop.ask("mug", actors::product_commit{"o-1", {}, {}}));
+  p = shop.product("mug");
+  CHECK(p.stock == 1);
+  CHECK(p.reserved == 0);
 }
