@@ -390,8 +390,8 @@ int main(int argc, char** argv) {
     // One product, and every basket holding a line of it (so that set needs no lookup).
     domain::product_draft d{"SKU-1", "Mug", "", "kitchen", 1250, "USD", 1'000'000, 0};
     std::promise<void> created;
-    node.host->client().ask<actors::product_grain>("SKU-1", actors::product_create{d, {}, {}},
-                                                   [&](auto) { created.set_value(); });
+    node.host->client().ask<actors::inventory_grain>("SKU-1", actors::product_create{d, {}, {}},
+                                                     [&](auto) { created.set_value(); });
     created.get_future().wait();
     {
       window w{s.window};

@@ -204,7 +204,7 @@ struct quote_grain {
   }
 
   runtime::outcome<std::int64_t> on(runtime::command<quote_state>& c, const quote& q) const {
-    return c.ask<actors::product_grain>(
+    return c.ask<actors::inventory_grain>(
         q.sku, actors::product_get{},
         [](runtime::command<quote_state>&,
            const domain::product& p) -> runtime::outcome<std::int64_t> { return p.price_cents; });
@@ -770,7 +770,7 @@ int run(const bench_options& o) {
       d.category = "bench";
       d.price_cents = 1999;
       d.stock = 1'000'000;
-      creates.emplace_back(*grains->resolve(grain_id{actors::product_grain::type, sku}),
+      creates.emplace_back(*grains->resolve(grain_id{actors::inventory_grain::type, sku}),
                            product_create_of(d));
       raw_products->emplace(sku, sys.spawn(raw_product, std::int64_t{1999}));
     }

@@ -1,8 +1,8 @@
 #include "bazaar/gateway/routes.hpp"
 
 #include "bazaar/actors/basket_grain.hpp"
+#include "bazaar/actors/inventory_grain.hpp"
 #include "bazaar/actors/order_grain.hpp"
-#include "bazaar/actors/product_grain.hpp"
 #include "bazaar/domain/json_codec.hpp"
 #include "bazaar/gateway/http_codec.hpp"
 #include "bazaar/runtime/errors.hpp"
@@ -131,22 +131,84 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
           if (auto bad = domain::product::validate(d))
             return out->fail(*bad);
           auto sku = d.sku;
-          call<actors::product_grain>(
+          call<actors::inventory_grain>(
               grains, out, sku, actors::product_create{std::move(d), meta_of(req), m->idem},
               [out](const domain::product& p) { out->json(201, to_json(p)); });
+        });
+  r.add("PUT", "/api/v1/products/{sku}", access::admin,
+        [&grains](http_request& req, const responder_ptr& out) {
+          const auto& sku = req.params[0];
+          auto m = read_mutation(req, out);
+          if (!m)
+            return;
+          body_reader in{m->body};
+          domain::product_update u;
+          u.name = in.string("name", false);
+          u.description = in.string("description", false);
+          u.category = in.string("category", false);
+          u.price_cents = in.integer("price_cents", false, 0, domain::max_price_cents);
+          if (in.error())
+            return out->fail(*in.error());
+          if (auto bad = domain::product::validate(u))
+            return out->fail(*bad);
+          if (!domain::is_identifier(sku))
+            return out->fail(domain::not_found("no product " + sku));
+          call<actors::inventory_grain>(
+              grains, out, sku, actors::product_change{std::move(u), meta_of(req), m->idem},
+              [out](const domain::product& p) { out->json(200, to_json(p)); });
+        });
+  r.add("POST", "/api/v1/products/{sku}/stock", access::admin,
+        [&grains](http_request& req, const responder_ptr& out) {
+          const auto& sku = req.params[0];
+          auto m = read_mutation(req, out);
+          if (!m)
+            return;
+          body_reader in{m->body};
+          domain::stock_change c;
+          c.delta = in.integer("delta", false, -domain::max_stock, domain::max_stock);
+          c.set = in.integer("set", false, 0, domain::max_stock);
+          if (in.error())
+            return out->fail(*in.error());
+          if (auto bad = domain::product::validate(c))
+            return out->fail(*bad);
+          if (!domain::is_identifier(sku))
+            return out->fail(domain::not_found("no product " + sku));
+          call<actors::inventory_grain>(
+              grains, out, sku, actors::product_stock{c, meta_of(req), m->idem},
+              [out](const domain::product& p) {
+                out->json(200, json::object{{"sku", p.sku},
+                                            {"stock", p.stock},
+                                            {"reserved", p.reserved},
+                                            {"available", p.available()}});
+              });
+        });
+  r.add("POST", "/api/v1/products/{sku}/deactivate", access::admin,
+        [&grains](http_request& req, const responder_ptr& out) {
+          const auto& sku = req.params[0];
+          auto idem = idempotency_of(req, out);
+          if (!idem)
+            return;
+          // No body is needed; one that is given must be a JSON object.
+          if (!req.body.empty() && !object_body(req, out))
+            return;
+          if (!domain::is_identifier(sku))
+            return out->fail(domain::not_found("no product " + sku));
+          call<actors::inventory_grain>(
+              grains, out, sku, actors::product_deactivate{meta_of(req), *idem},
+              [out](const domain::product& p) { out->json(200, to_json(p)); });
         });
   r.add("GET", "/api/v1/products/{sku}", access::customer,
         [&grains](http_request& req, const responder_ptr& out) {
           const auto& sku = req.params[0];
           if (!domain::is_identifier(sku))
             return out->fail(domain::not_found("no product " + sku));
-          call<actors::product_grain>(grains, out, sku, actors::product_get{},
-                                      [out, sku](const domain::product& p) {
-                                        if (p.exists)
-                                          out->json(200, to_json(p));
-                                        else
-                                          out->fail(domain::not_found("no product " + sku));
-                                      });
+          call<actors::inventory_grain>(grains, out, sku, actors::product_get{},
+                                        [out, sku](const domain::product& p) {
+                                          if (p.exists)
+                                            out->json(200, to_json(p));
+                                          else
+                                            out->fail(domain::not_found("no product " + sku));
+                                        });
         });
 }
 

@@ -563,7 +563,7 @@ TEST_CASE("creating a product retried with its key creates it once") {
   auto again = c.request("POST", "/api/v1/products", body, headers(admin, "prod-1"));
   CHECK(again.status == 201);
   CHECK(again.body == first.body);
-  CHECK(types_of(history(c, admin, "product", "apple")) ==
+  CHECK(types_of(history(c, admin, "inventory", "apple")) ==
         std::vector<std::string>{"product-created", "stock-updated"});
 
   // The same key with another body for the same sku is a conflict, and nothing changes.
@@ -585,7 +585,7 @@ TEST_CASE("creating a product retried with its key creates it once") {
   auto exists_again = c.request("POST", "/api/v1/products", body, headers(admin, "prod-2"));
   CHECK(exists_again.status == 409);
   CHECK(exists_again.body == exists.body);
-  CHECK(types_of(history(c, admin, "product", "apple")).size() == 2);
+  CHECK(types_of(history(c, admin, "inventory", "apple")).size() == 2);
 }
 
 TEST_CASE("a refused add is remembered with its key even after the product exists") {
@@ -798,7 +798,7 @@ TEST_CASE("the admin event history lists a basket's events oldest first as envel
         std::string(events.front().at("occurred_at").as_string()));
 
   // Other aggregates have histories of their own; an unknown one has none.
-  auto product = history(c, admin, "product", "apple");
+  auto product = history(c, admin, "inventory", "apple");
   REQUIRE(types_of(product) == std::vector<std::string>{"product-created", "stock-updated"});
   CHECK(product[0].at("data").at("sku") == json::value("apple"));
   CHECK(meta(product[0], "user_id") == "admin");
@@ -851,7 +851,7 @@ TEST_CASE("the correlation id of a request is in the metadata of the events it c
   CHECK(accepted.header("x-correlation-id") == "corr-checkout");
   auto order_id = require_accepted(accepted);
 
-  for (const auto& e : history(c, admin, "product", "apple")) {
+  for (const auto& e : history(c, admin, "inventory", "apple")) {
     INFO(json::serialize(e));
     CHECK(meta(e, "correlation_id") == "corr-product");
     CHECK(meta(e, "user_id") == "admin");

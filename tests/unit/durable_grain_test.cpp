@@ -115,7 +115,7 @@ struct shop {
 
   void create_product(const std::string& sku, std::int64_t price = 500) {
     domain::product_draft d{sku, "Item " + sku, "", "misc", price, "USD", 100, 0};
-    REQUIRE(ask<actors::product_grain>(sku, actors::product_create{d, {}, {}}));
+    REQUIRE(ask<actors::inventory_grain>(sku, actors::product_create{d, {}, {}}));
   }
 
   std::vector<std::string> event_types(const std::string& aggregate_id) {

@@ -86,7 +86,13 @@ json::value to_snapshot(const basket& b) {
 
 json::value to_snapshot(const product& p) {
   auto v = to_json(p);
-  v.get_object()["updated_at_ms"] = p.updated_at;
+  auto& o = v.get_object();
+  o["updated_at_ms"] = p.updated_at;
+  json::object reservations;
+  for (const auto& [order_id, r] : p.reservations)
+    reservations[order_id] = json::object{
+        {"quantity", r.quantity}, {"status", to_string(r.status)}, {"reason", r.reason}};
+  o["reservations"] = std::move(reservations);
   return v;
 }
 
@@ -186,7 +192,24 @@ void write_snapshot(const product& p, std::string& out) {
   field_uint(out, "version", p.version);
   out += ',';
   field_int(out, "updated_at_ms", p.updated_at);
-  out += '}';
+  out += ',';
+  jt::append_key(out, "reservations");
+  out += '{';
+  bool first = true;
+  for (const auto& [order_id, r] : p.reservations) {
+    if (!first)
+      out += ',';
+    first = false;
+    jt::append_string(out, order_id); // escaped: a key that is data
+    out += ":{";
+    field_int(out, "quantity", r.quantity);
+    out += ',';
+    field_str(out, "status", to_string(r.status));
+    out += ',';
+    field_str(out, "reason", r.reason);
+    out += '}';
+  }
+  out += "}}";
 }
 
 std::optional<basket> basket_from_json(const json::value& v) {
@@ -355,6 +378,24 @@ std::optional<product> product_from_json(const json::value& v) {
   p.low_stock_threshold = *threshold;
   p.version = static_cast<std::uint64_t>(*version);
   p.updated_at = *updated;
+  // A snapshot without reservations has none.
+  if (auto it = o.find("reservations"); it != o.end()) {
+    if (!it->value().is_object())
+      return std::nullopt;
+    for (const auto& [order_id, entry] : it->value().get_object()) {
+      if (!entry.is_object())
+        return std::nullopt;
+      const auto& e = entry.get_object();
+      auto quantity = get_int(e, "quantity");
+      auto status_text = get_string(e, "status");
+      auto reason = get_string(e, "reason");
+      auto status = status_text ? parse_reservation_status(*status_text) : std::nullopt;
+      if (!quantity || !status || !reason)
+        return std::nullopt;
+      reservation r{std::string(order_id), *quantity, *status, *reason};
+      p.reservations.emplace(r.order_id, std::move(r));
+    }
+  }
   return p;
 }
 

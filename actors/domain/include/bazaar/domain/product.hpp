@@ -5,7 +5,10 @@
 #include "bazaar/domain/failure.hpp"
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace bazaar::domain {
 
@@ -27,6 +30,46 @@ inline constexpr std::size_t max_description_length = 4000;
 inline constexpr std::int64_t max_price_cents = 1'000'000'000'00; // one billion in major units
 inline constexpr std::int64_t max_stock = 1'000'000'000;
 
+/// What an admin changes of a product (docs/API.md `PUT /api/v1/products/{sku}`): the fields
+/// given, each validated like at creation.
+struct product_update {
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<std::string> category;
+  std::optional<std::int64_t> price_cents;
+};
+
+/// A change of stock (docs/API.md `POST /api/v1/products/{sku}/stock`): exactly one of `delta`
+/// (added to the stock) or `set` (the new stock).
+struct stock_change {
+  std::optional<std::int64_t> delta;
+  std::optional<std::int64_t> set;
+};
+
+/// Why a reservation was rejected.
+inline constexpr std::string_view reason_out_of_stock = "out_of_stock";
+inline constexpr std::string_view reason_product_inactive = "product_inactive";
+inline constexpr std::string_view reason_unknown_product = "unknown_product";
+
+/// Where an order's reservation of a product stands.
+enum class reservation_status : std::uint8_t { reserved, rejected, committed, released };
+
+std::string_view to_string(reservation_status s);
+std::optional<reservation_status> parse_reservation_status(std::string_view text);
+
+/// One order's reservation of a product: what the first reserve for the order answered, and
+/// what became of it since.
+struct reservation {
+  std::string order_id;
+  std::int64_t quantity = 0;
+  reservation_status status = reservation_status::reserved;
+  /// Why it was rejected (reason_*); empty otherwise.
+  std::string reason;
+
+  /// True when the first reserve for the order succeeded (whatever became of it since).
+  bool accepted() const { return status != reservation_status::rejected; }
+};
+
 /// A product; `exists` is false for a sku that was never created.
 struct product {
   bool exists = false;
@@ -40,6 +83,8 @@ struct product {
   std::int64_t stock = 0;
   std::int64_t reserved = 0;
   std::int64_t low_stock_threshold = 0;
+  /// Every order that asked to reserve this product, by order id.
+  std::map<std::string, reservation> reservations;
   /// Incremented by every accepted change; 0 until created.
   std::uint64_t version = 0;
   timestamp_ms updated_at = 0;
@@ -51,6 +96,52 @@ struct product {
 
   /// Creates the product from a draft; conflict if it already exists.
   maybe_failure create(const product_draft& draft, timestamp_ms now);
+
+  /// Checks an update without changing anything: at least one field, each valid.
+  static maybe_failure validate(const product_update& update);
+
+  /// Changes the given fields; not_found for a product never created. The version moves only
+  /// when a value changed.
+  maybe_failure update(const product_update& update, timestamp_ms now);
+
+  /// Checks a stock change without a product: exactly one of delta and set, within range.
+  static maybe_failure validate(const stock_change& change);
+
+  /// Changes the stock; not_found for a product never created, validation_failed for a stock
+  /// below 0 or above max_stock, conflict for a stock below what is reserved. The version
+  /// moves only when the stock changed.
+  maybe_failure change_stock(const stock_change& change, timestamp_ms now);
+
+  /// Takes the product off sale: later reservations are rejected (product_inactive), existing
+  /// ones can still be released or committed. Deactivating twice changes nothing the second
+  /// time; not_found for a product never created.
+  maybe_failure deactivate(timestamp_ms now);
+
+  /// Checks a reservation request: an order id of the identifier rule, 1..max_stock units.
+  static maybe_failure validate_reservation(const std::string& order_id, std::int64_t quantity);
+
+  /// Reserves `quantity` units for the order if the product is active and has them available,
+  /// else records the rejection (out_of_stock, product_inactive). The first reserve for an
+  /// order decides: another reserve for the order answers its reservation as it is and changes
+  /// nothing. A product never created rejects with unknown_product and records nothing.
+  /// Requires validate_reservation to pass.
+  reservation reserve(const std::string& order_id, std::int64_t quantity, timestamp_ms now);
+
+  /// Gives an order's reserved units back to what is available. Releasing again, or
+  /// releasing an order without a held reservation (unknown, rejected), changes nothing;
+  /// conflict for a reservation already committed.
+  maybe_failure release(const std::string& order_id, timestamp_ms now);
+
+  /// Turns an order's reservation into a sale: stock and reserved both drop by its quantity.
+  /// Committing again changes nothing; conflict when the order holds no reservation (unknown,
+  /// rejected or released).
+  maybe_failure commit(const std::string& order_id, timestamp_ms now);
+
+  /// True when available stock, `available_before` a change, is now at or below the
+  /// low-stock threshold and was above it before: the crossing, not every change below it.
+  bool crossed_low_stock(std::int64_t available_before) const {
+    return available_before > low_stock_threshold && available() <= low_stock_threshold;
+  }
 };
 
 } // namespace bazaar::domain

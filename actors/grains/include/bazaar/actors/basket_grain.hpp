@@ -1,11 +1,11 @@
 #pragma once
 
-/// The basket grain (key = customer id): a customer's basket. Lines are priced from the product
+/// The basket grain (key = customer id): a customer's basket. Lines are priced from the inventory
 /// grain when first added; checkout turns the basket into a pending order. A basket untouched
 /// for its ttl is cleared by its expiry reminder.
 
+#include "bazaar/actors/inventory_grain.hpp"
 #include "bazaar/actors/order_grain.hpp"
-#include "bazaar/actors/product_grain.hpp"
 
 #include <chrono>
 
@@ -113,7 +113,7 @@ struct basket_grain {
   result on(command& c, const basket_add& cmd) const {
     if (auto bad = domain::basket::check_add(cmd.sku, cmd.quantity))
       return *bad;
-    return c.ask<product_grain>(
+    return c.ask<inventory_grain>(
         cmd.sku, product_get{}, [this, cmd](command& c, const domain::product& item) -> result {
           auto& b = c.state();
           bool was_empty = b.lines.empty();
@@ -135,7 +135,7 @@ struct basket_grain {
     // A new line needs its product; changing or removing a line does not.
     if (cmd.quantity == 0 || c.state().find(cmd.sku) != nullptr)
       return set_line(c, cmd, nullptr);
-    return c.ask<product_grain>(
+    return c.ask<inventory_grain>(
         cmd.sku, product_get{},
         [this, cmd](command& c, const domain::product& item) { return set_line(c, cmd, &item); });
   }

@@ -3,8 +3,8 @@
 /// The shop's grain types, in one list: adding a grain type is adding its definition here.
 
 #include "bazaar/actors/basket_grain.hpp"
+#include "bazaar/actors/inventory_grain.hpp"
 #include "bazaar/actors/order_grain.hpp"
-#include "bazaar/actors/product_grain.hpp"
 #include "bazaar/config/options.hpp"
 #include "bazaar/runtime/grain_types.hpp"
 
@@ -16,7 +16,7 @@ namespace bazaar::actors {
 
 /// Every grain type of the shop, each definition with its settings.
 inline auto shop_grains(const config::node_options& opts) {
-  return std::make_tuple(basket_grain{std::chrono::seconds{opts.basket.ttl_s}}, product_grain{},
+  return std::make_tuple(basket_grain{std::chrono::seconds{opts.basket.ttl_s}}, inventory_grain{},
                          order_grain{});
 }
 

@@ -1,0 +1,348 @@
+#pragma once
+
+/// The inventory grain (key = sku): a catalog product, its stock, and the reservations of its
+/// units per order. Admins create, update, restock and deactivate it; the checkout saga
+/// reserves, releases and commits units through `product-reservation` records (or the typed
+/// calls), and learns the outcome of a reserve from the `product-reserved` event. Reads
+/// reflect every acknowledged write at once.
+
+#include "bazaar/actors/domain_inspect.hpp"
+#include "bazaar/domain/json_codec.hpp"
+#include "bazaar/runtime/durable_grain.hpp"
+
+#include <boost/json.hpp>
+
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace bazaar::actors {
+
+/// The event types of the inventory grain (docs/API.md "Events"); their topics are
+/// configuration (`kafka.topics.<event type>`), mapped by the outbox relay.
+namespace inventory_events {
+inline constexpr const char* product_created = "product-created";
+inline constexpr const char* product_updated = "product-updated";
+inline constexpr const char* stock_updated = "stock-updated";
+inline constexpr const char* product_low_stock = "product-low-stock";
+inline constexpr const char* product_deactivated = "product-deactivated";
+inline constexpr const char* product_reserved = "product-reserved";
+/// What the grain consumes: a saga's request to reserve, release or commit units.
+inline constexpr const char* product_reservation = "product-reservation";
+} // namespace inventory_events
+
+// -- messages --------------------------------------------------------------------------------
+
+/// Answers the product, with `exists == false` for a sku never created.
+struct product_get {};
+
+/// Creates the product; `conflict` when it exists.
+struct product_create {
+  domain::product_draft draft;
+  runtime::command_meta meta;
+  runtime::idempotency idem;
+};
+
+/// Changes name, description, category or price; answers the product.
+struct product_change {
+  domain::product_update update;
+  runtime::command_meta meta;
+  runtime::idempotency idem;
+};
+
+/// Adds to or sets the stock; answers the product.
+struct product_stock {
+  domain::stock_change change;
+  runtime::command_meta meta;
+  runtime::idempotency idem;
+};
+
+/// Takes the product off sale; answers the product.
+struct product_deactivate {
+  runtime::command_meta meta;
+  runtime::idempotency idem;
+};
+
+/// Reserves units for an order; answers the order's reservation (its first answer).
+struct product_reserve {
+  std::string order_id;
+  std::int64_t quantity = 0;
+  runtime::command_meta meta;
+  runtime::idempotency idem;
+};
+
+/// Gives an order's reserved units back; answers the product.
+struct product_release {
+  std::string order_id;
+  runtime::command_meta meta;
+  runtime::idempotency idem;
+};
+
+/// Turns an order's reservation into a sale; answers the product.
+struct product_commit {
+  std::string order_id;
+  runtime::command_meta meta;
+  runtime::idempotency idem;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_get&) {
+  return f(caf::meta::type_name("bazaar.product_get"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_create& x) {
+  return f(caf::meta::type_name("bazaar.product_create"), x.draft, x.meta, x.idem);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_change& x) {
+  return f(caf::meta::type_name("bazaar.product_change"), x.update, x.meta, x.idem);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_stock& x) {
+  return f(caf::meta::type_name("bazaar.product_stock"), x.change, x.meta, x.idem);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_deactivate& x) {
+  return f(caf::meta::type_name("bazaar.product_deactivate"), x.meta, x.idem);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_reserve& x) {
+  return f(caf::meta::type_name("bazaar.product_reserve"), x.order_id, x.quantity, x.meta, x.idem);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_release& x) {
+  return f(caf::meta::type_name("bazaar.product_release"), x.order_id, x.meta, x.idem);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_commit& x) {
+  return f(caf::meta::type_name("bazaar.product_commit"), x.order_id, x.meta, x.idem);
+}
+
+// -- the grain -------------------------------------------------------------------------------
+
+struct inventory_grain {
+  static constexpr const char* type = "inventory";
+  /// Products are read by every basket that adds them: they stay longer than the default.
+  static constexpr int idle_timeout_ms = 30 * 60 * 1000;
+  using state = domain::product;
+  using command = runtime::command<domain::product>;
+  using result = runtime::outcome<domain::product>;
+  using interface = caf::typed_actor<caf::replies_to<product_get>::with<domain::product>,
+                                     caf::replies_to<product_create>::with<domain::product>,
+                                     caf::replies_to<product_change>::with<domain::product>,
+                                     caf::replies_to<product_stock>::with<domain::product>,
+                                     caf::replies_to<product_deactivate>::with<domain::product>,
+                                     caf::replies_to<product_reserve>::with<domain::reservation>,
+                                     caf::replies_to<product_release>::with<domain::product>,
+                                     caf::replies_to<product_commit>::with<domain::product>,
+                                     caf::replies_to<runtime::kafka_record>::with<bool>>;
+
+  static domain::product initial(const std::string& sku) {
+    domain::product p;
+    p.sku = sku;
+    return p;
+  }
+  static std::optional<domain::product> from_snapshot(const boost::json::value& v) {
+    return domain::product_from_json(v);
+  }
+
+  domain::product on(const domain::product& p, const product_get&) const { return p; }
+
+  result on(command& c, const product_create& cmd) const {
+    auto& p = c.state();
+    if (cmd.draft.sku != p.sku)
+      return domain::validation_failed("sku", "sku does not name this product");
+    if (auto bad = p.create(cmd.draft, c.now()))
+      return *bad;
+    c.emit(inventory_events::product_created, domain::to_json(p).as_object());
+    c.emit(inventory_events::stock_updated,
+           {{"sku", p.sku}, {"stock", p.stock}, {"reserved", p.reserved}});
+    return p;
+  }
+
+  result on(command& c, const product_change& cmd) const {
+    auto& p = c.state();
+    auto before = p.version;
+    if (auto bad = p.update(cmd.update, c.now()))
+      return *bad;
+    if (p.version != before) {
+      boost::json::object data{{"sku", p.sku}};
+      if (cmd.update.name)
+        data["name"] = p.name;
+      if (cmd.update.description)
+        data["description"] = p.description;
+      if (cmd.update.category)
+        data["category"] = p.category;
+      if (cmd.update.price_cents)
+        data["price_cents"] = p.price_cents;
+      c.emit(inventory_events::product_updated, std::move(data));
+    }
+    return p;
+  }
+
+  result on(command& c, const product_stock& cmd) const {
+    auto& p = c.state();
+    auto was = counts(p);
+    if (auto bad = p.change_stock(cmd.change, c.now()))
+      return *bad;
+    stock_events(c, was);
+    return p;
+  }
+
+  result on(command& c, const product_deactivate&) const {
+    auto& p = c.state();
+    bool was_active = p.active;
+    if (auto bad = p.deactivate(c.now()))
+      return *bad;
+    if (was_active)
+      c.emit(inventory_events::product_deactivated, {{"sku", p.sku}});
+    return p;
+  }
+
+  runtime::outcome<domain::reservation> on(command& c, const product_reserve& cmd) const {
+    if (auto bad = domain::product::validate_reservation(cmd.order_id, cmd.quantity))
+      return *bad;
+    return reserve(c, cmd.order_id, cmd.quantity);
+  }
+
+  result on(command& c, const product_release& cmd) const {
+    if (auto bad = domain::product::validate_reservation(cmd.order_id, 1))
+      return *bad;
+    if (auto bad = release(c, cmd.order_id))
+      return *bad;
+    return c.state();
+  }
+
+  result on(command& c, const product_commit& cmd) const {
+    if (auto bad = domain::product::validate_reservation(cmd.order_id, 1))
+      return *bad;
+    if (auto bad = commit(c, cmd.order_id))
+      return *bad;
+    return c.state();
+  }
+
+  /// A `product-reservation` record: data {order_id, sku, quantity, type reserve|release|
+  /// commit}. A reserve is answered with a `product-reserved` event. A record that is not such
+  /// a request is refused (the bridge retries it, then dead-letters it).
+  runtime::outcome<bool> on(command& c, const runtime::kafka_record& r) const {
+    auto request = reservation_request_of(r, c.state().sku);
+    if (auto* bad = std::get_if<domain::failure>(&request))
+      return *bad;
+    const auto& req = std::get<reservation_request>(request);
+    if (auto bad = domain::product::validate_reservation(req.order_id, req.quantity))
+      return *bad;
+    if (req.type == "reserve") {
+      reserve(c, req.order_id, req.quantity);
+    } else if (req.type == "release") {
+      if (auto bad = release(c, req.order_id))
+        return *bad;
+    } else if (auto bad = commit(c, req.order_id)) {
+      return *bad;
+    }
+    return true;
+  }
+
+ private:
+  struct stock_counts {
+    std::int64_t stock;
+    std::int64_t reserved;
+  };
+  static stock_counts counts(const domain::product& p) { return {p.stock, p.reserved}; }
+
+  /// `stock-updated` when stock or reserved changed, and `product-low-stock` when available
+  /// units just fell to or below the threshold.
+  static void stock_events(command& c, stock_counts was) {
+    const auto& p = c.state();
+    if (p.stock == was.stock && p.reserved == was.reserved)
+      return;
+    c.emit(inventory_events::stock_updated,
+           {{"sku", p.sku}, {"stock", p.stock}, {"reserved", p.reserved}});
+    if (p.crossed_low_stock(was.stock - was.reserved))
+      c.emit(inventory_events::product_low_stock,
+             {{"sku", p.sku}, {"available", p.available()}, {"threshold", p.low_stock_threshold}});
+  }
+
+  /// Reserves, and answers with `product-reserved` (the first answer for the order again when
+  /// it asked before).
+  static domain::reservation reserve(command& c, const std::string& order_id,
+                                     std::int64_t quantity) {
+    auto& p = c.state();
+    auto was = counts(p);
+    auto r = p.reserve(order_id, quantity, c.now());
+    c.emit(inventory_events::product_reserved, {{"order_id", order_id},
+                                                {"sku", p.sku},
+                                                {"quantity", r.quantity},
+                                                {"status", r.accepted() ? "reserved" : "rejected"},
+                                                {"reason", r.reason}});
+    stock_events(c, was);
+    return r;
+  }
+
+  static domain::maybe_failure release(command& c, const std::string& order_id) {
+    auto& p = c.state();
+    auto was = counts(p);
+    if (auto bad = p.release(order_id, c.now()))
+      return bad;
+    stock_events(c, was);
+    return std::nullopt;
+  }
+
+  static domain::maybe_failure commit(command& c, const std::string& order_id) {
+    auto& p = c.state();
+    auto was = counts(p);
+    if (auto bad = p.commit(order_id, c.now()))
+      return bad;
+    stock_events(c, was);
+    return std::nullopt;
+  }
+
+  struct reservation_request {
+    std::string order_id;
+    std::string type;
+    std::int64_t quantity = 1;
+  };
+
+  /// The request a `product-reservation` record carries for product `sku`, or why it is none.
+  static std::variant<domain::failure, reservation_request>
+  reservation_request_of(const runtime::kafka_record& r, const std::string& sku) {
+    auto refuse = [](std::string why) {
+      return domain::failure{domain::errc::bad_request, std::move(why), {}};
+    };
+    if (r.event_type != inventory_events::product_reservation)
+      return refuse("the inventory grain handles product-reservation records, not '" +
+                    r.event_type + "'");
+    boost::system::error_code ec;
+    auto envelope = boost::json::parse(r.envelope, ec);
+    if (ec || !envelope.is_object() || !envelope.get_object().contains("data") ||
+        !envelope.get_object().at("data").is_object())
+      return refuse("a product-reservation record needs an envelope with a data object");
+    const auto& data = envelope.get_object().at("data").get_object();
+    auto text = [&data](const char* key) -> std::optional<std::string> {
+      auto it = data.find(key);
+      if (it == data.end() || !it->value().is_string())
+        return std::nullopt;
+      return std::string(it->value().get_string());
+    };
+    reservation_request req;
+    auto order_id = text("order_id");
+    auto type = text("type");
+    auto record_sku = text("sku");
+    if (!order_id || !type || !record_sku)
+      return refuse("a product-reservation needs the strings order_id, sku and type");
+    if (*record_sku != sku)
+      return refuse("the record is for sku '" + *record_sku + "', not '" + sku + "'");
+    if (*type != "reserve" && *type != "release" && *type != "commit")
+      return refuse("type must be reserve, release or commit, not '" + *type + "'");
+    req.order_id = *order_id;
+    req.type = *type;
+    if (req.type == "reserve") {
+      auto q = data.find("quantity");
+      if (q == data.end() || !q->value().is_int64())
+        return refuse("a reserve needs an integer quantity");
+      req.quantity = q->value().get_int64();
+    }
+    return req;
+  }
+};
+
+} // namespace bazaar::actors
