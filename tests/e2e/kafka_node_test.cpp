@@ -16,7 +16,13 @@
 #include <librdkafka/rdkafka.h>
 
 #include <csignal>
+#include <cstdio>
+#include <fstream>
 #include <thread>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #ifndef BAZAAR_LEDGER_BIN
 #error "BAZAAR_LEDGER_BIN must name the bazaar_ledger_node executable"
@@ -105,7 +111,97 @@ const std::vector<std::string> ledger_route = {
     "kafka.retry_backoff_ms=20",
 };
 
+/// `bazaar kafka-mock` as a process of its own (the embedded cluster outside any node), so
+/// that nodes can stop and start against the same cluster; stopped by its pid.
+class kafka_mock_process {
+ public:
+  explicit kafka_mock_process(const std::string& topic) {
+    file_ = "/tmp/bazaar-kafka-mock-" + std::to_string(::getpid()) + ".txt";
+    std::remove(file_.c_str());
+    std::vector<std::string> args{BAZAAR_BIN,
+                                  "kafka-mock",
+                                  "--partitions",
+                                  "3",
+                                  "--bootstrap-file",
+                                  file_,
+                                  "--set",
+                                  "kafka.topics.payment-processed=" + topic};
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      if (int null = ::open("/dev/null", O_WRONLY); null >= 0)
+        ::dup2(null, 1); // it prints the bootstrap list, which it also writes to the file
+      std::vector<char*> argv;
+      for (auto& a : args)
+        argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (bootstrap_.empty() && std::chrono::steady_clock::now() < deadline) {
+      std::ifstream in{file_};
+      std::getline(in, bootstrap_);
+      if (bootstrap_.empty())
+        std::this_thread::sleep_for(20ms);
+    }
+    REQUIRE(!bootstrap_.empty());
+  }
+  ~kafka_mock_process() {
+    ::kill(pid_, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    int status = 0;
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    std::remove(file_.c_str());
+  }
+  const std::string& bootstrap() const { return bootstrap_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string file_;
+  std::string bootstrap_;
+};
+
 } // namespace
+
+TEST_CASE("a node stopped with SIGTERM commits what its grains handled: the next node goes on "
+          "from there") {
+  test::pg_schema schema;
+  kafka_mock_process kafka{"ledger-e2e"};
+  REQUIRE(kafka.bootstrap().rfind("127.0.0.1:", 0) == 0);
+  auto sets = ledger_route;
+  sets.push_back("kafka.bootstrap_servers=" + kafka.bootstrap());
+  sets.push_back("kafka.group_id=e2e-restart");
+  produce(kafka.bootstrap(), "ledger-e2e",
+          {{"alice", envelope("e-1", "alice", 5)}, {"bob", envelope("e-2", "bob", 7)}});
+  {
+    node_process first{schema.name(), sets, 30s, BAZAAR_LEDGER_BIN};
+    CHECK(eventually([&] {
+      return counter(kafka_status(first.port()).at("bridge").as_object(), "handled") == 2;
+    }));
+    CHECK(first.stop(SIGTERM, 15s) == 0);
+  }
+  node_process second{schema.name(), sets, 30s, BAZAAR_LEDGER_BIN};
+  produce(kafka.bootstrap(), "ledger-e2e", {{"alice", envelope("e-3", "alice", 1)}});
+  json::object seen;
+  CHECK(eventually([&] {
+    seen = kafka_status(second.port()).at("bridge").as_object();
+    return counter(seen, "handled") >= 1 && seen.at("in_flight").to_number<std::int64_t>() == 0;
+  }));
+  INFO(json::serialize(seen));
+  CHECK(counter(seen, "consumed") == 1); // e-3 only: e-1 and e-2 were committed by the first
+  CHECK(counter(seen, "handled") == 1);
+  CHECK(schema.scalar("SELECT state->>'count' FROM snapshots WHERE grain_type = 'ledger' AND "
+                      "grain_key = 'alice'") == "2");
+  CHECK(second.stop(SIGTERM, 15s) == 0);
+}
 
 TEST_CASE("a node hands records of a routed topic to their grain once, and stops cleanly with "
           "the bridge running") {
