@@ -362,6 +362,54 @@ key_spec grain_type_key(const std::string& type, const char* setting,
   return spec;
 }
 
+/// Whether `event` is an event type with a topic (kafka.topics.<event>).
+bool is_event_type(std::string_view event) {
+  for (const auto& [name, member] : topic_table())
+    if (event == name)
+      return true;
+  return false;
+}
+
+/// The settings of a route as `kafka.routes.<event>.<setting>`.
+const std::vector<std::pair<const char*, std::string kafka_route_options::*>>& route_settings() {
+  static const std::vector<std::pair<const char*, std::string kafka_route_options::*>> settings = {
+      {"grain_type", &kafka_route_options::grain_type},
+      {"key_field", &kafka_route_options::key_field},
+  };
+  return settings;
+}
+
+/// The per-event key `kafka.routes.<event>.<setting>`: a grain type name, or a field name of
+/// the envelope's data; empty unsets it.
+key_spec route_key(const std::string& event, const char* setting,
+                   std::string kafka_route_options::*field) {
+  key_spec spec;
+  spec.name = "kafka.routes." + event + "." + setting;
+  const bool is_type = field == &kafka_route_options::grain_type;
+  spec.set = [event, field, is_type](node_options& options,
+                                     std::string_view text) -> setter_result {
+    if (!text.empty()) {
+      if (is_type && !is_grain_type_name(text))
+        return in_quotes(text) + " is not a grain type name ([a-z][a-z0-9_]*, at most 64)";
+      if (!is_type) {
+        if (require_identifier(text))
+          return in_quotes(text) + " is not a field name ([A-Za-z_][A-Za-z0-9_]*, at most 63)";
+      }
+    }
+    options.kafka.routes[event].*field = std::string(text);
+    return std::nullopt;
+  };
+  spec.get = [event, field](const node_options& options) {
+    auto i = options.kafka.routes.find(event);
+    return i == options.kafka.routes.end() ? std::string{} : i->second.*field;
+  };
+  spec.description =
+      is_type ? std::string("Grain type the Kafka bridge hands records of <event>'s topic to")
+              : std::string("Field of the envelope's data that is the grain key (empty: the "
+                            "record key)");
+  return spec;
+}
+
 /// The key named `name`: a known one, or a per-grain-type one; nullopt if neither.
 std::optional<key_spec> find_key(std::string_view name) {
   for (const auto& spec : known_keys()) {
@@ -378,6 +426,16 @@ std::optional<key_spec> find_key(std::string_view name) {
           return grain_type_key(std::string(rest.substr(0, dot)), setting, field);
     }
   }
+  constexpr std::string_view routes = "kafka.routes.";
+  if (name.substr(0, routes.size()) == routes) {
+    auto rest = name.substr(routes.size());
+    auto dot = rest.rfind('.');
+    if (dot != std::string_view::npos && is_event_type(rest.substr(0, dot))) {
+      for (const auto& [setting, field] : route_settings())
+        if (rest.substr(dot + 1) == setting)
+          return route_key(std::string(rest.substr(0, dot)), setting, field);
+    }
+  }
   return std::nullopt;
 }
 
@@ -390,8 +448,11 @@ bool known_section(std::string_view section) {
       return true;
   }
   constexpr std::string_view prefix = "grains.";
-  return section.substr(0, prefix.size()) == prefix &&
-         is_grain_type_name(section.substr(prefix.size()));
+  constexpr std::string_view routes = "kafka.routes.";
+  return (section.substr(0, prefix.size()) == prefix &&
+          is_grain_type_name(section.substr(prefix.size()))) ||
+         (section.substr(0, routes.size()) == routes &&
+          is_event_type(section.substr(routes.size())));
 }
 
 /// The regular environment variable of a key: http.port -> BAZAAR_HTTP_PORT,
@@ -512,6 +573,49 @@ std::optional<config_error> apply_environment(node_options& options,
         return error;
     }
   }
+  // Per event type: BAZAAR_KAFKA_ROUTES_<EVENT>_<SETTING>, e.g.
+  // BAZAAR_KAFKA_ROUTES_ORDER_CREATED_GRAIN_TYPE.
+  for (const auto& [event, member] : topic_table()) {
+    for (const auto& [setting, field] : route_settings()) {
+      auto spec = route_key(event, setting, field);
+      const auto name = env_name(spec.name);
+      const auto found = env.find(name);
+      if (found == env.end())
+        continue;
+      if (auto error = apply(options, spec, found->second, "from " + name))
+        return error;
+    }
+  }
+  return std::nullopt;
+}
+
+/// Checks the routes as a whole: a key field needs a grain type, and event types that share
+/// a topic route it alike (the bridge routes topics).
+std::optional<config_error> check_routes(const node_options& options) {
+  const auto topics = topic_map(options.kafka);
+  std::map<std::string, std::pair<std::string, kafka_route_options>> by_topic; // topic -> event
+  for (const auto& [event, route] : options.kafka.routes) {
+    const std::string key = "kafka.routes." + event;
+    if (route.grain_type.empty()) {
+      if (!route.key_field.empty())
+        return config_error{key + ".key_field",
+                            "is set but " + key +
+                                ".grain_type is not (a route needs a grain type)"};
+      continue;
+    }
+    const auto& topic = topics.at(event);
+    auto [other, fresh] = by_topic.emplace(topic, std::make_pair(event, route));
+    if (fresh)
+      continue;
+    const auto& [other_event, other_route] = other->second;
+    if (other_route.grain_type != route.grain_type || other_route.key_field != route.key_field)
+      return config_error{
+          key + ".grain_type",
+          "routes topic " + in_quotes(topic) + " unlike kafka.routes." + other_event + " (" +
+              other_route.grain_type + " by " +
+              (other_route.key_field.empty() ? "record key" : other_route.key_field) +
+              "), which names the same topic; a topic has one route"};
+  }
   return std::nullopt;
 }
 
@@ -557,6 +661,8 @@ std::variant<node_options, config_error> load(const load_request& request) {
       return *error;
     if (auto error = apply_overrides(options, request.overrides))
       return *error;
+    if (auto error = check_routes(options))
+      return *error;
     return options;
   } catch (const std::exception& e) {
     return config_error{"--config", std::string("cannot load configuration: ") + e.what()};
@@ -597,6 +703,15 @@ std::string describe_keys() {
     key_width = std::max(key_width, spec.name.size());
     rows.push_back({spec.name, "\"\"", std::move(meaning)});
   }
+  for (const auto& [setting, field] : route_settings()) {
+    auto spec = route_key("<event>", setting, field);
+    std::string meaning = spec.description +
+                          "; topic: kafka.topics.<event> [env "
+                          "BAZAAR_KAFKA_ROUTES_<EVENT>_" +
+                          env_name(setting).substr(std::string_view("BAZAAR_").size()) + "]";
+    key_width = std::max(key_width, spec.name.size());
+    rows.push_back({spec.name, "\"\"", std::move(meaning)});
+  }
   std::ostringstream out;
   for (const auto& r : rows) {
     out << "  " << r.key << std::string(key_width - r.key.size() + 2, ' ') << r.value
@@ -609,6 +724,27 @@ std::map<std::string, std::string> topic_map(const kafka_options& kafka) {
   std::map<std::string, std::string> out;
   for (const auto& [event, member] : topic_table())
     out.emplace(event, kafka.topics.*member);
+  return out;
+}
+
+std::vector<topic_route> topic_routes(const kafka_options& kafka) {
+  const auto topics = topic_map(kafka);
+  std::map<std::string, topic_route> by_topic;
+  for (const auto& [event, route] : kafka.routes) {
+    if (route.grain_type.empty())
+      continue;
+    auto t = topics.find(event);
+    if (t == topics.end())
+      continue; // load() accepts routes of event types with a topic only
+    auto& r = by_topic[t->second];
+    r.topic = t->second;
+    r.grain_type = route.grain_type;
+    r.key_field = route.key_field;
+    r.events.push_back(event);
+  }
+  std::vector<topic_route> out;
+  for (auto& [topic, r] : by_topic)
+    out.push_back(std::move(r));
   return out;
 }
 

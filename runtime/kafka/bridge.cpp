@@ -8,11 +8,13 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <tuple>
 #include <unordered_map>
 
 namespace bazaar::kafka {
@@ -50,6 +52,7 @@ struct completion {
 struct partition_track {
   std::map<std::int64_t, bool> pending; ///< offset -> handled
   std::int64_t commit_next = -1;        ///< the offset to commit next (-1: nothing new)
+  std::int64_t committed = -1;          ///< the offset committed last (-1: none yet)
 };
 
 void set(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
@@ -97,6 +100,11 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
   std::int64_t next_dead_letter = 1;
   std::uint64_t generation = 1;
   bool paused = false;
+  std::chrono::steady_clock::time_point lag_due{};
+
+  // Written by the consumer thread, read by partitions().
+  mutable std::mutex lag_mtx;
+  std::vector<partition_lag> lag;
 
   impl(runtime::grain_client& g, config::kafka_options o)
       : grains(g), time(g.host().time()), opts(std::move(o)) {}
@@ -314,6 +322,7 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
         continue;
       rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset =
           track.commit_next;
+      track.committed = track.commit_next;
       track.commit_next = -1;
     }
     if (list->cnt > 0) {
@@ -359,6 +368,44 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
     }
   }
 
+  /// Refreshes `lag` from the assignment, this member's commits and librdkafka's cached
+  /// watermarks and positions (no broker round trip), at most every 500 ms.
+  void refresh_lag(bool now = false) {
+    auto t = std::chrono::steady_clock::now();
+    if (!now && t < lag_due)
+      return;
+    lag_due = t + std::chrono::milliseconds{500};
+    std::vector<partition_lag> out;
+    rd_kafka_topic_partition_list_t* assigned = nullptr;
+    if (rk != nullptr && rd_kafka_assignment(rk, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_position(rk, assigned);
+      for (int i = 0; i < assigned->cnt; ++i) {
+        const auto& p = assigned->elems[i];
+        partition_lag l;
+        l.topic = p.topic;
+        l.partition = p.partition;
+        auto track = tracks.find({l.topic, l.partition});
+        if (track != tracks.end())
+          l.committed = track->second.committed;
+        std::int64_t low = -1, high = -1;
+        if (rd_kafka_get_watermark_offsets(rk, p.topic, p.partition, &low, &high) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
+            high >= 0)
+          l.high_watermark = high;
+        auto base = l.committed >= 0 ? l.committed : p.offset;
+        if (l.high_watermark >= 0 && base >= 0)
+          l.lag = std::max<std::int64_t>(0, l.high_watermark - base);
+        out.push_back(std::move(l));
+      }
+      rd_kafka_topic_partition_list_destroy(assigned);
+    }
+    std::sort(out.begin(), out.end(), [](const partition_lag& a, const partition_lag& b) {
+      return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
+    });
+    std::lock_guard<std::mutex> guard{lag_mtx};
+    lag = std::move(out);
+  }
+
   void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       rd_kafka_assign(rk, parts);
@@ -388,6 +435,17 @@ bridge::~bridge() {
 const bridge_stats& bridge::stats() const {
   static const bridge_stats none;
   return impl_ ? impl_->stats : none;
+}
+
+bool bridge::running() const {
+  return impl_ != nullptr && !impl_->stopping.load();
+}
+
+std::vector<partition_lag> bridge::partitions() const {
+  if (!impl_)
+    return {};
+  std::lock_guard<std::mutex> guard{impl_->lag_mtx};
+  return impl_->lag;
 }
 
 void bridge::start() {
@@ -443,6 +501,7 @@ void bridge::start() {
       me->dead_letters->poll(0);
       me->commit(false);
       me->apply_backpressure();
+      me->refresh_lag();
       if (auto* m = rd_kafka_consumer_poll(me->rk, 10)) {
         me->consume(m);
         rd_kafka_message_destroy(m);
@@ -459,6 +518,10 @@ void bridge::start() {
       me->dead_letters->poll(0);
     }
     me->commit(true);
+    {
+      std::lock_guard<std::mutex> guard{me->lag_mtx};
+      me->lag.clear();
+    }
     rd_kafka_consumer_close(me->rk);
     rd_kafka_destroy(me->rk);
     me->rk = nullptr;

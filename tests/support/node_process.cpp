@@ -3,6 +3,7 @@
 #include "http_client.hpp"
 #include "pg_schema.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdexcept>
@@ -10,10 +11,6 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
-
-#ifndef BAZAAR_BIN
-#error "BAZAAR_BIN must name the bazaar executable"
-#endif
 
 namespace bazaar::test {
 
@@ -30,10 +27,71 @@ std::uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
+process_exit run_until_exit(const std::string& binary, std::string schema,
+                            std::vector<std::string> sets, std::chrono::milliseconds within) {
+  std::vector<std::string> args{binary, "serve"};
+  sets.insert(sets.begin(), {"http.host=127.0.0.1", "http.port=0", "postgres.schema=" + schema,
+                             "log.format=text"});
+  for (auto& s : sets) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  auto url = test_postgres_url();
+  int out[2];
+  if (::pipe(out) != 0)
+    throw std::runtime_error("pipe failed");
+  pid_t pid = ::fork();
+  if (pid < 0)
+    throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    ::dup2(out[1], 2);
+    ::close(out[0]);
+    ::close(out[1]);
+    ::setenv("BAZAAR_POSTGRES_URL", url.c_str(), 1);
+    ::setenv("BAZAAR_JWT_SECRET", node_process::secret(), 1);
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ::fcntl(out[0], F_SETFL, ::fcntl(out[0], F_GETFL) | O_NONBLOCK);
+  process_exit result;
+  auto deadline = std::chrono::steady_clock::now() + within;
+  int status = 0;
+  bool ended = false;
+  char buf[4096];
+  while (true) {
+    ssize_t n;
+    while ((n = ::read(out[0], buf, sizeof buf)) > 0)
+      result.output.append(buf, static_cast<std::size_t>(n));
+    if (ended)
+      break;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      ended = true; // read what is left, then stop
+      continue;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      ::close(out[0]);
+      result.status = -1;
+      return result;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  ::close(out[0]);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  return result;
+}
+
 node_process::node_process(std::string schema, std::vector<std::string> sets,
-                           std::chrono::milliseconds ready_within)
+                           std::chrono::milliseconds ready_within, std::string binary)
     : port_(free_port()) {
-  std::vector<std::string> args{BAZAAR_BIN, "serve"};
+  std::vector<std::string> args{binary, "serve"};
   sets.insert(sets.begin(), {"http.host=127.0.0.1", "http.port=" + std::to_string(port_),
                              "postgres.schema=" + schema, "log.level=warn"});
   for (auto& s : sets) {

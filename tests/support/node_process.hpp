@@ -10,17 +10,37 @@
 
 #include <sys/types.h>
 
+#ifndef BAZAAR_BIN
+#error "BAZAAR_BIN must name the bazaar executable"
+#endif
+
 namespace bazaar::test {
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 std::uint16_t free_port();
 
+/// How a process that was expected to end ended: its exit status (or -signal, or -1 when it
+/// had to be killed after the time allowed) and what it wrote to stdout and stderr.
+struct process_exit {
+  int status = -1;
+  std::string output;
+};
+
+/// Runs `binary serve` with `--set` overrides (http.port=0 on 127.0.0.1, postgres.schema and
+/// the test secret are added) and waits at most `within` for it to end by itself; kills it
+/// by pid after that. For configurations the node must refuse.
+process_exit run_until_exit(const std::string& binary, std::string schema,
+                            std::vector<std::string> sets,
+                            std::chrono::milliseconds within = std::chrono::seconds{20});
+
 class node_process {
  public:
-  /// Starts `bazaar serve` with `--set` overrides (http.port, postgres.schema and the test
-  /// secret are added) and waits until /readyz answers 200 (throws after `ready_within`).
+  /// Starts `bazaar serve` (or `binary serve`) with `--set` overrides (http.port,
+  /// postgres.schema and the test secret are added) and waits until /readyz answers 200
+  /// (throws after `ready_within`).
   node_process(std::string schema, std::vector<std::string> sets = {},
-               std::chrono::milliseconds ready_within = std::chrono::seconds{20});
+               std::chrono::milliseconds ready_within = std::chrono::seconds{20},
+               std::string binary = BAZAAR_BIN);
   /// Kills the process (SIGKILL) if it still runs.
   ~node_process();
 

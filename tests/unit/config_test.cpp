@@ -163,7 +163,8 @@ bool same(const cfg::node_options& a, const cfg::node_options& b) {
          a.grains.types.size() == b.grains.types.size() && a.log.level == b.log.level &&
          a.log.format == b.log.format && a.postgres.url == b.postgres.url &&
          a.kafka.bootstrap_servers == b.kafka.bootstrap_servers &&
-         a.cluster.node_id == b.cluster.node_id && a.cluster.port == b.cluster.port;
+         a.kafka.routes.size() == b.kafka.routes.size() && a.cluster.node_id == b.cluster.node_id &&
+         a.cluster.port == b.cluster.port;
 }
 
 } // namespace
@@ -495,10 +496,13 @@ TEST_CASE("describe_keys mentions every key with its environment variable and de
   CHECK_THAT(text, Catch::Contains("8080"));
   CHECK_THAT(text, Catch::Contains("1048576"));
   CHECK_THAT(text, Catch::Contains("stealing"));
-  // One line per key, and one for the per-grain-type family.
+  // One line per key, one for the per-grain-type family and two for the routes.
   CHECK_THAT(text, Catch::Contains("grains.<type>.idle_timeout_ms"));
   CHECK_THAT(text, Catch::Contains("BAZAAR_GRAINS_<TYPE>_IDLE_TIMEOUT_MS"));
-  CHECK(std::count(text.begin(), text.end(), '\n') == static_cast<long>(all_keys.size()) + 1);
+  CHECK_THAT(text, Catch::Contains("kafka.routes.<event>.grain_type"));
+  CHECK_THAT(text, Catch::Contains("kafka.routes.<event>.key_field"));
+  CHECK_THAT(text, Catch::Contains("BAZAAR_KAFKA_ROUTES_<EVENT>_GRAIN_TYPE"));
+  CHECK(std::count(text.begin(), text.end(), '\n') == static_cast<long>(all_keys.size()) + 3);
 }
 
 TEST_CASE("environment() reflects the process environment") {
@@ -555,4 +559,83 @@ TEST_CASE("a per-type key with a malformed type or an unknown setting is refused
   cfg::load_request request;
   request.env = {{"BAZAAR_GRAINS_9X_IDLE_TIMEOUT_MS", "5"}};
   CHECK(load_error(request).key == "BAZAAR_GRAINS_9X_IDLE_TIMEOUT_MS");
+}
+
+TEST_CASE("nothing is routed to grains by default") {
+  CHECK(load_ok({}).kafka.routes.empty());
+  CHECK(cfg::topic_routes(load_ok({}).kafka).empty());
+  CHECK(cfg::topic_routes(load_ok(with_file(example_ini_path())).kafka).empty());
+}
+
+TEST_CASE("bridge routes come per event type from file, environment and --set, on the event's "
+          "topic") {
+  temp_folder dir;
+  cfg::load_request request;
+  request.file = dir.write("routes.ini", "[kafka.topics]\norder-created = shop.orders\n"
+                                         "[kafka.routes.order-created]\ngrain_type = checkout\n"
+                                         "key_field = order_id\n");
+  request.env = {{"BAZAAR_KAFKA_ROUTES_PRODUCT_RESERVATION_GRAIN_TYPE", "inventory"},
+                 {"BAZAAR_KAFKA_ROUTES_PRODUCT_RESERVATION_KEY_FIELD", "sku"}};
+  request.overrides = {"kafka.routes.payment-pending.grain_type=payment",
+                       "kafka.routes.payment-pending.key_field=payment_id",
+                       "kafka.routes.stock-updated.grain_type=ledger"};
+  const auto routes = cfg::topic_routes(load_ok(request).kafka);
+  REQUIRE(routes.size() == 4);
+  CHECK(routes[0].topic == "payment-pending");
+  CHECK(routes[0].grain_type == "payment");
+  CHECK(routes[0].key_field == "payment_id");
+  CHECK(routes[1].topic == "product-reservation");
+  CHECK(routes[1].grain_type == "inventory");
+  CHECK(routes[1].key_field == "sku");
+  CHECK(routes[2].topic == "shop.orders");
+  CHECK(routes[2].grain_type == "checkout");
+  CHECK(routes[2].key_field == "order_id");
+  CHECK(routes[2].events == std::vector<std::string>{"order-created"});
+  CHECK(routes[3].topic == "stock-updated");
+  CHECK(routes[3].key_field.empty()); // the record key
+  // --set may unset a route of the file.
+  request.overrides.push_back("kafka.routes.order-created.grain_type=");
+  request.overrides.push_back("kafka.routes.order-created.key_field=");
+  CHECK(cfg::topic_routes(load_ok(request).kafka).size() == 3);
+}
+
+TEST_CASE("event types that share a topic route it alike, or loading fails naming the key") {
+  auto same = load_ok(with_sets({"kafka.routes.basket-cleared.grain_type=audit",
+                                 "kafka.routes.basket-expired.grain_type=audit"}));
+  auto routes = cfg::topic_routes(same.kafka);
+  REQUIRE(routes.size() == 1);
+  CHECK(routes[0].topic == "basket-events");
+  CHECK(routes[0].events == std::vector<std::string>{"basket-cleared", "basket-expired"});
+  auto bad = load_error(with_sets({"kafka.routes.basket-cleared.grain_type=audit",
+                                   "kafka.routes.basket-expired.grain_type=audit",
+                                   "kafka.routes.basket-expired.key_field=customer_id"}));
+  CHECK(bad.key == "kafka.routes.basket-expired.grain_type");
+  CHECK_THAT(bad.message, Catch::Contains("basket-events"));
+  CHECK_THAT(bad.message, Catch::Contains("kafka.routes.basket-cleared"));
+}
+
+TEST_CASE("a malformed route is refused naming its key") {
+  CHECK(load_error(with_sets({"kafka.routes.order-created.grain_type=Checkout"})).key ==
+        "kafka.routes.order-created.grain_type");
+  CHECK(load_error(with_sets({"kafka.routes.order-created.key_field=order id"})).key ==
+        "kafka.routes.order-created.key_field");
+  // An event type without a topic, or an unknown setting: unknown keys.
+  auto unknown = load_error(with_sets({"kafka.routes.order-deleted.grain_type=checkout"}));
+  CHECK(unknown.key == "kafka.routes.order-deleted.grain_type");
+  CHECK(unknown.message == "unknown key");
+  CHECK(load_error(with_sets({"kafka.routes.order-created.grain=checkout"})).message ==
+        "unknown key");
+  // A key field without a grain type.
+  auto half = load_error(with_sets({"kafka.routes.order-created.key_field=order_id"}));
+  CHECK(half.key == "kafka.routes.order-created.key_field");
+  CHECK_THAT(half.message, Catch::Contains("kafka.routes.order-created.grain_type"));
+  // In a file: an unknown event type is an unknown section.
+  temp_folder dir;
+  auto file = dir.write("bad.ini", "[kafka.routes.nope]\ngrain_type = checkout\n");
+  CHECK(load_error(with_file(file)).key == "kafka.routes.nope");
+  cfg::load_request request;
+  request.env = {{"BAZAAR_KAFKA_ROUTES_ORDER_CREATED_GRAIN_TYPE", "check-out"}};
+  auto env = load_error(request);
+  CHECK(env.key == "kafka.routes.order-created.grain_type");
+  CHECK_THAT(env.message, Catch::Contains("BAZAAR_KAFKA_ROUTES_ORDER_CREATED_GRAIN_TYPE"));
 }

@@ -4,6 +4,7 @@
 #include "bazaar/config/loader.hpp"
 #include "bazaar/gateway/http_server.hpp"
 #include "bazaar/gateway/routes.hpp"
+#include "bazaar/kafka/bridge.hpp"
 #include "bazaar/kafka/embedded_kafka.hpp"
 #include "bazaar/kafka/outbox_relay.hpp"
 #include "bazaar/persistence/pg_storage.hpp"
@@ -53,6 +54,43 @@ class unconfigured_storage final : public persistence::grain_store,
   }
 };
 
+/// Every grain type the node hosts, each with whether it handles Kafka records.
+std::map<std::string, bool> grain_types(const config::node_options& opts,
+                                        const std::vector<grain_extension>& extensions) {
+  std::map<std::string, bool> types = std::apply(
+      [](const auto&... g) {
+        return std::map<std::string, bool>{
+            {std::decay_t<decltype(g)>::type, handles_kafka_records<std::decay_t<decltype(g)>>}...};
+      },
+      actors::shop_grains(opts));
+  for (const auto& e : extensions)
+    types.insert(e.types.begin(), e.types.end());
+  return types;
+}
+
+/// The bridge's routes from kafka.routes; throws std::invalid_argument naming the key when a
+/// route names a grain type that does not exist or does not handle Kafka records.
+std::vector<kafka::route> bridge_routes(const config::node_options& opts,
+                                        const std::map<std::string, bool>& types) {
+  std::vector<kafka::route> out;
+  for (const auto& r : config::topic_routes(opts.kafka)) {
+    auto t = types.find(r.grain_type);
+    if (t == types.end() || !t->second) {
+      std::string known;
+      for (const auto& [name, kafka] : types)
+        if (kafka)
+          known += (known.empty() ? "" : ", ") + name;
+      throw std::invalid_argument(
+          "kafka.routes." + r.events.front() + ".grain_type: " +
+          (t == types.end() ? "there is no grain type \"" + r.grain_type + "\""
+                            : "grain type \"" + r.grain_type + "\" does not handle Kafka records") +
+          " (types that do: " + (known.empty() ? std::string{"none"} : known) + ")");
+    }
+    out.push_back(kafka::route{r.topic, r.grain_type, r.key_field});
+  }
+  return out;
+}
+
 } // namespace
 
 struct node::impl {
@@ -60,6 +98,8 @@ struct node::impl {
   std::unique_ptr<kafka::embedded_kafka> embedded;
   std::string bootstrap;
   std::unique_ptr<kafka::outbox_relay> relay;
+  /// The Kafka bridge into grains: only when something is routed and storage is configured.
+  std::unique_ptr<kafka::bridge> bridge;
   runtime::system_clock clock;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> system;
@@ -76,9 +116,12 @@ struct node::impl {
   bool stopped = false;
 };
 
-node::node(config::node_options opts) : impl_(std::make_unique<impl>()) {
+node::node(config::node_options opts, std::vector<grain_extension> extensions)
+    : impl_(std::make_unique<impl>()) {
   auto& d = *impl_;
   d.opts = std::move(opts);
+  // Checked before anything starts: a bad route is a configuration error.
+  auto routes = bridge_routes(d.opts, grain_types(d.opts, extensions));
   d.bootstrap = d.opts.kafka.bootstrap_servers;
   if (d.bootstrap.empty()) {
     // Embedded default: librdkafka's mock cluster in this process (README: its limits).
@@ -90,6 +133,8 @@ node::node(config::node_options opts) : impl_(std::make_unique<impl>()) {
                  d.opts.kafka.mock_brokers, d.opts.kafka.partitions, d.bootstrap);
   }
   actors::register_types(d.cfg);
+  for (const auto& e : extensions)
+    e.register_types(d.cfg);
   runtime::configure(d.cfg, d.opts.runtime);
   d.system = std::make_unique<caf::actor_system>(d.cfg);
   const auto& pg = d.opts.postgres;
@@ -122,6 +167,16 @@ node::node(config::node_options opts) : impl_(std::make_unique<impl>()) {
   services.call_timeout = std::chrono::milliseconds{d.opts.runtime.call_timeout_ms};
   services.source = "bazaar/" + node_name(d.opts);
   actors::register_grains(d.host->grains(), d.opts, services);
+  for (const auto& e : extensions)
+    e.register_grains(d.host->grains(), services);
+  if (!routes.empty()) {
+    if (d.pg)
+      d.bridge = std::make_unique<kafka::bridge>(d.host->client(), d.bootstrap, d.opts.kafka,
+                                                 std::move(routes));
+    else
+      spdlog::warn("kafka.routes are configured but postgres.url is not: the Kafka bridge "
+                   "does not run (grains could not handle records durably)");
+  }
   runtime::reminder_service::options ro;
   ro.poll_interval = std::chrono::milliseconds{pg.reminder_poll_ms};
   d.reminders = std::make_unique<runtime::reminder_service>(d.reminder_store, d.host->client(), ro);
@@ -140,11 +195,46 @@ node::node(config::node_options opts) : impl_(std::make_unique<impl>()) {
       relay["published"] = me.relay->published();
       relay["outbox_backlog"] = me.relay->backlog();
     }
+    boost::json::object bridge{{"running", me.bridge != nullptr && me.bridge->running()},
+                               {"group_id", me.opts.kafka.group_id}};
+    boost::json::array routes;
+    for (const auto& r : config::topic_routes(me.opts.kafka)) {
+      boost::json::array events;
+      for (const auto& e : r.events)
+        events.emplace_back(e);
+      routes.push_back(boost::json::object{{"topic", r.topic},
+                                           {"events", std::move(events)},
+                                           {"grain_type", r.grain_type},
+                                           {"key_field", r.key_field.empty()
+                                                             ? boost::json::value(nullptr)
+                                                             : boost::json::value(r.key_field)}});
+    }
+    bridge["routes"] = std::move(routes);
+    if (me.bridge) {
+      const auto& s = me.bridge->stats();
+      bridge["consumed"] = s.consumed.load();
+      bridge["handled"] = s.handled.load();
+      bridge["retried"] = s.retried.load();
+      bridge["dead_lettered"] = s.dead_lettered.load();
+      bridge["committed"] = s.committed.load();
+      bridge["in_flight"] = s.in_flight.load();
+      bridge["pauses"] = s.pauses.load();
+      boost::json::array partitions;
+      for (const auto& p : me.bridge->partitions())
+        partitions.push_back(boost::json::object{
+            {"topic", p.topic},
+            {"partition", p.partition},
+            {"committed", p.committed},
+            {"high_watermark", p.high_watermark},
+            {"lag", p.lag < 0 ? boost::json::value(nullptr) : boost::json::value(p.lag)}});
+      bridge["partitions"] = std::move(partitions);
+    }
     return boost::json::value{{"bootstrap_servers", me.bootstrap},
                               {"embedded", me.embedded != nullptr},
                               {"partitions", me.opts.kafka.partitions},
                               {"topics", std::move(topics)},
-                              {"relay", std::move(relay)}};
+                              {"relay", std::move(relay)},
+                              {"bridge", std::move(bridge)}};
   };
   routes_ctx.ready = [self] {
     std::string why;
@@ -174,6 +264,8 @@ void node::start() {
   d.reminders->start();
   if (d.relay)
     d.relay->start();
+  if (d.bridge)
+    d.bridge->start(); // after the grains are registered and the host runs
   d.http->start();
   d.started = true;
   spdlog::info("node serving HTTP on {}:{} with {} CAF worker threads", d.opts.http.host,
@@ -193,6 +285,9 @@ void node::stop() {
     spdlog::info("node stopping: draining {} requests in flight", d.http->inflight());
     d.http->drain(std::chrono::milliseconds{d.opts.http.request_timeout_ms});
   }
+  // Commits what grains handled and leaves the group while the grains still run.
+  if (d.bridge)
+    d.bridge->stop();
   d.reminders->stop();
   // Grains answer their last writes and quit while storage still runs.
   d.host->stop(std::chrono::milliseconds{2000});
@@ -202,6 +297,7 @@ void node::stop() {
   if (d.relay)
     d.relay->stop(); // publishes what the last commits added, then stops
   d.relay.reset();
+  d.bridge.reset();
   d.http.reset();
   d.reminders.reset();
   d.host.reset();

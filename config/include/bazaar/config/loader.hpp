@@ -43,6 +43,20 @@ std::string describe_keys();
 /// Event type (e.g. "order-created") -> topic, from kafka.topics.
 std::map<std::string, std::string> topic_map(const kafka_options& kafka);
 
+/// One topic the Kafka bridge consumes, from the kafka.routes of the event types on it.
+struct topic_route {
+  std::string topic;
+  std::string grain_type;
+  /// Empty: the record key is the grain key; otherwise this field of the envelope's data.
+  std::string key_field;
+  /// The event types whose routes name this topic, sorted (their keys, for messages).
+  std::vector<std::string> events;
+};
+
+/// The bridge's routes, one per topic, sorted by topic; empty when nothing is routed. The
+/// options are valid (load() checked that event types sharing a topic route it alike).
+std::vector<topic_route> topic_routes(const kafka_options& kafka);
+
 /// Every configured topic and the dead-letter topic (`<topic>.dlq`) of each, sorted.
 std::vector<std::string> topics_with_dead_letters(const kafka_options& kafka);
 

@@ -125,6 +125,15 @@ struct kafka_topics {
   std::string basket_expired = "basket-events";
 };
 
+/// Where the Kafka bridge sends the records of one event type's topic
+/// (`kafka.routes.<event>.grain_type` and `.key_field`).
+struct kafka_route_options {
+  /// The grain type that handles the records; empty means "not routed".
+  std::string grain_type;
+  /// The field of the envelope's data that is the grain key; empty means the record key.
+  std::string key_field;
+};
+
 /// Kafka: the bus between modules. The outbox relay publishes events; the bridge consumes.
 struct kafka_options {
   /// Comma-separated brokers; empty means "start the embedded mock cluster".
@@ -150,6 +159,9 @@ struct kafka_options {
   /// How often the outbox relay sweeps for rows left unpublished (restart, outage).
   int relay_sweep_ms = 1000;
   kafka_topics topics;
+  /// Routes of the bridge by event type (e.g. "order-created"); the topic is the event's
+  /// kafka.topics entry. None by default: the bridge then does not run.
+  std::map<std::string, kafka_route_options> routes;
 };
 
 /// Cluster membership (used from the cluster issue on).

@@ -40,6 +40,20 @@ struct bridge_stats {
   std::atomic<std::uint64_t> pauses{0};
 };
 
+/// One assigned partition as the bridge last saw it (refreshed about twice a second).
+struct partition_lag {
+  std::string topic;
+  std::int32_t partition = 0;
+  /// The next offset this member committed for the group; -1 while it committed none since
+  /// the partition was assigned.
+  std::int64_t committed = -1;
+  /// The partition's end as of the last fetch (librdkafka's cached watermark); -1 unknown.
+  std::int64_t high_watermark = -1;
+  /// Records not committed yet: high_watermark minus committed (or minus the consumer's
+  /// position while nothing is committed); -1 when unknown.
+  std::int64_t lag = -1;
+};
+
 class bridge {
  public:
   bridge(runtime::grain_client& grains, std::string bootstrap, config::kafka_options opts,
@@ -55,6 +69,10 @@ class bridge {
   void stop();
 
   const bridge_stats& stats() const;
+  /// Whether it consumes (started, not stopped).
+  bool running() const;
+  /// The partitions assigned to this member, sorted, with their group lag.
+  std::vector<partition_lag> partitions() const;
   const std::vector<route>& routes() const { return routes_; }
 
  private:

@@ -1,13 +1,17 @@
 #pragma once
 
-/// One Bazaar node: the actor system, the grain host with the shop's grain types, and the
-/// HTTP gateway. Started in that order and stopped in reverse: the gateway stops accepting
-/// and answers what is in flight, grains persist and deactivate, then everything quits.
+/// One Bazaar node: the actor system, the grain host with the shop's grain types, the Kafka
+/// bridge into them (when kafka.routes routes anything) and the HTTP gateway. Started in that
+/// order and stopped in reverse: the gateway stops accepting and answers what is in flight,
+/// the bridge commits what grains handled and leaves its group, grains persist and
+/// deactivate, then everything quits.
 
 #include "bazaar/config/options.hpp"
+#include "bazaar/grain_extension.hpp"
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace caf {
 class actor_system;
@@ -21,10 +25,11 @@ namespace bazaar {
 
 class node {
  public:
-  /// A node on PostgreSQL (postgres.url; with an empty url it serves but is never ready).
-  /// Throws std::invalid_argument naming the key when the options name a grain type that
-  /// does not exist.
-  explicit node(config::node_options opts);
+  /// A node on PostgreSQL (postgres.url; with an empty url it serves but is never ready),
+  /// hosting the shop's grain types and those of `extensions`. Throws std::invalid_argument
+  /// naming the key when the options name a grain type that does not exist, or route Kafka
+  /// records to a grain type that does not handle them.
+  explicit node(config::node_options opts, std::vector<grain_extension> extensions = {});
   ~node();
 
   node(const node&) = delete;
