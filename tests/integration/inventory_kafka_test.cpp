@@ -10,6 +10,9 @@
 #include "bazaar/runtime/errors.hpp"
 #include "bazaar/runtime/host.hpp"
 
+#include "support/eventually.hpp"
+#include "support/raw_producer.hpp"
+
 #include <boost/json.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -25,6 +28,9 @@ namespace json = boost::json;
 using actors::inventory_grain;
 
 namespace {
+
+using test::eventually;
+using test::raw_producer;
 
 /// The shop's grain types on memory storage.
 struct shop_host {
@@ -108,41 +114,6 @@ std::string reservation(const std::string& event_id, const std::string& order_id
                                       {"occurred_at", "2026-11-29T00:00:00.000Z"},
                                       {"data", std::move(data)},
                                       {"metadata", json::object{}}});
-}
-
-/// A plain producer for tests.
-struct raw_producer {
-  explicit raw_producer(const std::string& bootstrap) {
-    char err[512];
-    auto* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
-    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  }
-  ~raw_producer() {
-    rd_kafka_flush(rk, 5000);
-    rd_kafka_destroy(rk);
-  }
-  void send(const std::string& topic, const std::string& key, const std::string& value) {
-    REQUIRE(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
-                              RD_KAFKA_V_KEY(key.data(), key.size()),
-                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
-  }
-  void flush() { rd_kafka_flush(rk, 10000); }
-  rd_kafka_t* rk;
-};
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds within = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
 }
 
 domain::product_draft mug(std::int64_t stock, std::int64_t threshold = 0) {

@@ -11,8 +11,10 @@
 #include "bazaar/runtime/host.hpp"
 #include "bazaar/runtime/kafka_record.hpp"
 
+#include "support/eventually.hpp"
 #include "support/ledger_grain.hpp"
 #include "support/pg_schema.hpp"
+#include "support/raw_producer.hpp"
 
 #include <boost/json.hpp>
 #include <caf/actor_system.hpp>
@@ -33,6 +35,9 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 
 namespace {
+
+using test::eventually;
+using test::raw_producer;
 
 using test::ledger;
 
@@ -95,30 +100,6 @@ std::string envelope(const std::string& event_id, const std::string& key, std::i
                                       {"data", std::move(data)},
                                       {"metadata", json::object{}}});
 }
-
-/// A plain producer for tests.
-struct raw_producer {
-  explicit raw_producer(const std::string& bootstrap) {
-    char err[512];
-    auto* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
-    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  }
-  ~raw_producer() {
-    rd_kafka_flush(rk, 5000);
-    rd_kafka_destroy(rk);
-  }
-  void send(const std::string& topic, const std::string& key, const std::string& value) {
-    REQUIRE(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
-                              RD_KAFKA_V_KEY(key.data(), key.size()),
-                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
-  }
-  void flush() { rd_kafka_flush(rk, 10000); }
-  rd_kafka_t* rk;
-};
 
 /// A record as a reader saw it, with where it sits in the topic.
 struct read_record {
@@ -188,17 +169,6 @@ std::vector<read_record> read_topic(const std::string& bootstrap, const std::str
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
   return out;
-}
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds within = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
 }
 
 std::vector<kafka::route> ledger_routes() {
