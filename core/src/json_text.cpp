@@ -1,5 +1,8 @@
 #include "bazaar/core/json_text.hpp"
 
+#include <boost/json/serializer.hpp>
+#include <boost/json/value.hpp>
+
 #include <charconv>
 
 namespace bazaar::core::json_text {
@@ -74,6 +77,40 @@ void append_uint(std::string& out, std::uint64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);
+}
+
+namespace {
+
+/// Runs `sr` (reset to a value) to its end, appending what it writes to `out`.
+void drain(boost::json::serializer& sr, std::string& out) {
+  while (!sr.done()) {
+    auto used = out.size();
+    if (out.capacity() - used < 512)
+      out.reserve(used + 512 + out.capacity() / 2);
+    out.resize(out.capacity());
+    auto written = sr.read(out.data() + used, out.size() - used);
+    out.resize(used + written.size());
+  }
+}
+
+/// One serializer per thread: reset() keeps the memory it grew for nesting.
+boost::json::serializer& serializer() {
+  thread_local boost::json::serializer sr;
+  return sr;
+}
+
+} // namespace
+
+void append_value(std::string& out, const boost::json::value& v) {
+  auto& sr = serializer();
+  sr.reset(&v);
+  drain(sr, out);
+}
+
+void append_value(std::string& out, const boost::json::object& o) {
+  auto& sr = serializer();
+  sr.reset(&o);
+  drain(sr, out);
 }
 
 } // namespace bazaar::core::json_text

@@ -1,5 +1,7 @@
 #include "bazaar/gateway/http_server.hpp"
 
+#include "bazaar/core/json_text.hpp"
+
 #include "bazaar/gateway/http_codec.hpp"
 #include "bazaar/gateway/json_writer.hpp"
 #include "bazaar/gateway/token_cache.hpp"
@@ -12,7 +14,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -59,13 +60,6 @@ void append_header(std::string& out, std::string_view name, std::string_view val
   out += ": ";
   clean(value);
   out += "\r\n";
-}
-
-template <typename Int>
-void append_int(std::string& out, Int n) {
-  char digits[24];
-  auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-  out.append(digits, static_cast<std::size_t>(end - digits));
 }
 
 /// Nanoseconds on the steady time of `clock`, never 0 (0 means "none" where it is stored).
@@ -357,7 +351,7 @@ void responder::finish(int status, std::string_view body, bool close) {
   auto& head = scratch(head_buffer);
   head += Http::versionString(version_);
   head += ' ';
-  append_int(head, status);
+  core::json_text::append_int(head, status);
   head += ' ';
   head += Http::codeString(static_cast<Http::Code>(status));
   head += close ? "\r\nContent-Type: application/json\r\nConnection: Close\r\n"
@@ -366,7 +360,7 @@ void responder::finish(int status, std::string_view body, bool close) {
   for (const auto& [name, value] : headers_)
     append_header(head, name, value);
   head += "Content-Length: ";
-  append_int(head, body.size());
+  core::json_text::append_uint(head, body.size());
   head += "\r\n\r\n";
   conn_->active_ns = conn_->now_ns();
   conn_->write(head, body, close);

@@ -4,24 +4,12 @@
 #include "bazaar/core/time.hpp"
 #include "bazaar/domain/basket.hpp"
 
-#include <boost/json/serializer.hpp>
-
 namespace bazaar::gateway {
 
 namespace jt = core::json_text;
 
 void append_json(std::string& out, const boost::json::value& v) {
-  // One serializer per thread: reset() keeps the memory it grew for nesting.
-  thread_local boost::json::serializer sr;
-  sr.reset(&v);
-  while (!sr.done()) {
-    auto used = out.size();
-    if (out.capacity() - used < 512)
-      out.reserve(used + 512 + out.capacity() / 2);
-    out.resize(out.capacity());
-    auto written = sr.read(out.data() + used, out.size() - used);
-    out.resize(used + written.size());
-  }
+  jt::append_value(out, v);
 }
 
 void append_json(std::string& out, const domain::basket& b) {

@@ -31,61 +31,6 @@ void append_uuid(std::string& out) {
   out.append(buf, sizeof buf);
 }
 
-/// Appends `v` as boost::json::serialize(v) writes it.
-void append_value(std::string& out, const boost::json::value& v);
-
-void append_object(std::string& out, const boost::json::object& o) {
-  out += '{';
-  bool first = true;
-  for (const auto& kv : o) {
-    if (!first)
-      out += ',';
-    first = false;
-    jt::append_string(out, kv.key());
-    out += ':';
-    append_value(out, kv.value());
-  }
-  out += '}';
-}
-
-void append_value(std::string& out, const boost::json::value& v) {
-  switch (v.kind()) {
-  case boost::json::kind::null:
-    out += "null";
-    return;
-  case boost::json::kind::bool_:
-    out += v.get_bool() ? "true" : "false";
-    return;
-  case boost::json::kind::int64:
-    jt::append_int(out, v.get_int64());
-    return;
-  case boost::json::kind::uint64:
-    jt::append_uint(out, v.get_uint64());
-    return;
-  case boost::json::kind::double_:
-    out += boost::json::serialize(v); // its own shortest round-trip form
-    return;
-  case boost::json::kind::string:
-    jt::append_string(out, v.get_string());
-    return;
-  case boost::json::kind::array: {
-    out += '[';
-    bool first = true;
-    for (const auto& e : v.get_array()) {
-      if (!first)
-        out += ',';
-      first = false;
-      append_value(out, e);
-    }
-    out += ']';
-    return;
-  }
-  case boost::json::kind::object:
-    append_object(out, v.get_object());
-    return;
-  }
-}
-
 } // namespace
 
 std::string new_uuid() {
@@ -124,7 +69,7 @@ persistence::event_record make_event(const grain_id& aggregate, std::uint64_t se
   out += ",\"occurred_at\":\"";
   core::append_rfc3339(out, occurred_at_ms);
   out += "\",\"data\":";
-  append_object(out, data);
+  jt::append_value(out, data);
   out += ",\"metadata\":{\"correlation_id\":";
   jt::append_string(out, meta.correlation_id);
   out += ",\"causation_id\":";

@@ -6,6 +6,8 @@
 /// escape `"`, `\` and the control characters (\b \f \n \r \t, others as \u00xx), and
 /// everything else, UTF-8 included, is copied as it is.
 
+#include <boost/json/fwd.hpp>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,6 +16,10 @@ namespace bazaar::core::json_text {
 
 /// Appends `s` as a JSON string, quotes included.
 void append_string(std::string& out, std::string_view s);
+
+/// Appends boost::json::serialize(v), serialized into `out` directly (no intermediate string).
+void append_value(std::string& out, const boost::json::value& v);
+void append_value(std::string& out, const boost::json::object& o);
 
 /// Appends an integer in decimal.
 void append_int(std::string& out, std::int64_t v);
