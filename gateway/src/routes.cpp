@@ -109,6 +109,20 @@ void add_health_routes(router& r, readiness_probe ready) {
   });
 }
 
+/// Whether the sku of a product path can name a product; if not, answers 404 (no grain is
+/// asked). (valid_sku answers 422 instead, for a sku the request names as data.)
+bool product_path_sku(const std::string& sku, const responder_ptr& out) {
+  if (domain::is_identifier(sku))
+    return true;
+  out->fail(domain::not_found("no product " + sku));
+  return false;
+}
+
+/// Answers the product with `status`.
+auto product_answer(const responder_ptr& out, int status) {
+  return [out, status](const domain::product& p) { out->json(status, to_json(p)); };
+}
+
 void add_product_routes(router& r, runtime::grain_client& grains) {
   r.add("POST", "/api/v1/products", access::admin,
         [&grains](http_request& req, const responder_ptr& out) {
@@ -131,9 +145,9 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
           if (auto bad = domain::product::validate(d))
             return out->fail(*bad);
           auto sku = d.sku;
-          call<actors::inventory_grain>(
-              grains, out, sku, actors::product_create{std::move(d), meta_of(req), m->idem},
-              [out](const domain::product& p) { out->json(201, to_json(p)); });
+          call<actors::inventory_grain>(grains, out, sku,
+                                        actors::product_create{std::move(d), meta_of(req), m->idem},
+                                        product_answer(out, 201));
         });
   r.add("PUT", "/api/v1/products/{sku}", access::admin,
         [&grains](http_request& req, const responder_ptr& out) {
@@ -151,11 +165,11 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
             return out->fail(*in.error());
           if (auto bad = domain::product::validate(u))
             return out->fail(*bad);
-          if (!domain::is_identifier(sku))
-            return out->fail(domain::not_found("no product " + sku));
-          call<actors::inventory_grain>(
-              grains, out, sku, actors::product_change{std::move(u), meta_of(req), m->idem},
-              [out](const domain::product& p) { out->json(200, to_json(p)); });
+          if (!product_path_sku(sku, out))
+            return;
+          call<actors::inventory_grain>(grains, out, sku,
+                                        actors::product_change{std::move(u), meta_of(req), m->idem},
+                                        product_answer(out, 200));
         });
   r.add("POST", "/api/v1/products/{sku}/stock", access::admin,
         [&grains](http_request& req, const responder_ptr& out) {
@@ -171,8 +185,8 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
             return out->fail(*in.error());
           if (auto bad = domain::product::validate(c))
             return out->fail(*bad);
-          if (!domain::is_identifier(sku))
-            return out->fail(domain::not_found("no product " + sku));
+          if (!product_path_sku(sku, out))
+            return;
           call<actors::inventory_grain>(
               grains, out, sku, actors::product_stock{c, meta_of(req), m->idem},
               [out](const domain::product& p) {
@@ -191,17 +205,17 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
           // No body is needed; one that is given must be a JSON object.
           if (!req.body.empty() && !object_body(req, out))
             return;
-          if (!domain::is_identifier(sku))
-            return out->fail(domain::not_found("no product " + sku));
-          call<actors::inventory_grain>(
-              grains, out, sku, actors::product_deactivate{meta_of(req), *idem},
-              [out](const domain::product& p) { out->json(200, to_json(p)); });
+          if (!product_path_sku(sku, out))
+            return;
+          call<actors::inventory_grain>(grains, out, sku,
+                                        actors::product_deactivate{meta_of(req), *idem},
+                                        product_answer(out, 200));
         });
   r.add("GET", "/api/v1/products/{sku}", access::customer,
         [&grains](http_request& req, const responder_ptr& out) {
           const auto& sku = req.params[0];
-          if (!domain::is_identifier(sku))
-            return out->fail(domain::not_found("no product " + sku));
+          if (!product_path_sku(sku, out))
+            return;
           call<actors::inventory_grain>(grains, out, sku, actors::product_get{},
                                         [out, sku](const domain::product& p) {
                                           if (p.exists)
