@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <string_view>
@@ -88,6 +89,34 @@ key_spec integer_key(std::string name, Section node_options::*section, Field Sec
   };
   spec.get = [section, field](const node_options& options) {
     return std::to_string((options.*section).*field);
+  };
+  spec.description = std::move(description);
+  return spec;
+}
+
+/// A key holding a floating-point field limited to lo..hi.
+template <class Section>
+key_spec fraction_key(std::string name, Section node_options::*section, double Section::*field,
+                      double lo, double hi, std::string description) {
+  key_spec spec;
+  spec.name = std::move(name);
+  spec.set = [section, field, lo, hi](node_options& options,
+                                      std::string_view text) -> setter_result {
+    double value = 0;
+    const char* last = text.data() + text.size();
+    auto [end, ec] = std::from_chars(text.data(), last, value);
+    if (ec != std::errc() || end != last || text.empty())
+      return in_quotes(text) + " is not a number";
+    if (!(value >= lo && value <= hi))
+      return std::string(text) + " is out of range " + std::to_string(lo) + ".." +
+             std::to_string(hi);
+    (options.*section).*field = value;
+    return std::nullopt;
+  };
+  spec.get = [section, field](const node_options& options) {
+    std::ostringstream out;
+    out << (options.*section).*field;
+    return out.str();
   };
   spec.description = std::move(description);
   return spec;
@@ -316,6 +345,17 @@ const std::vector<key_spec>& known_keys() {
                             "How often the outbox relay sweeps for unpublished rows"));
     for (const auto& [event, member] : topic_table())
       k.push_back(topic_key(event, member));
+    k.push_back(integer_key("saga.reservation_timeout_ms", &N::saga,
+                            &saga_options::reservation_timeout_ms, 1, max_timeout_ms,
+                            "How long a checkout waits for its reservations"));
+    k.push_back(integer_key("saga.payment_timeout_ms", &N::saga, &saga_options::payment_timeout_ms,
+                            1, max_timeout_ms,
+                            "How long a checkout waits for the payment's answer"));
+    k.push_back(fraction_key("payment.decline_rate", &N::payment, &payment_options::decline_rate,
+                             0.0, 1.0, "Fraction of payments the simulated gateway declines"));
+    k.push_back(integer_key("payment.seed", &N::payment, &payment_options::seed, 0,
+                            std::numeric_limits<std::int64_t>::max(),
+                            "Seed of the simulated gateway's random declines"));
     k.push_back(string_key("cluster.node_id", &N::cluster, &cluster_options::node_id,
                            "Node identity; empty derives it from host name and HTTP port",
                            {"BAZAAR_NODE_ID"}));

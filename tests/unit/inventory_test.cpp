@@ -147,15 +147,24 @@ TEST_CASE("releasing gives the reserved units back, once") {
   CHECK(p.reserved == 0);
 }
 
-TEST_CASE("releasing an unknown or rejected order is a no-op success") {
+TEST_CASE("releasing a rejected order changes nothing") {
   auto p = stocked(1);
   REQUIRE(p.reserve("o-big", 5, 2000).reason == reason_out_of_stock);
   auto version = p.version;
-  CHECK_FALSE(p.release("o-unknown", 2001));
   CHECK_FALSE(p.release("o-big", 2001));
   CHECK(p.version == version);
   CHECK(p.reserved == 0);
   CHECK_FALSE(never_created().release("o-1", 2001));
+}
+
+TEST_CASE("a release that arrives before its reserve makes the reserve hold nothing") {
+  auto p = stocked(3);
+  REQUIRE_FALSE(p.release("o-early", 2001));
+  CHECK(p.reservations.at("o-early").status == reservation_status::released);
+  auto r = p.reserve("o-early", 2, 2002);
+  CHECK(r.status == reservation_status::released);
+  CHECK(p.reserved == 0);
+  CHECK(p.available() == 3);
 }
 
 TEST_CASE("committing turns the reservation into a sale, once") {
@@ -172,7 +181,25 @@ TEST_CASE("committing turns the reservation into a sale, once") {
   CHECK(p.reservations.at("o-1").status == reservation_status::committed);
 }
 
-TEST_CASE("a commit without a held reservation and a release after a commit are conflicts") {
+TEST_CASE("releasing a committed order returns its units to the stock, once") {
+  auto p = stocked(5);
+  REQUIRE(p.reserve("o-1", 2, 2000).accepted());
+  REQUIRE_FALSE(p.commit("o-1", 2001));
+  REQUIRE(p.stock == 3);
+  REQUIRE_FALSE(p.release("o-1", 2002));
+  CHECK(p.stock == 5);
+  CHECK(p.reserved == 0);
+  CHECK(p.reservations.at("o-1").status == reservation_status::returned);
+  auto version = p.version;
+  REQUIRE_FALSE(p.release("o-1", 2003));
+  CHECK(p.stock == 5);
+  CHECK(p.version == version);
+  auto again = p.commit("o-1", 2004);
+  REQUIRE(again);
+  CHECK(again->code == errc::conflict);
+}
+
+TEST_CASE("a commit without a held reservation is a conflict") {
   auto p = stocked(5);
   REQUIRE(p.reserve("o-1", 2, 2000).accepted());
   REQUIRE(p.reserve("o-2", 9, 2000).reason == reason_out_of_stock);
@@ -180,8 +207,8 @@ TEST_CASE("a commit without a held reservation and a release after a commit are 
   REQUIRE_FALSE(p.release("o-3", 2001));
   REQUIRE_FALSE(p.commit("o-1", 2002));
   auto before = p;
-  for (const auto& bad : {p.commit("o-unknown", 2003), p.commit("o-2", 2003), p.commit("o-3", 2003),
-                          p.release("o-1", 2003)}) {
+  for (const auto& bad :
+       {p.commit("o-unknown", 2003), p.commit("o-2", 2003), p.commit("o-3", 2003)}) {
     REQUIRE(bad);
     CHECK(bad->code == errc::conflict);
   }

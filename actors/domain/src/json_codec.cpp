@@ -268,6 +268,10 @@ json::value to_json(const order& o) {
   out["items"] = std::move(items);
   out["total_cents"] = o.total_cents();
   out["currency"] = o.currency;
+  if (!o.payment_id.empty())
+    out["payment"] = json::object{{"payment_id", o.payment_id}, {"status", o.payment_status}};
+  if (!o.tracking_number.empty())
+    out["tracking_number"] = o.tracking_number;
   if (!o.cancel_reason.empty())
     out["cancel_reason"] = o.cancel_reason;
   out["timeline"] = std::move(timeline);
@@ -280,6 +284,8 @@ json::value to_snapshot(const order& o) {
   auto& out = v.get_object();
   out["card_token"] = o.card_token;
   out["shipping_address"] = o.shipping_address;
+  out["payment_id"] = o.payment_id;
+  out["payment_status"] = o.payment_status;
   json::array at;
   for (const auto& t : o.timeline)
     at.push_back(t.at);
@@ -318,6 +324,9 @@ std::optional<order> order_from_json(const json::value& v) {
   out.card_token = *card;
   out.shipping_address = *shipping;
   out.cancel_reason = get_string(o, "cancel_reason").value_or("");
+  out.payment_id = get_string(o, "payment_id").value_or("");
+  out.payment_status = get_string(o, "payment_status").value_or("");
+  out.tracking_number = get_string(o, "tracking_number").value_or("");
   out.version = static_cast<std::uint64_t>(*version);
   for (const auto& item : items->value().get_array()) {
     if (!item.is_object())
@@ -396,6 +405,108 @@ std::optional<product> product_from_json(const json::value& v) {
       p.reservations.emplace(r.order_id, std::move(r));
     }
   }
+  return p;
+}
+
+json::value to_snapshot(const checkout& c) {
+  json::array lines;
+  for (const auto& l : c.lines)
+    lines.push_back(
+        json::object{{"sku", l.sku}, {"quantity", l.quantity}, {"state", to_string(l.state)}});
+  return json::object{{"order_id", c.order_id},      {"customer_id", c.customer_id},
+                      {"lines", std::move(lines)},   {"amount_cents", c.amount_cents},
+                      {"currency", c.currency},      {"card_token", c.card_token},
+                      {"stage", to_string(c.stage)}, {"payment", to_string(c.payment)},
+                      {"payment_id", c.payment_id},  {"cancel_reason", c.cancel_reason},
+                      {"started_at", c.started_at},  {"updated_at", c.updated_at},
+                      {"version", c.version}};
+}
+
+json::value to_json(const checkout& c) {
+  return to_snapshot(c);
+}
+
+std::optional<checkout> checkout_from_json(const json::value& v) {
+  if (!v.is_object())
+    return std::nullopt;
+  const auto& o = v.get_object();
+  checkout c;
+  auto id = get_string(o, "order_id");
+  auto stage = parse_checkout_stage(get_string(o, "stage").value_or(""));
+  auto payment = parse_saga_payment(get_string(o, "payment").value_or(""));
+  auto version = get_int(o, "version");
+  auto lines = o.find("lines");
+  if (!id || !stage || !payment || !version || lines == o.end() || !lines->value().is_array())
+    return std::nullopt;
+  c.order_id = *id;
+  c.customer_id = get_string(o, "customer_id").value_or("");
+  c.amount_cents = get_int(o, "amount_cents").value_or(0);
+  c.currency = get_string(o, "currency").value_or("USD");
+  c.card_token = get_string(o, "card_token").value_or("");
+  c.stage = *stage;
+  c.payment = *payment;
+  c.payment_id = get_string(o, "payment_id").value_or("");
+  c.cancel_reason = get_string(o, "cancel_reason").value_or("");
+  c.started_at = get_int(o, "started_at").value_or(0);
+  c.updated_at = get_int(o, "updated_at").value_or(0);
+  c.version = static_cast<std::uint64_t>(*version);
+  for (const auto& item : lines->value().get_array()) {
+    if (!item.is_object())
+      return std::nullopt;
+    const auto& lo = item.get_object();
+    auto sku = get_string(lo, "sku");
+    auto quantity = get_int(lo, "quantity");
+    auto state = parse_line_state(get_string(lo, "state").value_or(""));
+    if (!sku || !quantity || !state)
+      return std::nullopt;
+    c.lines.push_back(checkout_line{*sku, *quantity, *state});
+  }
+  return c;
+}
+
+json::value to_snapshot(const payment& p) {
+  return json::object{{"payment_id", p.payment_id},
+                      {"order_id", p.order_id},
+                      {"customer_id", p.customer_id},
+                      {"amount_cents", p.amount_cents},
+                      {"currency", p.currency},
+                      {"card_token", p.card_token},
+                      {"status", to_string(p.status)},
+                      {"charges", p.charges},
+                      {"refund_requested", p.refund_requested},
+                      {"reason", p.reason},
+                      {"created_at", p.created_at},
+                      {"updated_at", p.updated_at},
+                      {"version", p.version}};
+}
+
+json::value to_json(const payment& p) {
+  return to_snapshot(p);
+}
+
+std::optional<payment> payment_from_json(const json::value& v) {
+  if (!v.is_object())
+    return std::nullopt;
+  const auto& o = v.get_object();
+  payment p;
+  auto id = get_string(o, "payment_id");
+  auto status = parse_payment_status(get_string(o, "status").value_or(""));
+  auto version = get_int(o, "version");
+  if (!id || !status || !version)
+    return std::nullopt;
+  p.payment_id = *id;
+  p.order_id = get_string(o, "order_id").value_or("");
+  p.customer_id = get_string(o, "customer_id").value_or("");
+  p.amount_cents = get_int(o, "amount_cents").value_or(0);
+  p.currency = get_string(o, "currency").value_or("USD");
+  p.card_token = get_string(o, "card_token").value_or("");
+  p.status = *status;
+  p.charges = static_cast<int>(get_int(o, "charges").value_or(0));
+  p.refund_requested = get_bool(o, "refund_requested").value_or(false);
+  p.reason = get_string(o, "reason").value_or("");
+  p.created_at = get_int(o, "created_at").value_or(0);
+  p.updated_at = get_int(o, "updated_at").value_or(0);
+  p.version = static_cast<std::uint64_t>(*version);
   return p;
 }
 

@@ -44,13 +44,16 @@ std::string_view to_string(reservation_status s) {
     return "committed";
   case reservation_status::released:
     return "released";
+  case reservation_status::returned:
+    return "returned";
   }
   return "reserved";
 }
 
 std::optional<reservation_status> parse_reservation_status(std::string_view text) {
-  for (auto s : {reservation_status::reserved, reservation_status::rejected,
-                 reservation_status::committed, reservation_status::released})
+  for (auto s :
+       {reservation_status::reserved, reservation_status::rejected, reservation_status::committed,
+        reservation_status::released, reservation_status::returned})
     if (to_string(s) == text)
       return s;
   return std::nullopt;
@@ -214,21 +217,31 @@ reservation product::reserve(const std::string& order_id, std::int64_t quantity,
 
 maybe_failure product::release(const std::string& order_id, timestamp_ms now) {
   auto r = reservations.find(order_id);
-  if (r == reservations.end())
+  if (r == reservations.end()) {
+    if (!exists)
+      return std::nullopt;
+    reservations.emplace(order_id,
+                         reservation{order_id, 0, reservation_status::released, std::string{}});
+    ++version;
+    updated_at = now;
     return std::nullopt;
+  }
   switch (r->second.status) {
   case reservation_status::reserved:
     reserved -= r->second.quantity;
     r->second.status = reservation_status::released;
-    ++version;
-    updated_at = now;
-    return std::nullopt;
+    break;
   case reservation_status::committed:
-    return conflict("the reservation of order " + order_id + " is already committed");
+    stock += r->second.quantity;
+    r->second.status = reservation_status::returned;
+    break;
   case reservation_status::rejected:
   case reservation_status::released:
+  case reservation_status::returned:
     return std::nullopt;
   }
+  ++version;
+  updated_at = now;
   return std::nullopt;
 }
 
@@ -249,6 +262,7 @@ maybe_failure product::commit(const std::string& order_id, timestamp_ms now) {
   case reservation_status::rejected:
     return conflict("the reservation of order " + order_id + " was rejected");
   case reservation_status::released:
+  case reservation_status::returned:
     return conflict("the reservation of order " + order_id + " was released");
   }
   return std::nullopt;

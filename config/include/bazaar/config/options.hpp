@@ -95,7 +95,7 @@ struct postgres_options {
   /// How long connecting may take before the store counts as unavailable.
   int connect_timeout_ms = 2000;
   /// How often due reminders are looked for.
-  int reminder_poll_ms = 1000;
+  int reminder_poll_ms = 200;
 };
 
 /// Basket rules that are configuration.
@@ -160,8 +160,31 @@ struct kafka_options {
   int relay_sweep_ms = 1000;
   kafka_topics topics;
   /// Routes of the bridge by event type (e.g. "order-created"); the topic is the event's
-  /// kafka.topics entry. None by default: the bridge then does not run.
-  std::map<std::string, kafka_route_options> routes;
+  /// kafka.topics entry. By default the shop's consuming grains: the checkout saga, the
+  /// inventory and the payment grains. A route with an empty grain type is off.
+  std::map<std::string, kafka_route_options> routes = {
+      {"order-created", {"checkout", "order_id"}},
+      {"product-reservation", {"inventory", "sku"}},
+      {"product-reserved", {"checkout", "order_id"}},
+      {"payment-pending", {"payment", "payment_id"}},
+      {"payment-processed", {"checkout", "order_id"}},
+  };
+};
+
+/// The checkout saga's waits.
+struct saga_options {
+  /// How long the saga waits for every line's reservation before it compensates.
+  int reservation_timeout_ms = 10000;
+  /// How long it waits for the payment's answer before it compensates (payment_timeout).
+  int payment_timeout_ms = 30000;
+};
+
+/// The simulated payment gateway.
+struct payment_options {
+  /// Fraction (0..1) of payments declined at random, on top of what card tokens decide.
+  double decline_rate = 0;
+  /// Seed of the random declines (with the payment id: one payment is always decided alike).
+  std::int64_t seed = 42;
 };
 
 /// Cluster membership (used from the cluster issue on).
@@ -181,6 +204,8 @@ struct node_options {
   postgres_options postgres;
   basket_options basket;
   kafka_options kafka;
+  saga_options saga;
+  payment_options payment;
   cluster_options cluster;
 };
 

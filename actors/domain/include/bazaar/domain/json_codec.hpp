@@ -5,7 +5,9 @@
 /// inspects is what is stored.
 
 #include "bazaar/domain/basket.hpp"
+#include "bazaar/domain/checkout.hpp"
 #include "bazaar/domain/order.hpp"
+#include "bazaar/domain/payment.hpp"
 #include "bazaar/domain/product.hpp"
 
 #include <boost/json/array.hpp>
@@ -36,5 +38,13 @@ void write_snapshot(const product& p, std::string& out);
 std::optional<basket> basket_from_json(const boost::json::value& v);
 std::optional<product> product_from_json(const boost::json::value& v);
 std::optional<order> order_from_json(const boost::json::value& v);
+
+/// The checkout saga and the payment: their snapshot form is also what admins see.
+boost::json::value to_json(const checkout& c);
+boost::json::value to_snapshot(const checkout& c);
+std::optional<checkout> checkout_from_json(const boost::json::value& v);
+boost::json::value to_json(const payment& p);
+boost::json::value to_snapshot(const payment& p);
+std::optional<payment> payment_from_json(const boost::json::value& v);
 
 } // namespace bazaar::domain

@@ -52,7 +52,9 @@ inline constexpr std::string_view reason_product_inactive = "product_inactive";
 inline constexpr std::string_view reason_unknown_product = "unknown_product";
 
 /// Where an order's reservation of a product stands.
-enum class reservation_status : std::uint8_t { reserved, rejected, committed, released };
+/// `returned`: committed units given back to stock (the order was cancelled after it was
+/// confirmed).
+enum class reservation_status : std::uint8_t { reserved, rejected, committed, released, returned };
 
 std::string_view to_string(reservation_status s);
 std::optional<reservation_status> parse_reservation_status(std::string_view text);
@@ -127,9 +129,10 @@ struct product {
   /// Requires validate_reservation to pass.
   reservation reserve(const std::string& order_id, std::int64_t quantity, timestamp_ms now);
 
-  /// Gives an order's reserved units back to what is available. Releasing again, or
-  /// releasing an order without a held reservation (unknown, rejected), changes nothing;
-  /// conflict for a reservation already committed.
+  /// Gives an order's units back: reserved units to what is available, committed (sold) units
+  /// to the stock (`returned`). Releasing again, or releasing a rejected reservation, changes
+  /// nothing. Releasing an order that never reserved records the release, so that a reserve
+  /// arriving after it holds nothing (a late reserve answers `released`).
   maybe_failure release(const std::string& order_id, timestamp_ms now);
 
   /// Turns an order's reservation into a sale: stock and reserved both drop by its quantity.

@@ -7,6 +7,7 @@
 /// reflect every acknowledged write at once.
 
 #include "bazaar/actors/domain_inspect.hpp"
+#include "bazaar/actors/record_data.hpp"
 #include "bazaar/domain/json_codec.hpp"
 #include "bazaar/runtime/durable_grain.hpp"
 
@@ -262,6 +263,16 @@ struct inventory_grain {
              {{"sku", p.sku}, {"available", p.available()}, {"threshold", p.low_stock_threshold}});
   }
 
+  /// The `status` of a product-reserved event: rejected, released (a release came first), or
+  /// reserved.
+  static const char* reserved_status(const domain::reservation& r) {
+    if (!r.accepted())
+      return "rejected";
+    bool given_back = r.status == domain::reservation_status::released ||
+                      r.status == domain::reservation_status::returned;
+    return given_back ? "released" : "reserved";
+  }
+
   /// Reserves, and answers with `product-reserved` (the first answer for the order again when
   /// it asked before).
   static domain::reservation reserve(command& c, const std::string& order_id,
@@ -272,7 +283,7 @@ struct inventory_grain {
     c.emit(inventory_events::product_reserved, {{"order_id", order_id},
                                                 {"sku", p.sku},
                                                 {"quantity", r.quantity},
-                                                {"status", r.accepted() ? "reserved" : "rejected"},
+                                                {"status", reserved_status(r)},
                                                 {"reason", r.reason}});
     stock_events(c, was);
     return r;
@@ -305,41 +316,30 @@ struct inventory_grain {
   /// The request a `product-reservation` record carries for product `sku`, or why it is none.
   static std::variant<domain::failure, reservation_request>
   reservation_request_of(const runtime::kafka_record& r, const std::string& sku) {
-    auto refuse = [](std::string why) {
-      return domain::failure{domain::errc::bad_request, std::move(why), {}};
-    };
     if (r.event_type != inventory_events::product_reservation)
-      return refuse("the inventory grain handles product-reservation records, not '" +
-                    r.event_type + "'");
-    boost::system::error_code ec;
-    auto envelope = boost::json::parse(r.envelope, ec);
-    if (ec || !envelope.is_object() || !envelope.get_object().contains("data") ||
-        !envelope.get_object().at("data").is_object())
-      return refuse("a product-reservation record needs an envelope with a data object");
-    const auto& data = envelope.get_object().at("data").get_object();
-    auto text = [&data](const char* key) -> std::optional<std::string> {
-      auto it = data.find(key);
-      if (it == data.end() || !it->value().is_string())
-        return std::nullopt;
-      return std::string(it->value().get_string());
-    };
+      return bad_record("the inventory grain handles product-reservation records, not '" +
+                        r.event_type + "'");
+    auto parsed = record_data(r);
+    if (auto* bad = std::get_if<domain::failure>(&parsed))
+      return *bad;
+    const auto& data = std::get<boost::json::object>(parsed);
     reservation_request req;
-    auto order_id = text("order_id");
-    auto type = text("type");
-    auto record_sku = text("sku");
+    auto order_id = data_text(data, "order_id");
+    auto type = data_text(data, "type");
+    auto record_sku = data_text(data, "sku");
     if (!order_id || !type || !record_sku)
-      return refuse("a product-reservation needs the strings order_id, sku and type");
+      return bad_record("a product-reservation needs the strings order_id, sku and type");
     if (*record_sku != sku)
-      return refuse("the record is for sku '" + *record_sku + "', not '" + sku + "'");
+      return bad_record("the record is for sku '" + *record_sku + "', not '" + sku + "'");
     if (*type != "reserve" && *type != "release" && *type != "commit")
-      return refuse("type must be reserve, release or commit, not '" + *type + "'");
+      return bad_record("type must be reserve, release or commit, not '" + *type + "'");
     req.order_id = *order_id;
     req.type = *type;
     if (req.type == "reserve") {
-      auto q = data.find("quantity");
-      if (q == data.end() || !q->value().is_int64())
-        return refuse("a reserve needs an integer quantity");
-      req.quantity = q->value().get_int64();
+      auto q = data_int(data, "quantity");
+      if (!q)
+        return bad_record("a reserve needs an integer quantity");
+      req.quantity = *q;
     }
     return req;
   }

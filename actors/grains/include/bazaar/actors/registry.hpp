@@ -3,8 +3,10 @@
 /// The shop's grain types, in one list: adding a grain type is adding its definition here.
 
 #include "bazaar/actors/basket_grain.hpp"
+#include "bazaar/actors/checkout_grain.hpp"
 #include "bazaar/actors/inventory_grain.hpp"
 #include "bazaar/actors/order_grain.hpp"
+#include "bazaar/actors/payment_grain.hpp"
 #include "bazaar/config/options.hpp"
 #include "bazaar/runtime/grain_types.hpp"
 
@@ -16,8 +18,14 @@ namespace bazaar::actors {
 
 /// Every grain type of the shop, each definition with its settings.
 inline auto shop_grains(const config::node_options& opts) {
+  checkout_grain checkout;
+  checkout.reservation_timeout = std::chrono::milliseconds{opts.saga.reservation_timeout_ms};
+  checkout.payment_timeout = std::chrono::milliseconds{opts.saga.payment_timeout_ms};
+  payment_grain payment;
+  payment.decline_rate = opts.payment.decline_rate;
+  payment.seed = static_cast<std::uint64_t>(opts.payment.seed);
   return std::make_tuple(basket_grain{std::chrono::seconds{opts.basket.ttl_s}}, inventory_grain{},
-                         order_grain{});
+                         order_grain{}, checkout, payment);
 }
 
 /// Registers the message types of every shop grain, and the runtime's, with CAF. Call before

@@ -1,0 +1,135 @@
+#pragma once
+
+/// The payment grain (key = payment id): charges a card once through the simulated gateway
+/// (docs/API.md "Payment simulation") and refunds it. Fed by the Kafka bridge with
+/// payment-pending records (`type` charge or refund); answers with payment-processed events.
+/// A slow gateway (tok_slow_<ms>) answers through a durable reminder, so no scheduler thread
+/// waits and a restart in between still gets the answer; a silent one (tok_timeout) never
+/// answers, and the saga's timer compensates.
+
+#include "bazaar/actors/record_data.hpp"
+#include "bazaar/domain/json_codec.hpp"
+#include "bazaar/domain/payment.hpp"
+#include "bazaar/runtime/durable_grain.hpp"
+
+namespace bazaar::actors {
+
+namespace payment_events {
+inline constexpr const char* payment_pending = "payment-pending";
+inline constexpr const char* payment_processed = "payment-processed";
+} // namespace payment_events
+
+/// Answers the payment.
+struct payment_get {};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, payment_get&) {
+  return f(caf::meta::type_name("bazaar.payment_get"));
+}
+
+} // namespace bazaar::actors
+
+namespace bazaar::domain {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, payment& x) {
+  return f(caf::meta::type_name("bazaar.payment"), x.payment_id, x.order_id, x.customer_id,
+           x.amount_cents, x.currency, x.card_token, x.status, x.charges, x.refund_requested,
+           x.reason, x.created_at, x.updated_at, x.version);
+}
+
+} // namespace bazaar::domain
+
+namespace bazaar::actors {
+
+struct payment_grain {
+  static constexpr const char* type = "payment";
+  using state = domain::payment;
+  using command = runtime::command<domain::payment>;
+  using interface = caf::typed_actor<caf::replies_to<payment_get>::with<domain::payment>,
+                                     caf::replies_to<runtime::kafka_record>::with<bool>,
+                                     caf::replies_to<runtime::reminder_due>::with<bool>>;
+
+  /// The reminder by which a slow gateway answers.
+  static constexpr const char* gateway_timer = "gateway-answer";
+
+  /// payment.decline_rate and payment.seed.
+  double decline_rate = 0;
+  std::uint64_t seed = 42;
+
+  static domain::payment initial(const std::string& id) {
+    domain::payment p;
+    p.payment_id = id;
+    return p;
+  }
+  static std::optional<domain::payment> from_snapshot(const boost::json::value& v) {
+    return domain::payment_from_json(v);
+  }
+
+  domain::payment on(const domain::payment& p, const payment_get&) const { return p; }
+
+  runtime::outcome<bool> on(command& c, const runtime::kafka_record& r) const {
+    if (r.event_type != payment_events::payment_pending)
+      return bad_record("the payment grain handles payment-pending records, not '" + r.event_type +
+                        "'");
+    auto parsed = record_data(r);
+    if (auto* bad = std::get_if<domain::failure>(&parsed))
+      return *bad;
+    const auto& data = std::get<boost::json::object>(parsed);
+    auto& p = c.state();
+    auto type = data_text(data, "type").value_or("charge");
+    if (type == "refund") {
+      if (data_text(data, "payment_id").value_or("") != p.payment_id)
+        return bad_record("the refund names another payment");
+      if (p.refund(c.now()))
+        processed(c);
+      return true;
+    }
+    if (type != "charge")
+      return bad_record("type must be charge or refund, not '" + type + "'");
+    domain::charge_request req;
+    req.payment_id = data_text(data, "payment_id").value_or("");
+    req.order_id = data_text(data, "order_id").value_or("");
+    req.customer_id = data_text(data, "customer_id").value_or("");
+    req.amount_cents = data_int(data, "amount_cents").value_or(-1);
+    req.currency = data_text(data, "currency").value_or("USD");
+    req.card_token = data_text(data, "card_token").value_or("");
+    if (auto bad = domain::payment::validate(req, p.payment_id))
+      return *bad;
+    auto answer = domain::simulate_gateway(req.card_token, p.payment_id, decline_rate, seed);
+    if (!p.request(req, answer, c.now()))
+      return true; // asked before: at most one charge
+    if (answer.what == domain::gateway_answer::kind::delayed)
+      c.arm_reminder(gateway_timer, c.now() + answer.delay_ms);
+    else if (p.status != domain::payment_status::pending)
+      processed(c);
+    return true;
+  }
+
+  /// The slow gateway's answer.
+  runtime::outcome<bool> on(command& c, const runtime::reminder_due& r) const {
+    auto& p = c.state();
+    c.disarm_reminder(r.name);
+    if (r.name == gateway_timer && p.gateway_approved(c.now())) {
+      processed(c);
+      if (p.refund_requested && p.refund(c.now()))
+        processed(c);
+    }
+    return true;
+  }
+
+ private:
+  /// payment-processed with the payment's status now.
+  static void processed(command& c) {
+    const auto& p = c.state();
+    c.emit(payment_events::payment_processed, {{"payment_id", p.payment_id},
+                                               {"order_id", p.order_id},
+                                               {"customer_id", p.customer_id},
+                                               {"amount_cents", p.amount_cents},
+                                               {"currency", p.currency},
+                                               {"status", domain::to_string(p.status)},
+                                               {"reason", p.reason}});
+  }
+};
+
+} // namespace bazaar::actors
