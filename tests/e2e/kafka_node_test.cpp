@@ -99,6 +99,15 @@ std::uint64_t counter(const json::object& bridge, const char* name) {
 }
 
 const std::vector<std::string> ledger_route = {
+    // Only the ledger's route: the shop's default routes are turned off.
+    "kafka.routes.order-created.grain_type=",
+    "kafka.routes.order-created.key_field=",
+    "kafka.routes.product-reservation.grain_type=",
+    "kafka.routes.product-reservation.key_field=",
+    "kafka.routes.product-reserved.grain_type=",
+    "kafka.routes.product-reserved.key_field=",
+    "kafka.routes.payment-pending.grain_type=",
+    "kafka.routes.payment-pending.key_field=",
     "kafka.topics.payment-processed=ledger-e2e",
     "kafka.routes.payment-processed.grain_type=ledger",
     "kafka.routes.payment-processed.key_field=account",
@@ -294,7 +303,7 @@ TEST_CASE("a route to a grain type the node lacks, or a malformed route, stops t
        "kafka.routes.order-created.key_field",
        "is not a field name"},
       {BAZAAR_LEDGER_BIN,
-       {"kafka.routes.order-created.key_field=order_id"},
+       {"kafka.routes.order-created.grain_type=", "kafka.routes.order-created.key_field=order_id"},
        "kafka.routes.order-created.key_field",
        "a route needs a grain type"},
       {BAZAAR_LEDGER_BIN,

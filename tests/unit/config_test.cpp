@@ -115,6 +115,10 @@ const std::vector<std::string> all_keys = {
     "postgres.connect_timeout_ms",
     "postgres.reminder_poll_ms",
     "basket.ttl_s",
+    "saga.reservation_timeout_ms",
+    "saga.payment_timeout_ms",
+    "payment.decline_rate",
+    "payment.seed",
     "kafka.bootstrap_servers",
     "kafka.group_id",
     "kafka.mock_brokers",
@@ -561,10 +565,36 @@ TEST_CASE("a per-type key with a malformed type or an unknown setting is refused
   CHECK(load_error(request).key == "BAZAAR_GRAINS_9X_IDLE_TIMEOUT_MS");
 }
 
-TEST_CASE("nothing is routed to grains by default") {
-  CHECK(load_ok({}).kafka.routes.empty());
-  CHECK(cfg::topic_routes(load_ok({}).kafka).empty());
-  CHECK(cfg::topic_routes(load_ok(with_file(example_ini_path())).kafka).empty());
+TEST_CASE("the shop's consuming grains are routed by default, and a route can be turned off") {
+  const auto routes = cfg::topic_routes(load_ok({}).kafka);
+  REQUIRE(routes.size() == 5);
+  const std::vector<std::vector<std::string>> expected = {
+      {"order-created", "checkout", "order_id"},
+      {"payment-pending", "payment", "payment_id"},
+      {"payment-processed", "checkout", "order_id"},
+      {"product-reservation", "inventory", "sku"},
+      {"product-reserved", "checkout", "order_id"}};
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    CHECK(routes[i].topic == expected[i][0]);
+    CHECK(routes[i].grain_type == expected[i][1]);
+    CHECK(routes[i].key_field == expected[i][2]);
+  }
+  CHECK(cfg::topic_routes(load_ok(with_file(example_ini_path())).kafka).size() == 5);
+  auto off = load_ok(with_sets(
+      {"kafka.routes.payment-pending.grain_type=", "kafka.routes.payment-pending.key_field="}));
+  CHECK(cfg::topic_routes(off.kafka).size() == 4);
+}
+
+TEST_CASE("the saga's timeouts and the payment simulation are configuration, checked") {
+  auto o = load_ok(with_sets({"saga.reservation_timeout_ms=1500", "saga.payment_timeout_ms=2500",
+                              "payment.decline_rate=0.25", "payment.seed=7"}));
+  CHECK(o.saga.reservation_timeout_ms == 1500);
+  CHECK(o.saga.payment_timeout_ms == 2500);
+  CHECK(o.payment.decline_rate == 0.25);
+  CHECK(o.payment.seed == 7);
+  CHECK(load_error(with_sets({"payment.decline_rate=1.5"})).key == "payment.decline_rate");
+  CHECK(load_error(with_sets({"payment.decline_rate=half"})).key == "payment.decline_rate");
+  CHECK(load_error(with_sets({"saga.payment_timeout_ms=0"})).key == "saga.payment_timeout_ms");
 }
 
 TEST_CASE("bridge routes come per event type from file, environment and --set, on the event's "
@@ -579,6 +609,10 @@ TEST_CASE("bridge routes come per event type from file, environment and --set, o
   request.overrides = {"kafka.routes.payment-pending.grain_type=payment",
                        "kafka.routes.payment-pending.key_field=payment_id",
                        "kafka.routes.stock-updated.grain_type=ledger"};
+  request.overrides.push_back("kafka.routes.payment-processed.grain_type=");
+  request.overrides.push_back("kafka.routes.product-reserved.grain_type=");
+  request.overrides.push_back("kafka.routes.payment-processed.key_field=");
+  request.overrides.push_back("kafka.routes.product-reserved.key_field=");
   const auto routes = cfg::topic_routes(load_ok(request).kafka);
   REQUIRE(routes.size() == 4);
   CHECK(routes[0].topic == "payment-pending");
@@ -603,9 +637,10 @@ TEST_CASE("event types that share a topic route it alike, or loading fails namin
   auto same = load_ok(with_sets({"kafka.routes.basket-cleared.grain_type=audit",
                                  "kafka.routes.basket-expired.grain_type=audit"}));
   auto routes = cfg::topic_routes(same.kafka);
-  REQUIRE(routes.size() == 1);
-  CHECK(routes[0].topic == "basket-events");
-  CHECK(routes[0].events == std::vector<std::string>{"basket-cleared", "basket-expired"});
+  auto shared = std::find_if(routes.begin(), routes.end(),
+                             [](const cfg::topic_route& r) { return r.topic == "basket-events"; });
+  REQUIRE(shared != routes.end());
+  CHECK(shared->events == std::vector<std::string>{"basket-cleared", "basket-expired"});
   auto bad = load_error(with_sets({"kafka.routes.basket-cleared.grain_type=audit",
                                    "kafka.routes.basket-expired.grain_type=audit",
                                    "kafka.routes.basket-expired.key_field=customer_id"}));
@@ -626,7 +661,8 @@ TEST_CASE("a malformed route is refused naming its key") {
   CHECK(load_error(with_sets({"kafka.routes.order-created.grain=checkout"})).message ==
         "unknown key");
   // A key field without a grain type.
-  auto half = load_error(with_sets({"kafka.routes.order-created.key_field=order_id"}));
+  auto half = load_error(with_sets(
+      {"kafka.routes.order-created.grain_type=", "kafka.routes.order-created.key_field=order_id"}));
   CHECK(half.key == "kafka.routes.order-created.key_field");
   CHECK_THAT(half.message, Catch::Contains("kafka.routes.order-created.grain_type"));
   // In a file: an unknown event type is an unknown section.
