@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iterator>
 #include <limits>
 #include <map>
@@ -210,6 +211,16 @@ void outbox_relay::run() {
                  }
                },
                [this] { reports_ready(); }};
+  {
+    std::vector<std::string> topics;
+    for (const auto& [event, topic] : topics_)
+      topics.push_back(topic);
+    std::sort(topics.begin(), topics.end());
+    topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
+    if (!out.learn_topics(topics, 2000))
+      spdlog::warn("outbox relay: the partitions of some topics are not known yet; their first "
+                   "records may wait up to a second");
+  }
   // Hands what was delivered to the bookkeeper, and lets go of the rows it has marked.
   auto mark_confirmed = [&] {
     books.mark(confirmed);

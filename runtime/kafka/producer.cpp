@@ -45,7 +45,27 @@ producer::producer(const std::string& bootstrap, const config::kafka_options& op
     rd_kafka_queue_cb_event_enable(reports_, &producer::on_reports_ready, this);
 }
 
+bool producer::learn_topics(const std::vector<std::string>& topics, int timeout_ms) {
+  bool all = true;
+  for (const auto& t : topics) {
+    auto* rkt = rd_kafka_topic_new(rk_, t.c_str(), nullptr);
+    if (rkt == nullptr) {
+      all = false;
+      continue;
+    }
+    known_.push_back(rkt);
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(rk_, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR)
+      rd_kafka_metadata_destroy(md);
+    else
+      all = false;
+  }
+  return all;
+}
+
 producer::~producer() {
+  for (auto* rkt : known_)
+    rd_kafka_topic_destroy(rkt);
   if (rk_ != nullptr) {
     // No wake-ups from here on: what is left is served by the flush on this thread.
     rd_kafka_queue_cb_event_enable(reports_, nullptr, nullptr);

@@ -15,6 +15,7 @@
 
 struct rd_kafka_s;
 struct rd_kafka_queue_s;
+struct rd_kafka_topic_s;
 
 namespace bazaar::kafka {
 
@@ -49,11 +50,19 @@ class producer {
   /// Records queued or in flight.
   int outstanding() const;
 
+  /// Learns the partitions of `topics` now (waiting up to `timeout_ms` for each), so that the
+  /// first record of each is sent at once: librdkafka otherwise holds the first records of a
+  /// topic it does not know yet until its once-a-second topic scan. False when a topic's
+  /// metadata did not arrive in time (its first records then wait for that scan).
+  bool learn_topics(const std::vector<std::string>& topics, int timeout_ms);
+
  private:
   static void on_report(rd_kafka_s* rk, const void* message, void* self);
   static void on_reports_ready(rd_kafka_s* rk, void* self);
 
   rd_kafka_s* rk_ = nullptr;
+  /// Handles of the topics learn_topics() looked up, kept so that librdkafka keeps them known.
+  std::vector<rd_kafka_topic_s*> known_;
   rd_kafka_queue_s* reports_ = nullptr; ///< the main queue, served by poll()
   delivery_fn on_delivery_;
   wake_fn on_reports_;
