@@ -1,6 +1,7 @@
 #include "bazaar/gateway/http_server.hpp"
 
 #include "bazaar/core/json_text.hpp"
+#include "bazaar/gateway/event_stream.hpp"
 
 #include "bazaar/gateway/http_codec.hpp"
 #include "bazaar/gateway/json_writer.hpp"
@@ -161,6 +162,29 @@ void responder::finish(int status, std::string_view body, bool close) {
   conn_->exchanges->answered();
 }
 
+std::shared_ptr<event_stream> responder::stream() {
+  if (!claim())
+    return nullptr;
+  auto& head = scratch(head_buffer);
+  head += Http::versionString(version_);
+  head += " 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+          "Connection: Close\r\n";
+  append_header(head, "X-Correlation-Id", correlation_id_);
+  for (const auto& [name, value] : headers_)
+    append_header(head, name, value);
+  head += "\r\n";
+  // The connection carries this stream only: later input is ignored, and neither the request
+  // nor the keep-alive timeout applies to it.
+  conn_->partial_since_ns = -1;
+  conn_->active_ns = conn_->now_ns();
+  auto s = std::make_shared<event_stream>(conn_, conn_->streams);
+  conn_->write(head, {}, false, event_stream::max_unsent_bytes);
+  conn_->unanswered.fetch_sub(1);
+  conn_->exchanges->answered();
+  s->start();
+  return s;
+}
+
 // -- the Pistache handler --------------------------------------------------------------------
 
 struct server_core {
@@ -172,6 +196,7 @@ struct server_core {
   /// Bearer tokens verified with auth.jwt_secret, remembered until their exp.
   std::unique_ptr<auth::token_cache> tokens;
   std::shared_ptr<exchange_count> exchanges = std::make_shared<exchange_count>();
+  std::shared_ptr<stream_registry> streams = std::make_shared<stream_registry>();
   std::atomic<bool> accepting{true};
   std::mutex peers_mtx;
   std::unordered_map<const Pistache::Tcp::Peer*, std::shared_ptr<peer_state>> peers;
@@ -412,6 +437,7 @@ class pistache_handler final : public Http::Handler {
 
   std::shared_ptr<peer_state> new_state(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
     auto state = std::make_shared<peer_state>(*core_->clock, core_->exchanges);
+    state->streams = core_->streams;
     state->transport = transport();
     state->fd = peer->fd();
     state->active_ns = state->now_ns();
@@ -492,6 +518,7 @@ void http_server::sweep() {
     answer_and_close(state, errc::bad_request, "the request did not arrive in time");
   for (auto& state : idle)
     state->shut();
+  core_->streams->keep_alive(steady_ns(*core_->clock), ns(core_->http.sse_keepalive_ms));
 }
 
 void http_server::start() {
@@ -528,6 +555,8 @@ std::uint16_t http_server::port() const {
 
 bool http_server::drain(std::chrono::milliseconds grace) {
   core_->accepting = false;
+  // Event streams end here: what they sent is written, then their connections close.
+  core_->streams->close_all();
   // The grace is real time whatever the clock: it bounds how long a shutdown blocks.
   if (core_->exchanges->wait_idle(std::chrono::steady_clock::now() + grace))
     return true;
@@ -556,6 +585,10 @@ bool http_server::accepting() const {
 
 int http_server::inflight() const {
   return core_->exchanges->unanswered.load();
+}
+
+std::size_t http_server::streams() const {
+  return core_->streams->size();
 }
 
 } // namespace bazaar::gateway

@@ -25,6 +25,8 @@
 
 namespace bazaar::gateway {
 
+class stream_registry;
+
 /// Nanoseconds on the steady time of `clock`, never 0 (0 means "none" where it is stored).
 inline std::int64_t steady_ns(const runtime::clock& clock) {
   auto ns =
@@ -110,6 +112,8 @@ struct peer_state : std::enable_shared_from_this<peer_state> {
   /// The server's time, and its count of exchanges.
   const runtime::clock& clock;
   const std::shared_ptr<exchange_count> exchanges;
+  /// The server's open event streams (none for a connection that is gone).
+  std::shared_ptr<stream_registry> streams;
 
   std::int64_t now_ns() const { return steady_ns(clock); }
 
@@ -117,12 +121,17 @@ struct peer_state : std::enable_shared_from_this<peer_state> {
   /// down once they are written. They go straight to the socket when nothing of this
   /// connection waits in Pistache's write queue; what the socket does not take at once (and
   /// everything while something waits there, to keep the order) goes through that queue.
-  void write(std::string_view head, std::string_view body, bool close) {
+  /// When more than `max_unsent` bytes would then wait in the queue, nothing is written and
+  /// the connection is shut down instead (a client that does not read). Returns whether the
+  /// bytes were written or queued.
+  bool write(std::string_view head, std::string_view body, bool close,
+             std::size_t max_unsent = SIZE_MAX) {
     std::optional<Pistache::Async::Promise<ssize_t>> pending;
+    std::size_t size = 0;
     {
       std::lock_guard<std::mutex> guard{mtx};
       if (!open)
-        return;
+        return false;
       const std::size_t total = head.size() + body.size();
       std::size_t sent = 0;
       if (queued == 0) {
@@ -130,14 +139,18 @@ struct peer_state : std::enable_shared_from_this<peer_state> {
         if (n < 0) { // the connection broke: its I/O thread sees that and closes it
           if (close)
             ::shutdown(fd, SHUT_RDWR);
-          return;
+          return false;
         }
         sent = static_cast<std::size_t>(n);
       }
       if (sent == total) {
         if (close)
           ::shutdown(fd, SHUT_RDWR);
-        return;
+        return true;
+      }
+      if (total - sent > max_unsent || queued_bytes > max_unsent - (total - sent)) {
+        ::shutdown(fd, SHUT_RDWR);
+        return false;
       }
       std::string rest;
       rest.reserve(total - sent);
@@ -147,8 +160,9 @@ struct peer_state : std::enable_shared_from_this<peer_state> {
       } else {
         rest.append(body.substr(sent - head.size()));
       }
-      auto size = rest.size();
+      size = rest.size();
       ++queued;
+      queued_bytes += size;
       exchanges->queued();
       pending.emplace(transport->asyncWrite(fd, Pistache::RawBuffer(std::move(rest), size)));
     }
@@ -157,8 +171,22 @@ struct peer_state : std::enable_shared_from_this<peer_state> {
     // the chained one that ResponseWriter::send returns without its lock, and a continuation
     // attached to that one from another thread is now and then lost.)
     auto self = shared_from_this();
-    pending->then([self, close](ssize_t) { self->queued_written(close); },
-                  [self, close](std::exception_ptr) { self->queued_written(close); });
+    pending->then([self, close, size](ssize_t) { self->queued_written(close, size); },
+                  [self, close, size](std::exception_ptr) { self->queued_written(close, size); });
+    return true;
+  }
+
+  /// Runs `hook` once when the connection closes (on its I/O thread, or at once when it is
+  /// closed already); replaces an earlier hook.
+  void on_closed(std::function<void()> hook) {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      if (open) {
+        closed_hook = std::move(hook);
+        return;
+      }
+    }
+    hook();
   }
 
   /// Shuts the connection down in both directions if it is still open; its I/O thread then
@@ -173,12 +201,20 @@ struct peer_state : std::enable_shared_from_this<peer_state> {
   /// it count as settled: Pistache writes them in the flush that follows or drops them with
   /// the connection (without resolving their promises).
   void mark_closed() {
-    std::lock_guard<std::mutex> guard{mtx};
-    open = false;
-    if (queued > 0) {
-      exchanges->written(queued);
-      queued = 0;
+    std::function<void()> hook;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      open = false;
+      if (queued > 0) {
+        exchanges->written(queued);
+        queued = 0;
+        queued_bytes = 0;
+      }
+      hook = std::move(closed_hook);
+      closed_hook = nullptr;
     }
+    if (hook)
+      hook();
   }
 
  private:
@@ -218,11 +254,12 @@ struct peer_state : std::enable_shared_from_this<peer_state> {
   }
 
   /// A queued answer was written (or failed to be): Pistache's I/O thread, via the promise.
-  void queued_written(bool close) {
+  void queued_written(bool close, std::size_t size) {
     std::lock_guard<std::mutex> guard{mtx};
     if (queued == 0)
       return; // settled by mark_closed
     --queued;
+    queued_bytes -= std::min(queued_bytes, size);
     exchanges->written(1);
     if (close && open)
       ::shutdown(fd, SHUT_RDWR);
@@ -230,8 +267,11 @@ struct peer_state : std::enable_shared_from_this<peer_state> {
 
   std::mutex mtx;
   bool open = true;
-  /// Answers in Pistache's write queue whose promise has not resolved.
+  /// Answers in Pistache's write queue whose promise has not resolved, and their bytes.
   int queued = 0;
+  std::size_t queued_bytes = 0;
+  /// Runs when the connection closes (an event stream's end).
+  std::function<void()> closed_hook;
 };
 
 } // namespace bazaar::gateway
