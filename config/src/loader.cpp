@@ -267,6 +267,9 @@ const std::vector<key_spec>& known_keys() {
     k.push_back(integer_key("http.keepalive_timeout_ms", &N::http,
                             &http_options::keepalive_timeout_ms, 1, max_timeout_ms,
                             "Idle time after which a kept-alive connection is closed"));
+    k.push_back(integer_key("http.sse_keepalive_ms", &N::http, &http_options::sse_keepalive_ms, 1,
+                            max_timeout_ms,
+                            "Quiet time after which an event stream gets a keep-alive comment"));
     k.push_back(string_key("auth.jwt_secret", &N::auth, &auth_options::jwt_secret,
                            "HS256 secret of bearer tokens, at least 8 characters",
                            {"BAZAAR_JWT_SECRET"}, require_secret));

@@ -1,10 +1,13 @@
 #include "bazaar/gateway/http_server.hpp"
 
 #include "bazaar/core/json_text.hpp"
+#include "bazaar/gateway/event_stream.hpp"
 
 #include "bazaar/gateway/http_codec.hpp"
 #include "bazaar/gateway/json_writer.hpp"
 #include "bazaar/gateway/token_cache.hpp"
+
+#include "peer_state.hpp"
 
 #include <boost/json.hpp>
 #include <pistache/endpoint.h>
@@ -62,13 +65,6 @@ void append_header(std::string& out, std::string_view name, std::string_view val
   out += "\r\n";
 }
 
-/// Nanoseconds on the steady time of `clock`, never 0 (0 means "none" where it is stored).
-std::int64_t steady_ns(const runtime::clock& clock) {
-  auto ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(clock.now().time_since_epoch()).count();
-  return std::max<std::int64_t>(ns, 1);
-}
-
 /// A buffer of the calling thread for building answers, emptied. What a large answer made it
 /// grow to is given back when the next one starts.
 std::string& scratch(std::string& buffer) {
@@ -80,208 +76,6 @@ std::string& scratch(std::string& buffer) {
 }
 
 } // namespace
-
-// -- exchanges and connections ---------------------------------------------------------------
-
-/// The exchanges of a server not answered yet and the answers not written yet, which drain()
-/// waits for.
-struct exchange_count {
-  std::atomic<int> unanswered{0};
-  /// Answers handed to Pistache's write queue and not written yet (nor dropped with their
-  /// connection).
-  std::atomic<int> unwritten{0};
-
-  void begin() { unanswered.fetch_add(1); }
-  /// An exchange was answered (after its bytes were written or queued).
-  void answered() {
-    if (unanswered.fetch_sub(1) == 1)
-      wake();
-  }
-  void queued() { unwritten.fetch_add(1); }
-  /// `n` queued answers were written, or dropped with their connection.
-  void written(int n) {
-    if (unwritten.fetch_sub(n) == n)
-      wake();
-  }
-
-  /// Waits until every exchange is answered and every answer written, or `deadline` (real
-  /// time: it bounds how long a shutdown blocks); whether that happened.
-  bool wait_idle(std::chrono::steady_clock::time_point deadline) {
-    std::unique_lock<std::mutex> lock{mtx};
-    watched = true;
-    bool idle = cv.wait_until(lock, deadline,
-                              [this] { return unanswered.load() == 0 && unwritten.load() == 0; });
-    watched = false;
-    return idle;
-  }
-
- private:
-  /// Called once a count reached 0. Only a waiting drain() needs the notification, so the
-  /// mutex is taken only then. (The counts and `watched` are sequentially consistent: either
-  /// the waiter sees the count at 0, or this sees `watched` and notifies under the mutex,
-  /// which the waiter holds from its check until it sleeps.)
-  void wake() {
-    if (!watched.load())
-      return;
-    std::lock_guard<std::mutex> guard{mtx};
-    cv.notify_all();
-  }
-
-  std::mutex mtx;
-  std::condition_variable cv;
-  std::atomic<bool> watched{false};
-};
-
-/// What the server knows of one connection, shared by the I/O thread that owns it, the threads
-/// that answer its requests and the sweeper.
-///
-/// Pistache closes a connection's fd on its I/O thread right after onDisconnection, and the
-/// kernel gives that number to the next connection accepted at once; Pistache also addresses
-/// queued writes by fd number. So another thread touches a connection's fd (writes an answer,
-/// shuts it down) only under `mtx` and while `open`: onDisconnection clears `open` under the
-/// same mutex before the fd can be closed, then flushes Pistache's write queue, so nothing meant
-/// for this connection reaches the next one that gets its number. Pistache's own peer timeouts,
-/// which close fds without onDisconnection, are pushed out of reach (http_server::start).
-struct peer_state : std::enable_shared_from_this<peer_state> {
-  peer_state(const runtime::clock& c, std::shared_ptr<exchange_count> counts)
-      : clock(c), exchanges(std::move(counts)) {}
-
-  /// When the request now arriving began: 0 none in progress, -1 the connection is closing
-  /// (the request was answered as timed out, or the connection was idle too long).
-  std::atomic<std::int64_t> partial_since_ns{0};
-  /// When bytes last arrived or an answer was last sent (steady time of `clock`).
-  std::atomic<std::int64_t> active_ns{0};
-  /// Requests read and not answered yet.
-  std::atomic<int> unanswered{0};
-  /// The transport (I/O thread) that owns the connection, and its fd.
-  Pistache::Tcp::Transport* transport = nullptr;
-  int fd = -1;
-  /// The server's time, and its count of exchanges.
-  const runtime::clock& clock;
-  const std::shared_ptr<exchange_count> exchanges;
-
-  std::int64_t now_ns() const { return steady_ns(clock); }
-
-  /// Writes `head` and `body` if the connection is still open, then (with `close`) shuts it
-  /// down once they are written. They go straight to the socket when nothing of this
-  /// connection waits in Pistache's write queue; what the socket does not take at once (and
-  /// everything while something waits there, to keep the order) goes through that queue.
-  void write(std::string_view head, std::string_view body, bool close) {
-    std::optional<Pistache::Async::Promise<ssize_t>> pending;
-    {
-      std::lock_guard<std::mutex> guard{mtx};
-      if (!open)
-        return;
-      const std::size_t total = head.size() + body.size();
-      std::size_t sent = 0;
-      if (queued == 0) {
-        auto n = send_now(head, body);
-        if (n < 0) { // the connection broke: its I/O thread sees that and closes it
-          if (close)
-            ::shutdown(fd, SHUT_RDWR);
-          return;
-        }
-        sent = static_cast<std::size_t>(n);
-      }
-      if (sent == total) {
-        if (close)
-          ::shutdown(fd, SHUT_RDWR);
-        return;
-      }
-      std::string rest;
-      rest.reserve(total - sent);
-      if (sent < head.size()) {
-        rest.append(head.substr(sent));
-        rest.append(body);
-      } else {
-        rest.append(body.substr(sent - head.size()));
-      }
-      auto size = rest.size();
-      ++queued;
-      exchanges->queued();
-      pending.emplace(transport->asyncWrite(fd, Pistache::RawBuffer(std::move(rest), size)));
-    }
-    // Attached outside `mtx`: Pistache resolves the promise under its own lock, and the
-    // continuation takes `mtx`. (This must be asyncWrite's own promise: Pistache 0.0.5 resolves
-    // the chained one that ResponseWriter::send returns without its lock, and a continuation
-    // attached to that one from another thread is now and then lost.)
-    auto self = shared_from_this();
-    pending->then([self, close](ssize_t) { self->queued_written(close); },
-                  [self, close](std::exception_ptr) { self->queued_written(close); });
-  }
-
-  /// Shuts the connection down in both directions if it is still open; its I/O thread then
-  /// reads EOF and closes it.
-  void shut() {
-    std::lock_guard<std::mutex> guard{mtx};
-    if (open)
-      ::shutdown(fd, SHUT_RDWR);
-  }
-
-  /// On the connection's I/O thread, before Pistache closes the fd. Answers still queued for
-  /// it count as settled: Pistache writes them in the flush that follows or drops them with
-  /// the connection (without resolving their promises).
-  void mark_closed() {
-    std::lock_guard<std::mutex> guard{mtx};
-    open = false;
-    if (queued > 0) {
-      exchanges->written(queued);
-      queued = 0;
-    }
-  }
-
- private:
-  /// Sends what the socket takes now without blocking: the bytes sent, or -1 when the
-  /// connection is broken.
-  ssize_t send_now(std::string_view head, std::string_view body) {
-    iovec parts[2] = {{const_cast<char*>(head.data()), head.size()},
-                      {const_cast<char*>(body.data()), body.size()}};
-    msghdr msg{};
-    msg.msg_iov = parts;
-    msg.msg_iovlen = body.empty() ? 1 : 2;
-    std::size_t sent = 0;
-    const std::size_t total = head.size() + body.size();
-    while (sent < total) {
-      auto n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno == EINTR)
-          continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-          break;
-        return -1;
-      }
-      sent += static_cast<std::size_t>(n);
-      // Skip what was sent (rare: the socket took only part of it).
-      auto skip = static_cast<std::size_t>(n);
-      while (msg.msg_iovlen > 0 && skip >= msg.msg_iov[0].iov_len) {
-        skip -= msg.msg_iov[0].iov_len;
-        ++msg.msg_iov;
-        --msg.msg_iovlen;
-      }
-      if (msg.msg_iovlen > 0) {
-        msg.msg_iov[0].iov_base = static_cast<char*>(msg.msg_iov[0].iov_base) + skip;
-        msg.msg_iov[0].iov_len -= skip;
-      }
-    }
-    return static_cast<ssize_t>(sent);
-  }
-
-  /// A queued answer was written (or failed to be): Pistache's I/O thread, via the promise.
-  void queued_written(bool close) {
-    std::lock_guard<std::mutex> guard{mtx};
-    if (queued == 0)
-      return; // settled by mark_closed
-    --queued;
-    exchanges->written(1);
-    if (close && open)
-      ::shutdown(fd, SHUT_RDWR);
-  }
-
-  std::mutex mtx;
-  bool open = true;
-  /// Answers in Pistache's write queue whose promise has not resolved.
-  int queued = 0;
-};
 
 // -- responder -------------------------------------------------------------------------------
 
@@ -368,6 +162,29 @@ void responder::finish(int status, std::string_view body, bool close) {
   conn_->exchanges->answered();
 }
 
+std::shared_ptr<event_stream> responder::stream() {
+  if (!claim())
+    return nullptr;
+  auto& head = scratch(head_buffer);
+  head += Http::versionString(version_);
+  head += " 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+          "Connection: Close\r\n";
+  append_header(head, "X-Correlation-Id", correlation_id_);
+  for (const auto& [name, value] : headers_)
+    append_header(head, name, value);
+  head += "\r\n";
+  // The connection carries this stream only: later input is ignored, and neither the request
+  // nor the keep-alive timeout applies to it.
+  conn_->partial_since_ns = -1;
+  conn_->active_ns = conn_->now_ns();
+  auto s = std::make_shared<event_stream>(conn_, conn_->streams);
+  conn_->write(head, {}, false, event_stream::max_unsent_bytes);
+  conn_->unanswered.fetch_sub(1);
+  conn_->exchanges->answered();
+  s->start();
+  return s;
+}
+
 // -- the Pistache handler --------------------------------------------------------------------
 
 struct server_core {
@@ -379,6 +196,7 @@ struct server_core {
   /// Bearer tokens verified with auth.jwt_secret, remembered until their exp.
   std::unique_ptr<auth::token_cache> tokens;
   std::shared_ptr<exchange_count> exchanges = std::make_shared<exchange_count>();
+  std::shared_ptr<stream_registry> streams = std::make_shared<stream_registry>();
   std::atomic<bool> accepting{true};
   std::mutex peers_mtx;
   std::unordered_map<const Pistache::Tcp::Peer*, std::shared_ptr<peer_state>> peers;
@@ -619,6 +437,7 @@ class pistache_handler final : public Http::Handler {
 
   std::shared_ptr<peer_state> new_state(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
     auto state = std::make_shared<peer_state>(*core_->clock, core_->exchanges);
+    state->streams = core_->streams;
     state->transport = transport();
     state->fd = peer->fd();
     state->active_ns = state->now_ns();
@@ -699,6 +518,7 @@ void http_server::sweep() {
     answer_and_close(state, errc::bad_request, "the request did not arrive in time");
   for (auto& state : idle)
     state->shut();
+  core_->streams->keep_alive(steady_ns(*core_->clock), ns(core_->http.sse_keepalive_ms));
 }
 
 void http_server::start() {
@@ -735,6 +555,8 @@ std::uint16_t http_server::port() const {
 
 bool http_server::drain(std::chrono::milliseconds grace) {
   core_->accepting = false;
+  // Event streams end here: what they sent is written, then their connections close.
+  core_->streams->close_all();
   // The grace is real time whatever the clock: it bounds how long a shutdown blocks.
   if (core_->exchanges->wait_idle(std::chrono::steady_clock::now() + grace))
     return true;
@@ -763,6 +585,10 @@ bool http_server::accepting() const {
 
 int http_server::inflight() const {
   return core_->exchanges->unanswered.load();
+}
+
+std::size_t http_server::streams() const {
+  return core_->streams->size();
 }
 
 } // namespace bazaar::gateway

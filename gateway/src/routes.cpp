@@ -7,6 +7,7 @@
 #include "bazaar/domain/json_codec.hpp"
 #include "bazaar/domain/order_journal.hpp"
 #include "bazaar/gateway/http_codec.hpp"
+#include "bazaar/gateway/order_stream.hpp"
 #include "bazaar/runtime/errors.hpp"
 
 namespace bazaar::gateway {
@@ -502,6 +503,7 @@ std::shared_ptr<router> make_routes(route_context context) {
   add_basket_routes(*r, grains);
   add_checkout_route(*r, grains);
   add_order_routes(*r, grains);
+  add_order_stream_route(*r, grains);
   add_admin_routes(*r, &grains, context.history, std::move(context.kafka_status));
   return r;
 }

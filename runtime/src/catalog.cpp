@@ -135,7 +135,8 @@ std::vector<activation_info> catalog::list(const std::string& type, std::size_t 
       if (out.size() >= limit || (!type.empty() && a.id().type != type))
         return;
       auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(now - a.idle_since_);
-      out.push_back(activation_info{a.id(), idle.count(), a.activated_wall_ms_, a.version()});
+      out.push_back(
+          activation_info{a.id(), idle.count(), a.activated_wall_ms_, a.version(), a.observers()});
     });
     if (out.size() >= limit)
       break;

@@ -65,7 +65,9 @@ caf::behavior dispatcher(dispatcher_actor* self, caf::timespan tick_interval,
 } // namespace
 
 grain_client::grain_client(caf::actor_system& sys, std::shared_ptr<catalog> host, options opts)
-    : host_(std::move(host)), opts_(opts) {
+    : host_(std::move(host)), opts_(opts),
+      observations_(std::make_shared<observation_set>(
+          static_cast<std::size_t>(std::max(0, opts_.max_observations)))) {
   auto tick = std::clamp<caf::timespan>(opts_.timeout / 10, std::chrono::milliseconds{1},
                                         std::chrono::milliseconds{50});
   for (int i = 0; i < std::max(1, opts_.dispatchers); ++i)
@@ -95,6 +97,7 @@ void grain_client::hand_over(pending_call_ptr call) {
 void grain_client::stop() {
   if (stopped_.exchange(true))
     return;
+  observations_->stop();
   for (auto& d : dispatchers_)
     caf::anon_send(d, stop_atom::value);
 }

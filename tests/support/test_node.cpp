@@ -59,13 +59,13 @@ config::node_options test_node_options() {
   return opts;
 }
 
-test_node::test_node(config::node_options opts) {
+test_node::test_node(config::node_options opts, std::vector<grain_extension> extensions) {
   setup_process(opts.log);
   // Real PostgreSQL, in a schema of this node's own that is dropped with it.
   schema_ = std::make_unique<pg_schema>();
   opts.postgres.url = schema_->url();
   opts.postgres.schema = schema_->name();
-  node_ = std::make_unique<bazaar::node>(std::move(opts));
+  node_ = std::make_unique<bazaar::node>(std::move(opts), std::move(extensions));
   node_->start();
   port_ = node_->http_port();
   // A node whose first connection attempt timed out (a loaded machine) serves at once but

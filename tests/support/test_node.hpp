@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace bazaar::test {
 
@@ -27,8 +28,10 @@ config::node_options test_node_options();
 /// A running node for one test; stopped by the destructor.
 class test_node {
  public:
-  /// Starts a node on PostgreSQL in a fresh schema.
-  explicit test_node(config::node_options opts = test_node_options());
+  /// Starts a node on PostgreSQL in a fresh schema, hosting the grain types of `extensions`
+  /// too.
+  explicit test_node(config::node_options opts = test_node_options(),
+                     std::vector<grain_extension> extensions = {});
   ~test_node();
 
   test_node(const test_node&) = delete;

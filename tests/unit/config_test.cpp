@@ -97,6 +97,7 @@ const std::vector<std::string> all_keys = {
     "http.request_timeout_ms",
     "http.header_timeout_ms",
     "http.keepalive_timeout_ms",
+    "http.sse_keepalive_ms",
     "auth.jwt_secret",
     "runtime.max_threads",
     "runtime.scheduler_policy",
@@ -157,6 +158,7 @@ bool same(const cfg::node_options& a, const cfg::node_options& b) {
          a.http.request_timeout_ms == b.http.request_timeout_ms &&
          a.http.header_timeout_ms == b.http.header_timeout_ms &&
          a.http.keepalive_timeout_ms == b.http.keepalive_timeout_ms &&
+         a.http.sse_keepalive_ms == b.http.sse_keepalive_ms &&
          a.auth.jwt_secret == b.auth.jwt_secret && a.runtime.max_threads == b.runtime.max_threads &&
          a.runtime.scheduler_policy == b.runtime.scheduler_policy &&
          a.runtime.dispatchers == b.runtime.dispatchers &&

@@ -24,6 +24,8 @@ struct http_options {
   int header_timeout_ms = 4000;
   /// A kept-alive connection with no request for this long is closed.
   int keepalive_timeout_ms = 300000;
+  /// An event stream quiet for this long gets a keep-alive comment.
+  int sse_keepalive_ms = 15000;
 };
 
 /// Bearer-token authentication.

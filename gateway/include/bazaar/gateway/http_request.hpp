@@ -39,6 +39,7 @@ struct http_request {
 
 /// What the server knows of one connection (http_server.cpp).
 struct peer_state;
+class event_stream;
 
 /// Answers one request exactly once, from any thread. The answer is built in buffers of the
 /// calling thread (the status line and headers in one, the body in another: JSON is
@@ -64,6 +65,14 @@ class responder {
   void fail(const domain::failure& f);
   /// Sends a prepared body; `close` closes the connection once it is written.
   void send(int status, std::string_view body, bool close = false);
+
+  /// Answers 200 with a server-sent event stream (event_stream.hpp): the head goes out now
+  /// (Content-Type: text/event-stream, Cache-Control: no-cache, no Content-Length, the
+  /// connection closes when the stream ends), and events follow through the stream, from any
+  /// thread. The exchange counts as answered; nothing times the stream out, and what the
+  /// client sends afterwards is ignored. Null when the exchange was answered already; a
+  /// stream whose connection is gone (or whose server drains) is closed at once.
+  std::shared_ptr<event_stream> stream();
 
   /// Extra response header.
   void header(std::string name, std::string value);

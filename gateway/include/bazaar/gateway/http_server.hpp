@@ -8,8 +8,9 @@
 /// after http.header_timeout_ms, on any request of a connection), clients that disconnect
 /// early. Answers and closes reach only their own connection, although the kernel gives a
 /// closed connection's fd number to the next one at once; kept-alive connections idle for
-/// http.keepalive_timeout_ms are closed. Every timing decision (those timeouts, token expiry)
-/// is made on the injected runtime::clock.
+/// http.keepalive_timeout_ms are closed; event streams (event_stream.hpp) get a keep-alive
+/// comment after http.sse_keepalive_ms of quiet. Every timing decision (those timeouts, token
+/// expiry) is made on the injected runtime::clock.
 
 #include "bazaar/config/options.hpp"
 #include "bazaar/gateway/router.hpp"
@@ -49,9 +50,9 @@ class http_server {
   /// The bound port (useful when configured as 0).
   std::uint16_t port() const;
 
-  /// Answers new requests 503 and waits, up to `grace` of real time, until those in flight
-  /// are answered and every answer is written (handed to the kernel) or its connection gone;
-  /// whether that happened in time.
+  /// Answers new requests 503, closes the open event streams, and waits, up to `grace` of real
+  /// time, until the requests in flight are answered and every answer is written (handed to
+  /// the kernel) or its connection gone; whether that happened in time.
   bool drain(std::chrono::milliseconds grace);
 
   /// Stops the I/O threads. Call drain first. Idempotent.
@@ -62,6 +63,9 @@ class http_server {
 
   /// Exchanges not answered yet.
   int inflight() const;
+
+  /// Event streams open now (event_stream.hpp).
+  std::size_t streams() const;
 
  private:
   void sweep();

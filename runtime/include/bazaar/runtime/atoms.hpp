@@ -14,6 +14,13 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
 /// Makes a runtime actor fail what it still holds and quit.
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+/// Asks a durable grain to be observed: (observe_atom, observer actor), answered with the
+/// committed state (observer_list.hpp).
+using observe_atom = caf::atom_constant<caf::atom("observe")>;
+/// Ends an observation before the observer goes down: (unobserve_atom, observer actor).
+using unobserve_atom = caf::atom_constant<caf::atom("unobserve")>;
+/// A grain's committed state, sent to its observers after a commit: (observed_atom, state).
+using observed_atom = caf::atom_constant<caf::atom("observed")>;
 
 /// Touch count that makes a deactivate request unconditional (node shutdown, admin).
 inline constexpr std::uint64_t force_deactivation = ~std::uint64_t{0};

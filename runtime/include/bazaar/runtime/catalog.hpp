@@ -73,6 +73,10 @@ class activation {
   std::uint64_t version() const { return version_.load(std::memory_order_relaxed); }
   void set_version(std::uint64_t v) { version_.store(v, std::memory_order_relaxed); }
 
+  /// How many observers the grain has (observer_list.hpp; for inspection).
+  std::size_t observers() const { return observers_.load(std::memory_order_relaxed); }
+  void set_observers(std::size_t n) { observers_.store(n, std::memory_order_relaxed); }
+
   /// The actor of this activation.
   const caf::actor& handle() const { return handle_; }
 
@@ -93,6 +97,7 @@ class activation {
   clock::steady_time activated_at_;
   std::int64_t activated_wall_ms_;
   std::atomic<std::uint64_t> version_{0};
+  std::atomic<std::size_t> observers_{0};
   std::atomic<std::uint64_t> call_id_{0};
   std::atomic<clock::steady_time::rep> call_deadline_ns_{0};
   clock::steady_time idle_since_;
@@ -118,6 +123,7 @@ struct activation_info {
   std::int64_t idle_ms = 0;
   std::int64_t activated_wall_ms = 0;
   std::uint64_t version = 0;
+  std::size_t observers = 0;
 };
 
 class catalog : public std::enable_shared_from_this<catalog> {

@@ -5,6 +5,11 @@
 /// meanwhile wait, in order), answers each message of its interface through G's handlers,
 /// remembers idempotency answers, commits before it replies (pipelining later commands),
 /// rolls back when storage fails, deactivates when fenced off, and leaves when idle.
+/// Every durable grain can be observed (observer_list.hpp): (observe_atom, actor) answers the
+/// committed state and sends the actor (observed_atom, state) after each later commit that
+/// changed it. An observed grain is not collected as idle while it has observers (it stays
+/// until they leave; a forced deactivation still happens, and observers notice it by
+/// monitoring the grain).
 ///
 ///     struct ledger_grain {
 ///       static constexpr const char* type = "ledger";        // the grain type name
@@ -28,6 +33,7 @@
 
 #include "bazaar/runtime/command.hpp"
 #include "bazaar/runtime/kafka_record.hpp"
+#include "bazaar/runtime/observer_list.hpp"
 #include "bazaar/runtime/reminders.hpp"
 
 #include "bazaar/runtime/atoms.hpp"
@@ -108,6 +114,8 @@ struct durable_grain_state {
   std::array<query_answer, caf::detail::tl_size<typename G::interface::signatures>::value> answers;
   /// Asked to deactivate while writes were in flight: leave once they are answered.
   bool leaving = false;
+  /// Who gets the committed state after each commit that changed it.
+  observer_list observers;
   static inline const char* name = G::type;
 };
 
@@ -253,26 +261,77 @@ void leave(durable_grain_actor<G>* self) {
 }
 
 /// Storage's answers and deactivate requests, part of every running behavior. A grain
-/// deactivates only when no write is in flight (a forced deactivation waits for them).
+/// deactivates only when no write is in flight (a forced deactivation waits for them). After
+/// a write that moved the committed version, the observers get the committed state.
 template <class G>
 caf::message_handler lifecycle(durable_grain_actor<G>* self) {
   return {
       [self](persisted_atom, std::uint64_t epoch, std::uint64_t write_no, std::uint8_t status) {
         auto& st = self->state;
-        if (!st.d->on_persisted(epoch, write_no, static_cast<persistence::save_status>(status)) ||
-            (st.leaving && st.d->settled()))
+        auto before = st.d->committed().version;
+        bool stay =
+            st.d->on_persisted(epoch, write_no, static_cast<persistence::save_status>(status));
+        if (!st.observers.empty() && st.d->committed().version != before)
+          st.observers.notify(self, caf::make_message(observed_atom::value, st.d->committed()));
+        if (!stay || (st.leaving && st.d->settled()))
           leave(self);
       },
       [self](deactivate_atom, std::uint64_t touches) {
         auto& st = self->state;
         if (!st.ctx.record->idle_since(touches))
           return; // used since the collector looked
+        if (touches != force_deactivation && !st.observers.empty()) {
+          // Observed: not idle. The touch makes the collector look again after another idle
+          // timeout, so the grain leaves once its observers are gone.
+          st.ctx.record->touch();
+          return;
+        }
         if (st.d->settled())
           leave(self);
         else if (touches == force_deactivation)
           st.leaving = true; // leave once the writes in flight are answered
       },
   };
+}
+
+/// Observers come and go: (observe_atom, who) adds one (monitored, so that it is dropped when
+/// it goes down) and answers the committed state; (unobserve_atom, who) drops one.
+template <class G>
+caf::message_handler observation(durable_grain_actor<G>* self) {
+  return {
+      [self](observe_atom, const caf::actor& who) -> caf::result<typename G::state> {
+        auto& st = self->state;
+        if (!who)
+          return make_failure(core::errc::bad_request, "observe needs an observer");
+        st.ctx.record->touch();
+        switch (st.observers.add(who)) {
+        case observer_list::added::full:
+          return make_failure(core::errc::unavailable, "this grain has too many observers");
+        case observer_list::added::fresh:
+          self->monitor(who);
+          break;
+        case observer_list::added::again:
+          break;
+        }
+        st.ctx.record->set_observers(st.observers.size());
+        return st.d->committed();
+      },
+      [self](unobserve_atom, const caf::actor& who) {
+        auto& st = self->state;
+        if (who && st.observers.remove(who.address())) {
+          self->demonitor(who);
+          st.ctx.record->set_observers(st.observers.size());
+        }
+      },
+  };
+}
+
+/// Drops an observer that went down.
+template <class G>
+void observer_down(durable_grain_actor<G>* self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  if (st.observers.remove(dm.source))
+    st.ctx.record->set_observers(st.observers.size());
 }
 
 /// The actor of one activation of G: asks storage for the snapshot and runs once it is
@@ -303,11 +362,13 @@ caf::behavior durable_grain(durable_grain_actor<G>* self, grain_context ctx,
           return;
         }
         self->set_default_handler(caf::print_and_drop);
+        self->set_down_handler([self](caf::down_msg& dm) { observer_down(self, dm); });
         using signatures = typename G::interface::signatures;
         self->become(caf::behavior{
             interface_handlers(self, def, signatures{},
                                std::make_index_sequence<caf::detail::tl_size<signatures>::value>{})
-                .or_else(lifecycle(self))});
+                .or_else(lifecycle(self))
+                .or_else(observation(self))});
       },
   };
 }

@@ -11,6 +11,7 @@
 #include "bazaar/runtime/errors.hpp"
 #include "bazaar/runtime/grain_call.hpp"
 #include "bazaar/runtime/grain_interface.hpp"
+#include "bazaar/runtime/grain_observation.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -57,6 +58,8 @@ class grain_client {
     int dispatchers = 2;
     int max_inflight = 20000;
     std::chrono::milliseconds timeout{5000};
+    /// Observations open at once (observe); past it observe refuses.
+    int max_observations = 10000;
   };
 
   grain_client(caf::actor_system& sys, std::shared_ptr<catalog> host, options opts);
@@ -80,11 +83,28 @@ class grain_client {
                       std::function<void(caf::expected<reply>)>(std::move(done)));
   }
 
-  /// Fails every pending call with `unavailable` and stops the dispatchers.
+  /// Observes grain `key` of grain type G (grain_observation.hpp): `on_state(const
+  /// G::state&) -> bool` gets its committed state now and after each change (false ends the
+  /// observation), `on_end(const caf::error&)` what ends it. Returns nullopt, calling
+  /// neither, when too many observations are open or the client stopped.
+  template <class G, class OnState, class OnEnd, class = typename G::interface>
+  std::optional<observation> observe(std::string key, OnState on_state, OnEnd on_end) {
+    using state_type = typename G::state;
+    return start_observation<state_type>(
+        host_, *observations_, grain_id{G::type, std::move(key)}, opts_.timeout,
+        std::function<bool(const state_type&)>(std::move(on_state)),
+        std::function<void(const caf::error&)>(std::move(on_end)));
+  }
+
+  /// Fails every pending call with `unavailable`, ends every observation and stops the
+  /// dispatchers.
   void stop();
 
   /// Requests in flight now.
   int inflight() const { return inflight_->load(std::memory_order_relaxed); }
+
+  /// Observations open now.
+  std::size_t observations() const { return observations_->size(); }
 
   catalog& host() { return *host_; }
 
@@ -101,6 +121,7 @@ class grain_client {
   std::atomic<std::size_t> next_{0};
   std::shared_ptr<std::atomic<int>> inflight_ = std::make_shared<std::atomic<int>>(0);
   std::atomic<bool> stopped_{false};
+  std::shared_ptr<observation_set> observations_;
 };
 
 template <class Reply, class Msg>
