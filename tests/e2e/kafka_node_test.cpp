@@ -116,70 +116,13 @@ const std::vector<std::string> ledger_route = {
     "kafka.retry_backoff_ms=20",
 };
 
-/// `bazaar kafka-mock` as a process of its own (the embedded cluster outside any node), so
-/// that nodes can stop and start against the same cluster; stopped by its pid.
-class kafka_mock_process {
- public:
-  explicit kafka_mock_process(const std::string& topic) {
-    file_ = "/tmp/bazaar-kafka-mock-" + std::to_string(::getpid()) + ".txt";
-    std::remove(file_.c_str());
-    std::vector<std::string> args{BAZAAR_BIN,
-                                  "kafka-mock",
-                                  "--partitions",
-                                  "3",
-                                  "--bootstrap-file",
-                                  file_,
-                                  "--set",
-                                  "kafka.topics.payment-processed=" + topic};
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      if (int null = ::open("/dev/null", O_WRONLY); null >= 0)
-        ::dup2(null, 1); // it prints the bootstrap list, which it also writes to the file
-      std::vector<char*> argv;
-      for (auto& a : args)
-        argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (bootstrap_.empty() && std::chrono::steady_clock::now() < deadline) {
-      std::ifstream in{file_};
-      std::getline(in, bootstrap_);
-      if (bootstrap_.empty())
-        std::this_thread::sleep_for(20ms);
-    }
-    REQUIRE(!bootstrap_.empty());
-  }
-  ~kafka_mock_process() {
-    ::kill(pid_, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    std::remove(file_.c_str());
-  }
-  const std::string& bootstrap() const { return bootstrap_; }
-
- private:
-  pid_t pid_ = -1;
-  std::string file_;
-  std::string bootstrap_;
-};
-
 } // namespace
 
 TEST_CASE("a node stopped with SIGTERM commits what its grains handled: the next node goes on "
           "from there") {
   test::pg_schema schema;
-  kafka_mock_process kafka{"ledger-e2e"};
+  test::kafka_mock_process kafka{
+      {"--partitions", "3", "--set", "kafka.topics.payment-processed=ledger-e2e"}};
   REQUIRE(kafka.bootstrap().rfind("127.0.0.1:", 0) == 0);
   auto sets = ledger_route;
   sets.push_back("kafka.bootstrap_servers=" + kafka.bootstrap());

@@ -4,6 +4,7 @@
 #include "pg_schema.hpp"
 
 #include <fcntl.h>
+#include <fstream>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdexcept>
@@ -155,6 +156,51 @@ int node_process::stop(int sig, std::chrono::milliseconds within) {
   if (WIFEXITED(status))
     return WEXITSTATUS(status);
   return -WTERMSIG(status);
+}
+
+kafka_mock_process::kafka_mock_process(std::vector<std::string> extra) {
+  file_ = "/tmp/bazaar-kafka-mock-" + std::to_string(::getpid()) + "-" +
+          std::to_string(free_port()) + ".txt";
+  std::remove(file_.c_str());
+  std::vector<std::string> args{BAZAAR_BIN, "kafka-mock", "--bootstrap-file", file_};
+  args.insert(args.end(), extra.begin(), extra.end());
+  pid_ = ::fork();
+  if (pid_ < 0)
+    throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    if (int null = ::open("/dev/null", O_WRONLY); null >= 0)
+      ::dup2(null, 1); // it prints the bootstrap list, which it also writes to the file
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+  while (bootstrap_.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in{file_};
+    std::getline(in, bootstrap_);
+    if (bootstrap_.empty())
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  if (bootstrap_.empty())
+    throw std::runtime_error("bazaar kafka-mock did not start");
+}
+
+kafka_mock_process::~kafka_mock_process() {
+  ::kill(pid_, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  int status = 0;
+  while (::waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  std::remove(file_.c_str());
 }
 
 } // namespace bazaar::test

@@ -61,4 +61,23 @@ class node_process {
   std::uint16_t port_ = 0;
 };
 
+/// `bazaar kafka-mock` as a process of its own (the embedded cluster outside any node), so
+/// that nodes can be killed and started again against the same Kafka, as against a real one;
+/// stopped by its pid. `args` are passed after `kafka-mock` (e.g. --partitions 3, --set ...).
+class kafka_mock_process {
+ public:
+  explicit kafka_mock_process(std::vector<std::string> args = {});
+  ~kafka_mock_process();
+
+  kafka_mock_process(const kafka_mock_process&) = delete;
+  kafka_mock_process& operator=(const kafka_mock_process&) = delete;
+
+  const std::string& bootstrap() const { return bootstrap_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string file_;
+  std::string bootstrap_;
+};
+
 } // namespace bazaar::test
