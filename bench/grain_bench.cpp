@@ -189,6 +189,12 @@ struct quote_state {
   std::uint64_t version = 0;
 };
 
+/// Grain states travel in messages (to observers), so they are inspectable.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, quote_state& x) {
+  return f(caf::meta::type_name("bench.quote_state"), x.version);
+}
+
 boost::json::value to_snapshot(const quote_state& q) {
   return boost::json::object{{"version", q.version}};
 }
