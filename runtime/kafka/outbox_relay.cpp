@@ -342,6 +342,15 @@ void outbox_relay::run() {
       } else if (!was_leading) {
         // Leading from now on (a start, or the lease regained): everything unpublished.
         was_leading = true;
+        if (republish_window_.count() > 0) {
+          auto n = store.unpublish_since(republish_window_);
+          if (n >= 0) {
+            spdlog::info("outbox relay: publishing again the {} events of the last {} s (the "
+                         "embedded Kafka starts empty)",
+                         n, republish_window_.count());
+            republish_window_ = std::chrono::seconds{0};
+          }
+        }
         next_sweep = now + sweep;
         after_id = 0;
         sweep_from(0);

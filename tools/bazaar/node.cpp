@@ -147,6 +147,11 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
     persistence::pg_settings settings{pg.url, pg.schema, pg.connect_timeout_ms,
                                       std::max(d.opts.http.request_timeout_ms, 1000)};
     d.relay = std::make_unique<kafka::outbox_relay>(settings, d.bootstrap, d.opts.kafka);
+    // The embedded Kafka starts empty: what the last run published and nobody consumed yet
+    // (a saga's next step, a commit of stock) would be lost. Published again; consumers
+    // remember the event ids they handled (idempotency keys, kept 24 h).
+    if (d.embedded)
+      d.relay->republish_on_lead(std::chrono::hours{24});
     persistence::pg_storage::options so;
     so.writes.writers = pg.writers;
     so.writes.batch_max_rows = pg.batch_max_rows;

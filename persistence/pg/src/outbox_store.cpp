@@ -91,6 +91,22 @@ bool outbox_store::mark_published(const std::vector<std::int64_t>& ids) {
   }
 }
 
+std::int64_t outbox_store::unpublish_since(std::chrono::seconds window) {
+  if (!ensure_connected())
+    return -1;
+  try {
+    pqxx::nontransaction n{*conn_};
+    auto r = n.exec("UPDATE outbox SET published_at = NULL WHERE published_at > now() - " +
+                    n.quote(std::to_string(window.count()) + " seconds") + "::interval");
+    return static_cast<std::int64_t>(r.affected_rows());
+  } catch (const std::exception& e) {
+    spdlog::warn("outbox relay: marking rows unpublished failed: {}", e.what());
+    conn_.reset();
+    leading_ = false;
+    return -1;
+  }
+}
+
 std::int64_t outbox_store::backlog() {
   if (!ensure_connected())
     return -1;

@@ -16,6 +16,7 @@
 #include "bazaar/persistence/outbox_store.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -32,6 +33,12 @@ class outbox_relay {
 
   outbox_relay(const outbox_relay&) = delete;
   outbox_relay& operator=(const outbox_relay&) = delete;
+
+  /// Before start(): when this relay first leads, it publishes again what was published in
+  /// the last `window`. For a Kafka that lost what it held (the embedded cluster restarts
+  /// empty with its node): records published but not consumed yet are not lost. Consumers
+  /// remember event ids, so what they had handled has no second effect.
+  void republish_on_lead(std::chrono::seconds window) { republish_window_ = window; }
 
   void start();
   /// Delivers what is in flight (bounded wait), then stops. Idempotent.
@@ -57,6 +64,7 @@ class outbox_relay {
   std::string bootstrap_;
   config::kafka_options opts_;
   std::map<std::string, std::string> topics_;
+  std::chrono::seconds republish_window_{0};
   std::mutex mtx_;
   std::condition_variable cv_;
   bool stopping_ = false;

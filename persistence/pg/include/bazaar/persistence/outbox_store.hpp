@@ -7,6 +7,7 @@
 
 #include "bazaar/persistence/pg.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -42,6 +43,11 @@ class outbox_store {
 
   /// Rows not published yet; -1 on error.
   std::int64_t backlog();
+
+  /// Marks the rows published within the last `window` unpublished again, so that they are
+  /// published again (consumers remember event ids: a second delivery has no second effect);
+  /// how many, or -1 on error.
+  std::int64_t unpublish_since(std::chrono::seconds window);
 
  private:
   bool ensure_connected();
