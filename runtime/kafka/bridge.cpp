@@ -256,7 +256,8 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
       --r->attempts; // collateral
     } else {
       r->last_error = error;
-      stats.retried.fetch_add(1, std::memory_order_relaxed);
+      if (r->attempts < opts.max_attempts) // otherwise it goes to the DLQ, not again
+        stats.retried.fetch_add(1, std::memory_order_relaxed);
       auto backoff = std::chrono::milliseconds{static_cast<std::int64_t>(opts.retry_backoff_ms)
                                                << std::min(std::max(r->attempts - 1, 0), 10)};
       line.resume_at = time.now() + backoff;
