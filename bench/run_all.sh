@@ -4,7 +4,7 @@
 #
 # Usage: bench/run_all.sh [BUILD_DIR]     (default: build; this script builds nothing)
 #   build first: JOBS=2 ./scripts/build.sh bench_grains bench_durable bench_kafka \
-#                  bench_pistache_baseline bazaar bazaarctl
+#                  bench_bridge bench_checkout bench_pistache_baseline bazaar bazaarctl
 # Needs the local PostgreSQL of ./scripts/postgres.sh (started if it is not running). The
 # HTTP benchmark's node writes into a scratch schema that is dropped afterwards; bench_durable
 # and bench_kafka drop their own schemas. Only 127.0.0.1 is used. Exits non-zero if any
@@ -14,7 +14,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:-build}
 bin="$build_dir/bin"
-for exe in bench_grains bench_durable bench_kafka bench_pistache_baseline bazaar bazaarctl; do
+for exe in bench_grains bench_durable bench_kafka bench_bridge bench_checkout bench_pistache_baseline \
+  bazaar bazaarctl; do
   if [[ ! -x "$bin/$exe" ]]; then
     echo "run_all: $bin/$exe not found; build it first (see the usage above)" >&2
     exit 2
@@ -37,5 +38,7 @@ schema=http_bench_$$
 run env NODE_ARGS="--set postgres.schema=$schema" bench/http_bench.sh "$build_dir" 10
 psql "$BAZAAR_POSTGRES_URL" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
 run "$bin/bench_kafka" --records 50000
+run "$bin/bench_bridge" --records 50000
+run "$bin/bench_checkout" --seconds 10 --latency-seconds 10
 stamp "done"
 exit "$status"

@@ -37,6 +37,7 @@ struct record_state {
   std::string last_error;
   clock_type::steady_time retry_at;
   std::uint64_t generation = 0;
+  std::uint64_t seq = 0; ///< the order the bridge consumed it in
 };
 
 using record_ptr = std::shared_ptr<record_state>;
@@ -47,6 +48,21 @@ struct completion {
   record_ptr record;
   std::string error;
 };
+
+/// The records of one grain not yet handled, in the order they were consumed. Up to
+/// `pipeline_depth` are sent without waiting for the answers (the grain applies them in order
+/// and its writes coalesce); when one fails, nothing more is sent until every record sent
+/// has answered, then the failed records go again, in order, the first of them not chained.
+struct grain_line {
+  std::deque<record_ptr> waiting; ///< not sent yet (or to be sent again), in order
+  std::vector<record_ptr> sent;   ///< sent, no answer yet
+  bool halted = false;            ///< a record failed: send nothing until `sent` is empty
+  std::uint64_t halt_seq = 0;     ///< the earliest record that failed in this halt
+  clock_type::steady_time resume_at;
+};
+
+/// Records of one grain sent before the answers to the earlier ones came.
+constexpr std::size_t pipeline_depth = 128;
 
 /// Offsets of one partition that were consumed and are not committed yet.
 struct partition_track {
@@ -94,8 +110,10 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
 
   // Consumer thread only.
   std::map<std::pair<std::string, std::int32_t>, partition_track> tracks;
-  std::unordered_map<std::string, std::deque<record_ptr>> per_grain; ///< front: in flight
-  std::vector<record_ptr> retries;
+  std::unordered_map<std::string, grain_line> lines; ///< by grain id
+  std::vector<std::string> halted;                   ///< grains whose line is halted
+  std::uint64_t next_seq = 1;
+  std::vector<record_ptr> retries; ///< records waiting to go to the DLQ again
   std::unordered_map<std::int64_t, record_ptr> dead_letter_pending;
   std::int64_t next_dead_letter = 1;
   std::uint64_t generation = 1;
@@ -147,10 +165,11 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
       dead_letter(r, *why);
       return;
     }
-    auto& queue = per_grain[r->target.str()];
-    queue.push_back(r);
-    if (queue.size() == 1)
-      dispatch(r); // otherwise it waits for the records of its grain before it
+    r->seq = next_seq++;
+    auto key = r->target.str();
+    auto& line = lines[key];
+    line.waiting.push_back(r);
+    pump(key, line);
   }
 
   /// Fills target, event_id and event_type from the envelope; the reason if it cannot.
@@ -188,12 +207,31 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
     return std::nullopt;
   }
 
-  void dispatch(const record_ptr& r) {
+  /// Sends what the line may send now: its waiting records, in order, while fewer than
+  /// pipeline_depth are unanswered and nothing failed. Drops the line once it is empty.
+  void pump(const std::string& key, grain_line& line) {
+    while (!line.halted && !line.waiting.empty() && line.sent.size() < pipeline_depth) {
+      auto r = line.waiting.front();
+      line.waiting.pop_front();
+      bool chained = !line.sent.empty();
+      line.sent.push_back(r);
+      if (!dispatch(r, chained)) {
+        // Not sent: nothing behind it may go before it does.
+        line.sent.pop_back();
+        failed(key, line, r, "too many requests in flight");
+      }
+    }
+    if (!line.halted && line.waiting.empty() && line.sent.empty())
+      lines.erase(key);
+  }
+
+  /// Sends `r` to its grain; false when the grain client refused it (too many in flight).
+  bool dispatch(const record_ptr& r, bool chained) {
     ++r->attempts;
-    runtime::kafka_record msg{r->topic,    r->partition,  r->offset,
-                              r->event_id, r->event_type, r->value};
+    runtime::kafka_record msg{r->topic,      r->partition, r->offset, r->event_id,
+                              r->event_type, r->value,     chained};
     std::weak_ptr<impl> weak = shared_from_this();
-    bool admitted = grains.ask<bool>(r->target, std::move(msg), [weak, r](caf::expected<bool> ok) {
+    return grains.ask<bool>(r->target, std::move(msg), [weak, r](caf::expected<bool> ok) {
       auto me = weak.lock();
       if (!me)
         return;
@@ -206,8 +244,60 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
                             ok ? std::string{"the grain refused the record"}
                                : runtime::to_failure(ok.error()).message});
     });
-    if (!admitted)
-      push(completion{completion::failed, r, "too many requests in flight"});
+  }
+
+  /// Record `r` of `line` (sent, now answered or not sent at all) failed with `error`. The
+  /// line halts; the earliest record that failed in this halt counts an attempt, the ones
+  /// behind it do not (a grain refuses chained records after a failure: they did not fail
+  /// themselves). All of them go again, in order, once every record sent has answered.
+  void failed(const std::string& key, grain_line& line, const record_ptr& r,
+              const std::string& error) {
+    if (line.halted && r->seq > line.halt_seq) {
+      --r->attempts; // collateral
+    } else {
+      r->last_error = error;
+      if (r->attempts < opts.max_attempts) // otherwise it goes to the DLQ, not again
+        stats.retried.fetch_add(1, std::memory_order_relaxed);
+      auto backoff = std::chrono::milliseconds{static_cast<std::int64_t>(opts.retry_backoff_ms)
+                                               << std::min(std::max(r->attempts - 1, 0), 10)};
+      line.resume_at = time.now() + backoff;
+      if (!line.halted)
+        halted.push_back(key);
+      line.halted = true;
+      line.halt_seq = r->seq;
+    }
+    auto at = std::upper_bound(line.waiting.begin(), line.waiting.end(), r->seq,
+                               [](std::uint64_t seq, const record_ptr& x) { return seq < x->seq; });
+    line.waiting.insert(at, r);
+  }
+
+  /// Resumes halted lines whose records have all answered and whose back-off passed: the
+  /// first waiting record goes to the DLQ if it used its attempts, then the line sends again.
+  void resume_lines() {
+    if (halted.empty())
+      return;
+    auto now = time.now();
+    std::vector<std::string> still;
+    for (auto& key : halted) {
+      auto l = lines.find(key);
+      if (l == lines.end())
+        continue;
+      auto& line = l->second;
+      if (!line.sent.empty() || line.resume_at > now) {
+        still.push_back(key);
+        continue;
+      }
+      line.halted = false;
+      while (!line.waiting.empty() && line.waiting.front()->attempts >= opts.max_attempts) {
+        auto r = line.waiting.front();
+        line.waiting.pop_front();
+        spdlog::warn("Kafka bridge: {}@{}:{} failed {} times ({}); to the DLQ", r->topic,
+                     r->partition, r->offset, r->attempts, r->last_error);
+        dead_letter(r, r->last_error);
+      }
+      pump(key, line);
+    }
+    halted = std::move(still);
   }
 
   void dead_letter(const record_ptr& r, const std::string& error) {
@@ -238,23 +328,25 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
       auto& r = c.record;
       switch (c.what) {
       case completion::handled:
-        stats.handled.fetch_add(1, std::memory_order_relaxed);
-        finish(r);
-        break;
-      case completion::failed:
-        r->last_error = c.error;
-        if (r->attempts >= opts.max_attempts) {
-          spdlog::warn("Kafka bridge: {}@{}:{} failed {} times ({}); to the DLQ", r->topic,
-                       r->partition, r->offset, r->attempts, c.error);
-          dead_letter(r, c.error);
+      case completion::failed: {
+        auto key = r->target.str();
+        auto l = lines.find(key);
+        if (l == lines.end())
+          break; // cannot happen: a record sent is in its line until answered
+        auto& line = l->second;
+        auto at = std::find(line.sent.begin(), line.sent.end(), r);
+        if (at == line.sent.end())
+          break;
+        line.sent.erase(at);
+        if (c.what == completion::handled) {
+          stats.handled.fetch_add(1, std::memory_order_relaxed);
+          finish(r);
         } else {
-          stats.retried.fetch_add(1, std::memory_order_relaxed);
-          auto backoff = std::chrono::milliseconds{static_cast<std::int64_t>(opts.retry_backoff_ms)
-                                                   << std::min(r->attempts - 1, 10)};
-          r->retry_at = time.now() + backoff;
-          retries.push_back(r);
+          failed(key, line, r, c.error);
         }
+        pump(key, line);
         break;
+      }
       case completion::dead_lettered:
         stats.dead_lettered.fetch_add(1, std::memory_order_relaxed);
         finish(r);
@@ -267,20 +359,9 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
     }
   }
 
-  /// A record is done (handled or dead-lettered): its offset may be committed, and the next
-  /// record of its grain may go.
+  /// A record is done (handled or dead-lettered): its offset may be committed.
   void finish(const record_ptr& r) {
     stats.in_flight.fetch_sub(1, std::memory_order_relaxed);
-    if (!r->target.type.empty()) {
-      auto q = per_grain.find(r->target.str());
-      if (q != per_grain.end() && !q->second.empty() && q->second.front() == r) {
-        q->second.pop_front();
-        if (q->second.empty())
-          per_grain.erase(q);
-        else
-          dispatch(q->second.front());
-      }
-    }
     if (r->generation != generation)
       return; // its partition was revoked meanwhile: another member re-reads it
     auto t = tracks.find({r->topic, r->partition});
@@ -295,6 +376,7 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
   }
 
   void run_retries() {
+    resume_lines();
     auto now = time.now();
     std::vector<record_ptr> due;
     for (auto i = retries.begin(); i != retries.end();) {
@@ -305,12 +387,8 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
         ++i;
       }
     }
-    for (auto& r : due) {
-      if (r->attempts >= opts.max_attempts || r->target.type.empty())
-        dead_letter(r, r->last_error);
-      else
-        dispatch(r);
-    }
+    for (auto& r : due)
+      dead_letter(r, r->last_error);
   }
 
   // -- offsets and flow --------------------------------------------------------------------

@@ -88,9 +88,9 @@ bool grain_client::admit() {
   return true;
 }
 
-void grain_client::hand_over(pending_call_ptr call) {
+void grain_client::hand_over(pending_call_ptr call, std::size_t lane) {
   call->deadline = host_->time().now() + opts_.timeout;
-  auto i = next_.fetch_add(1, std::memory_order_relaxed) % dispatchers_.size();
+  auto i = lane % dispatchers_.size();
   caf::anon_send(dispatchers_[i], dispatch_atom::value, std::move(call));
 }
 

@@ -3,7 +3,13 @@
 /// The Kafka bridge: one consumer (group kafka.group_id) that turns records of the routed
 /// topics into kafka_record messages to grains (topic -> grain type, record key or a field
 /// of the envelope's data -> grain key), waits until the grain has durably handled a record,
-/// and commits a partition's offset only past records that are all handled. At least once
+/// and commits a partition's offset only past records that are all handled. The records of
+/// one grain are pipelined: up to 128 are sent, in the order consumed and through one grain
+/// client dispatcher (so they arrive in that order), before their answers come; the grain
+/// applies them in order and its writes coalesce. When one fails, the bridge sends that grain
+/// nothing more until every record sent has answered, then sends the failed ones again in
+/// order (the grain refuses records sent behind a failure: kafka_record::chained), so a retry
+/// never lands after a later record of the same grain. At least once
 /// into grains; grains make it effectively once by remembering event ids and answering a
 /// record seen before with its first answer again. A record that cannot be decoded, or fails
 /// kafka.max_attempts times (pausing kafka.retry_backoff_ms, doubling, between attempts),

@@ -116,6 +116,10 @@ struct durable_grain_state {
   bool leaving = false;
   /// Who gets the committed state after each commit that changed it.
   observer_list observers;
+  /// A command was refused transiently or a write failed since the last Kafka record that
+  /// was not chained (kafka_record.hpp): chained records are refused until one that is not
+  /// arrives. A new activation does not know what its predecessor saw, so it starts so.
+  bool kafka_chain_broken = true;
   static inline const char* name = G::type;
 };
 
@@ -139,6 +143,8 @@ void finish(durable_grain_actor<G>* self, const idempotency& idem, outcome<Reply
     auto start = std::move(out.start());
     start([self, idem, rp](outcome<Reply> next) { finish<G>(self, idem, std::move(next), rp); });
   } else if (out.refused()) {
+    if (core::is_transient(out.refusal().code))
+      self->state.kafka_chain_broken = true;
     d.refuse(self, idem, out.refusal(), fail_with(rp));
   } else {
     auto reply = std::move(out.reply());
@@ -215,6 +221,10 @@ caf::result<Reply> handle(durable_grain_actor<G>* self, const G& def, const Msg&
   } else {
     auto rp = self->template make_response_promise<Reply>();
     auto idem = idempotency_of(msg);
+    if constexpr (std::is_same<Msg, kafka_record>::value) {
+      if (!msg.chained)
+        st.kafka_chain_broken = false;
+    }
     persistence::idempotency_record seen;
     switch (d.check(idem, seen)) {
     case key_check::conflict:
@@ -227,6 +237,15 @@ caf::result<Reply> handle(durable_grain_actor<G>* self, const G& def, const Msg&
       return rp;
     case key_check::fresh:
       break;
+    }
+    if constexpr (std::is_same<Msg, kafka_record>::value) {
+      if (msg.chained && st.kafka_chain_broken) {
+        // An earlier record may have failed: this one must wait until it is retried.
+        d.answer_error(make_failure(core::errc::unavailable,
+                                    "an earlier record to this grain failed; deliver it first"),
+                       fail_with(rp));
+        return rp;
+      }
     }
     auto& cx = st.current.emplace(d, meta_of(msg), self, st.refs);
     finish<G>(self, idem, def.on(cx, msg), rp);
@@ -269,6 +288,8 @@ caf::message_handler lifecycle(durable_grain_actor<G>* self) {
       [self](persisted_atom, std::uint64_t epoch, std::uint64_t write_no, std::uint8_t status) {
         auto& st = self->state;
         auto before = st.d->committed().version;
+        if (static_cast<persistence::save_status>(status) != persistence::save_status::saved)
+          st.kafka_chain_broken = true;
         bool stay =
             st.d->on_persisted(epoch, write_no, static_cast<persistence::save_status>(status));
         if (!st.observers.empty() && st.d->committed().version != before)

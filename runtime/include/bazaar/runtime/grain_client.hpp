@@ -113,12 +113,13 @@ class grain_client {
   class typed_call;
 
   bool admit();
-  void hand_over(pending_call_ptr call);
+  /// Hands the call to the dispatcher of `lane` (the grain's hash): the calls to one grain
+  /// from one thread are sent in the order they were made.
+  void hand_over(pending_call_ptr call, std::size_t lane);
 
   std::shared_ptr<catalog> host_;
   options opts_;
   std::vector<caf::actor> dispatchers_;
-  std::atomic<std::size_t> next_{0};
   std::shared_ptr<std::atomic<int>> inflight_ = std::make_shared<std::atomic<int>>(0);
   std::atomic<bool> stopped_{false};
   std::shared_ptr<observation_set> observations_;
@@ -184,9 +185,10 @@ template <class Reply, class Msg>
 bool grain_client::ask(grain_id id, Msg msg, std::function<void(caf::expected<Reply>)> done) {
   if (!admit())
     return false;
+  auto lane = grain_id_hash{}(id);
   auto call = std::make_shared<typed_call<Reply, Msg>>(host_, inflight_, std::move(id),
                                                        std::move(msg), std::move(done));
-  hand_over(std::move(call));
+  hand_over(std::move(call), lane);
   return true;
 }
 

@@ -3,6 +3,13 @@
 /// A Kafka record delivered to a grain by the bridge. The grain answers `true` once it has
 /// durably handled the record, remembering its event_id with the effect (in the same
 /// transaction), so that a record delivered again has no second effect.
+///
+/// The bridge pipelines the records of one grain: it sends a grain's next record before the
+/// answer to the previous one came (`chained`). A durable grain refuses a new chained record
+/// (`unavailable`, nothing happens) once a command or write of its own failed transiently
+/// since the last record that was not chained, and a new activation starts that way: a record
+/// that failed is retried by the bridge ahead of the records behind it, so their effects keep
+/// the partition's order (durable_grain.hpp).
 
 #include <caf/meta/type_name.hpp>
 
@@ -19,12 +26,14 @@ struct kafka_record {
   std::string event_type;
   /// The record's value: the event envelope (docs/API.md) as JSON text.
   std::string envelope;
+  /// Sent while an earlier record to the same grain had not been answered yet.
+  bool chained = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kafka_record& x) {
   return f(caf::meta::type_name("bazaar.kafka_record"), x.topic, x.partition, x.offset, x.event_id,
-           x.event_type, x.envelope);
+           x.event_type, x.envelope, x.chained);
 }
 
 } // namespace bazaar::runtime
