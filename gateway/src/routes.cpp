@@ -5,6 +5,7 @@
 #include "bazaar/actors/order_grain.hpp"
 #include "bazaar/domain/json_codec.hpp"
 #include "bazaar/gateway/http_codec.hpp"
+#include "bazaar/gateway/read_routes.hpp"
 #include "bazaar/runtime/errors.hpp"
 
 namespace bazaar::gateway {
@@ -392,6 +393,7 @@ std::shared_ptr<router> make_routes(route_context context) {
   add_checkout_route(*r, grains);
   add_order_routes(*r, grains);
   add_admin_routes(*r, context.history, std::move(context.kafka_status));
+  add_read_routes(*r, context.read_models);
   return r;
 }
 
