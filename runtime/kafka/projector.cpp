@@ -60,6 +60,8 @@ struct projector::worker {
   /// The offset the group committed for each assigned partition; -1 unknown.
   std::map<partition_key, std::int64_t> committed;
   std::chrono::steady_clock::time_point lag_due{};
+  /// Whether the assigned partitions are paused (a batch waits for the database).
+  bool paused = false;
 
   // Written by the consumer thread, read by status().
   mutable std::mutex status_mtx;
@@ -114,6 +116,8 @@ struct projector::worker {
   void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       rd_kafka_assign(rk, parts);
+      if (paused)
+        rd_kafka_pause_partitions(rk, parts);
       for (int i = 0; i < parts->cnt; ++i)
         committed[{parts->elems[i].topic, parts->elems[i].partition}] = -1;
       return;
@@ -129,11 +133,12 @@ struct projector::worker {
   }
 
   /// Sets the pause on every assigned partition.
-  void set_paused(bool paused) {
+  void set_paused(bool pause) {
+    paused = pause;
     rd_kafka_topic_partition_list_t* assigned = nullptr;
     if (rd_kafka_assignment(rk, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
       return;
-    if (paused) {
+    if (pause) {
       rd_kafka_pause_partitions(rk, assigned);
     } else {
       rd_kafka_resume_partitions(rk, assigned);
@@ -199,7 +204,6 @@ struct projector::worker {
   /// Applies a batch, retrying while the database fails; false when stopped first.
   bool apply(const batch& b) {
     auto backoff = opts.retry_backoff;
-    bool paused = false;
     while (true) {
       std::string error;
       auto outcome = store.apply(b.events, error);
@@ -223,7 +227,6 @@ struct projector::worker {
         spdlog::warn("projection {}: cannot apply {} records ({}); retrying", name(),
                      b.events.size(), error);
         set_paused(true);
-        paused = true;
       }
       {
         std::lock_guard<std::mutex> guard{status_mtx};
@@ -233,8 +236,13 @@ struct projector::worker {
       // paused, and anything fetched before the pause is dropped here and read again later.
       auto until = std::chrono::steady_clock::now() + backoff;
       while (!stopping.load() && std::chrono::steady_clock::now() < until) {
-        if (auto* m = rd_kafka_consumer_poll(rk, 50))
+        if (auto* m = rd_kafka_consumer_poll(rk, 50)) {
+          // Fetched before the pause: dropped, so read again from here after it (unless an
+          // earlier record of its partition is to be read again already).
+          if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            next.emplace(partition_key{rd_kafka_topic_name(m->rkt), m->partition}, m->offset);
           rd_kafka_message_destroy(m);
+        }
         refresh_lag();
       }
       if (stopping.load())

@@ -235,6 +235,8 @@ TEST_CASE("a product created and changed through the API shows in the search", "
   CHECK(item.at("sku") == "teapot");
   CHECK(item.at("name") == "Blue teapot");
   CHECK(num(item.at("price_cents")) == 2500);
+  // Query values arrive percent-decoded.
+  CHECK(n.get_json("/api/v1/products?q=BLUE%20tea", customer).at("total") == 1);
 }
 
 TEST_CASE("events delivered twice change nothing in any projection", "[read_http]") {
