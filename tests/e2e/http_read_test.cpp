@@ -6,6 +6,7 @@
 // it exactly.
 
 #include "bazaar/config/loader.hpp"
+#include "bazaar/gateway/jwt.hpp"
 
 #include "support/api_checks.hpp"
 #include "support/envelopes.hpp"
@@ -491,4 +492,33 @@ TEST_CASE("/admin/kafka shows each projection's consumer group, partitions and l
       high += num(part.at("high_watermark"));
     return high == 1 && num(s.at("lag")) == 0 && num(s.at("applied")) == 1;
   }));
+}
+
+TEST_CASE("the read routes answer 503 with Retry-After while the database cannot be reached",
+          "[read_http]") {
+  // A node whose PostgreSQL is a loopback port nobody listens on.
+  auto opts = test::test_node_options();
+  opts.postgres.url = "postgresql://bazaar:bazaar@127.0.0.1:1/bazaar";
+  opts.postgres.connect_timeout_ms = 500;
+  bazaar::node node{opts};
+  node.start();
+  http_connection http{node.http_port()};
+  auth::claims c;
+  c.subject = "admin";
+  c.user_role = auth::role::admin;
+  c.expires_at = std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count() +
+                 3600;
+  const auto token = auth::sign(c, test::test_jwt_secret);
+  for (const char* path : {"/api/v1/products", "/api/v1/categories", "/api/v1/orders",
+                           "/api/v1/admin/notifications", "/api/v1/admin/reports/sales"}) {
+    INFO(path);
+    auto r = http.request("GET", path, {}, bearer(token));
+    require_error(r, 503, "unavailable");
+    CHECK(r.has_header("Retry-After"));
+  }
+  // Bad input is still refused as such, before storage is asked.
+  require_invalid_field(http.request("GET", "/api/v1/products?page=0", {}, bearer(token)), "page");
+  node.stop();
 }
