@@ -3,6 +3,7 @@
 // in the same run.
 //
 //   bench_projector [--records 20000] [--orders 5000] [--url URL] [--projection sales]
+//                   [--fetch-wait-ms 100]
 //
 // 1. raw: a plain consumer (own group) reads every record of the topic: records/s
 // 2. projector: the projection (default sales; "all" runs all four, each its own group)
@@ -85,6 +86,8 @@ int main(int argc, char** argv) {
   app.add_option("--orders", orders);
   app.add_option("--url", url);
   app.add_option("--projection", projection);
+  int fetch_wait_ms = kafka::projector::options{}.fetch_wait_max_ms;
+  app.add_option("--fetch-wait-ms", fetch_wait_ms);
   CLI11_PARSE(app, argc, argv);
   if (const char* env = std::getenv("BAZAAR_POSTGRES_URL"); env != nullptr && *env)
     url = env;
@@ -145,6 +148,7 @@ int main(int argc, char** argv) {
               records / raw);
 
   kafka::projector::options o;
+  o.fetch_wait_max_ms = fetch_wait_ms;
   if (projection != "all")
     o.only = {projection};
   kafka::projector p{settings, cluster.bootstrap(), kafka, o};

@@ -82,7 +82,7 @@ struct projector::worker {
       set(conf, "group.id", group_id);
       set(conf, "enable.auto.commit", "false");
       set(conf, "auto.offset.reset", "earliest");
-      set(conf, "fetch.wait.max.ms", std::to_string(kafka.fetch_wait_max_ms));
+      set(conf, "fetch.wait.max.ms", std::to_string(opts.fetch_wait_max_ms));
       set(conf, "session.timeout.ms", std::to_string(kafka.session_timeout_ms));
       set(conf, "heartbeat.interval.ms",
           std::to_string(std::max(100, kafka.session_timeout_ms / 3)));

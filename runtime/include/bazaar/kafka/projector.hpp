@@ -58,6 +58,11 @@ class projector {
     /// The first pause after a failed batch, doubling up to max_backoff.
     std::chrono::milliseconds retry_backoff{100};
     std::chrono::milliseconds max_backoff{5000};
+    /// Longest wait of a fetch that finds no new records. Higher than the bridge's
+    /// kafka.fetch_wait_max_ms: an idle consumer then asks each broker ten times a second
+    /// instead of a hundred (four projections per node), and a read model lags at most this
+    /// much more; a fetch that finds records returns at once, so a backlog is read as fast.
+    int fetch_wait_max_ms = 100;
     /// The projections to run (names of persistence::projections()); empty means all.
     std::vector<std::string> only;
   };
