@@ -220,6 +220,7 @@ const std::vector<std::pair<const char*, std::string kafka_topics::*>>& topic_ta
       {"stock-updated", &kafka_topics::stock_updated},
       {"basket-checked-out", &kafka_topics::basket_checked_out},
       {"product-created", &kafka_topics::product_created},
+      {"product-updated", &kafka_topics::product_updated},
       {"basket-item-added", &kafka_topics::basket_item_added},
       {"basket-item-updated", &kafka_topics::basket_item_updated},
       {"basket-item-removed", &kafka_topics::basket_item_removed},

@@ -40,6 +40,31 @@ std::string http_request::query_or(const std::string& name, std::string fallback
 
 namespace {
 
+/// A query string name or value decoded: `%XY` to its byte, `+` to a space (Pistache hands
+/// them over as they came); a `%` not followed by two hex digits stays as it is.
+std::string query_decode(const std::string& text) {
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 &&
+               hex(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 std::string new_correlation_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static const char* hex = "0123456789abcdef";
@@ -342,7 +367,7 @@ class pistache_handler final : public Http::Handler {
       return;
     }
     for (auto i = req.query().parameters_begin(); i != req.query().parameters_end(); ++i)
-      r.query.emplace(i->first, i->second);
+      r.query.emplace(query_decode(i->first), query_decode(i->second));
     if (auto key = req.headers().tryGetRaw(idempotency_header))
       r.idempotency_key = key->value();
     try {

@@ -8,6 +8,7 @@
 #include "bazaar/domain/order_journal.hpp"
 #include "bazaar/gateway/http_codec.hpp"
 #include "bazaar/gateway/order_stream.hpp"
+#include "bazaar/gateway/read_routes.hpp"
 #include "bazaar/runtime/errors.hpp"
 
 namespace bazaar::gateway {
@@ -505,6 +506,7 @@ std::shared_ptr<router> make_routes(route_context context) {
   add_order_routes(*r, grains);
   add_order_stream_route(*r, grains);
   add_admin_routes(*r, &grains, context.history, std::move(context.kafka_status));
+  add_read_routes(*r, context.read_models);
   return r;
 }
 

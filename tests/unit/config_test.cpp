@@ -142,6 +142,7 @@ const std::vector<std::string> all_keys = {
     "kafka.topics.stock-updated",
     "kafka.topics.basket-checked-out",
     "kafka.topics.product-created",
+    "kafka.topics.product-updated",
     "kafka.topics.basket-item-added",
     "kafka.topics.basket-item-updated",
     "kafka.topics.basket-item-removed",

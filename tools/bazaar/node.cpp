@@ -7,6 +7,8 @@
 #include "bazaar/kafka/bridge.hpp"
 #include "bazaar/kafka/embedded_kafka.hpp"
 #include "bazaar/kafka/outbox_relay.hpp"
+#include "bazaar/kafka/projector.hpp"
+#include "bazaar/persistence/pg_read_models.hpp"
 #include "bazaar/persistence/pg_storage.hpp"
 #include "bazaar/runtime/event_history.hpp"
 #include "bazaar/runtime/host.hpp"
@@ -91,6 +93,40 @@ std::vector<kafka::route> bridge_routes(const config::node_options& opts,
   return out;
 }
 
+/// The projections for /admin/kafka: counters and the group lag of each partition.
+boost::json::array projections_json(const kafka::projector* projector) {
+  boost::json::array out;
+  if (projector == nullptr)
+    return out;
+  for (const auto& s : projector->status()) {
+    boost::json::array topics, partitions;
+    for (const auto& t : s.topics)
+      topics.emplace_back(t);
+    for (const auto& p : s.partitions)
+      partitions.push_back(boost::json::object{
+          {"topic", p.topic},
+          {"partition", p.partition},
+          {"committed", p.committed},
+          {"high_watermark", p.high_watermark},
+          {"lag", p.lag < 0 ? boost::json::value(nullptr) : boost::json::value(p.lag)}});
+    out.push_back(boost::json::object{{"name", s.name},
+                                      {"group_id", s.group_id},
+                                      {"topics", std::move(topics)},
+                                      {"running", s.running},
+                                      {"consumed", s.consumed},
+                                      {"applied", s.applied},
+                                      {"duplicates", s.duplicates},
+                                      {"ignored", s.ignored},
+                                      {"undecodable", s.undecodable},
+                                      {"rejected", s.rejected},
+                                      {"retries", s.retries},
+                                      {"waiting_for", s.waiting_for},
+                                      {"lag", s.lag},
+                                      {"partitions", std::move(partitions)}});
+  }
+  return out;
+}
+
 } // namespace
 
 struct node::impl {
@@ -100,6 +136,9 @@ struct node::impl {
   std::unique_ptr<kafka::outbox_relay> relay;
   /// The Kafka bridge into grains: only when something is routed and storage is configured.
   std::unique_ptr<kafka::bridge> bridge;
+  /// The read side, when storage is configured: projections fed from Kafka, and their queries.
+  std::unique_ptr<kafka::projector> projector;
+  std::unique_ptr<persistence::pg_read_models> read_models;
   runtime::system_clock clock;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> system;
@@ -163,6 +202,9 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
     d.grain_store = d.pg;
     d.reminder_store = d.pg;
     d.history = std::make_unique<runtime::event_history>(d.pg);
+    d.projector = std::make_unique<kafka::projector>(settings, d.bootstrap, d.opts.kafka);
+    d.read_models = std::make_unique<persistence::pg_read_models>(
+        settings, persistence::pg_read_models::options{2, 1000});
   }
   d.host =
       std::make_unique<runtime::host>(*d.system, d.clock, d.opts.runtime,
@@ -189,6 +231,7 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
   gateway::route_context routes_ctx;
   routes_ctx.grains = &d.host->client();
   routes_ctx.history = d.history.get();
+  routes_ctx.read_models = d.read_models.get();
   routes_ctx.kafka_status = [self] {
     auto& me = *self->impl_;
     boost::json::array topics;
@@ -239,7 +282,8 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
                               {"partitions", me.opts.kafka.partitions},
                               {"topics", std::move(topics)},
                               {"relay", std::move(relay)},
-                              {"bridge", std::move(bridge)}};
+                              {"bridge", std::move(bridge)},
+                              {"projections", projections_json(me.projector.get())}};
   };
   routes_ctx.ready = [self] {
     std::string why;
@@ -271,6 +315,10 @@ void node::start() {
     d.relay->start();
   if (d.bridge)
     d.bridge->start(); // after the grains are registered and the host runs
+  if (d.read_models)
+    d.read_models->start();
+  if (d.projector)
+    d.projector->start();
   d.http->start();
   d.started = true;
   spdlog::info("node serving HTTP on {}:{} with {} CAF worker threads", d.opts.http.host,
@@ -293,16 +341,22 @@ void node::stop() {
   // Commits what grains handled and leaves the group while the grains still run.
   if (d.bridge)
     d.bridge->stop();
+  if (d.projector)
+    d.projector->stop(); // commits what it applied and leaves its groups
   d.reminders->stop();
   // Grains answer their last writes and quit while storage still runs.
   d.host->stop(std::chrono::milliseconds{2000});
   d.http->stop();
+  if (d.read_models)
+    d.read_models->stop();
   if (d.pg)
     d.pg->stop();
   if (d.relay)
     d.relay->stop(); // publishes what the last commits added, then stops
   d.relay.reset();
   d.bridge.reset();
+  d.projector.reset();
+  d.read_models.reset();
   d.http.reset();
   d.reminders.reset();
   d.host.reset();

@@ -120,6 +120,7 @@ struct kafka_topics {
   std::string stock_updated = "stock-updated";
   std::string basket_checked_out = "basket-checked-out";
   std::string product_created = "product-events";
+  std::string product_updated = "product-events";
   std::string basket_item_added = "basket-events";
   std::string basket_item_updated = "basket-events";
   std::string basket_item_removed = "basket-events";

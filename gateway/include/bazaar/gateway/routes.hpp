@@ -3,6 +3,7 @@
 /// The REST routes the node serves (docs/API.md), bound to the grains they call.
 
 #include "bazaar/gateway/router.hpp"
+#include "bazaar/persistence/read_models.hpp"
 #include "bazaar/runtime/event_history.hpp"
 #include "bazaar/runtime/grain_client.hpp"
 
@@ -28,6 +29,8 @@ using readiness_probe = std::function<std::vector<readiness_check>()>;
 struct route_context {
   runtime::grain_client* grains = nullptr;
   const runtime::event_history* history = nullptr;
+  /// The read side (product search, order lists, reports); null: those routes answer 503.
+  persistence::read_models* read_models = nullptr;
   readiness_probe ready;
   /// The body of GET /admin/kafka (bootstrap servers, topics, relay, outbox backlog).
   std::function<boost::json::value()> kafka_status;

@@ -1,0 +1,246 @@
+#include "bazaar/gateway/read_routes.hpp"
+
+#include "bazaar/domain/json_codec.hpp"
+#include "bazaar/domain/order.hpp"
+#include "bazaar/domain/product.hpp"
+
+#include <boost/json.hpp>
+
+#include <charconv>
+
+namespace bazaar::gateway {
+
+namespace json = boost::json;
+using domain::errc;
+
+namespace {
+
+/// The most orders and notifications one answer lists (the newest).
+constexpr std::size_t max_listed = 100;
+/// The largest page_size; larger ones are clamped to it (docs/API.md).
+constexpr std::int64_t max_page_size = 100;
+/// The longest search text or category accepted.
+constexpr std::size_t max_filter_length = 200;
+
+domain::failure unavailable() {
+  return domain::failure{errc::unavailable, "the read models are unavailable; retry shortly", {}};
+}
+
+/// Whether the read models exist; answers 503 if not.
+bool have(persistence::read_models* models, const responder_ptr& out) {
+  if (models != nullptr)
+    return true;
+  out->fail(unavailable());
+  return false;
+}
+
+/// Reads query parameters, remembering the first problem (422 naming the parameter).
+class query_reader {
+ public:
+  explicit query_reader(const http_request& req) : req_(req) {}
+
+  /// An integer parameter within [min, max]; nullopt when absent or bad.
+  std::optional<std::int64_t> integer(const std::string& name, std::int64_t min, std::int64_t max) {
+    auto i = req_.query.find(name);
+    if (i == req_.query.end())
+      return std::nullopt;
+    const auto& text = i->second;
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || v < min ||
+        v > max) {
+      fail(name,
+           name + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  /// A text parameter of at most max_filter_length characters; "" when absent.
+  std::string text(const std::string& name) {
+    auto v = req_.query_or(name);
+    if (v.size() > max_filter_length) {
+      fail(name, name + " must be at most " + std::to_string(max_filter_length) + " characters");
+      return {};
+    }
+    return v;
+  }
+
+  /// An RFC 3339 time parameter; nullopt when absent or bad.
+  std::optional<std::int64_t> time(const std::string& name) {
+    auto i = req_.query.find(name);
+    if (i == req_.query.end() || i->second.empty())
+      return std::nullopt;
+    auto at = core::parse_rfc3339(i->second);
+    if (!at)
+      fail(name, name + " must be an RFC 3339 time, e.g. 2026-11-21T09:04:08Z");
+    return at;
+  }
+
+  void fail(const std::string& field, std::string message) {
+    if (!error_)
+      error_ = domain::validation_failed(field, std::move(message));
+  }
+
+  const std::optional<domain::failure>& error() const { return error_; }
+
+ private:
+  const http_request& req_;
+  std::optional<domain::failure> error_;
+};
+
+json::value product_json(const persistence::product_view& v) {
+  domain::product p;
+  p.exists = true;
+  p.sku = v.sku;
+  p.name = v.name;
+  p.description = v.description;
+  p.category = v.category;
+  p.price_cents = v.price_cents;
+  p.currency = v.currency;
+  p.active = v.active;
+  p.stock = v.stock;
+  p.reserved = v.reserved;
+  p.low_stock_threshold = v.low_stock_threshold;
+  p.version = v.version;
+  return domain::to_json(p);
+}
+
+void add_catalog_routes(router& r, persistence::read_models* models) {
+  r.add("GET", "/api/v1/products", access::customer,
+        [models](http_request& req, const responder_ptr& out) {
+          query_reader in{req};
+          persistence::product_query q;
+          q.text = in.text("q");
+          q.category = in.text("category");
+          q.min_price_cents = in.integer("min_price_cents", 0, domain::max_price_cents);
+          q.max_price_cents = in.integer("max_price_cents", 0, domain::max_price_cents);
+          q.page = in.integer("page", 1, 1'000'000).value_or(1);
+          q.page_size =
+              std::min(max_page_size, in.integer("page_size", 1, 1'000'000'000).value_or(20));
+          if (in.error())
+            return out->fail(*in.error());
+          if (!have(models, out))
+            return;
+          auto page = q.page, page_size = q.page_size;
+          models->products(std::move(q),
+                           [out, page, page_size](std::optional<persistence::product_page> found) {
+                             if (!found)
+                               return out->fail(unavailable());
+                             json::array items;
+                             items.reserve(found->items.size());
+                             for (const auto& p : found->items)
+                               items.push_back(product_json(p));
+                             out->json(200, json::object{{"items", std::move(items)},
+                                                         {"page", page},
+                                                         {"page_size", page_size},
+                                                         {"total", found->total}});
+                           });
+        });
+  r.add("GET", "/api/v1/categories", access::customer,
+        [models](http_request&, const responder_ptr& out) {
+          if (!have(models, out))
+            return;
+          models->categories([out](std::optional<std::vector<persistence::category_count>> found) {
+            if (!found)
+              return out->fail(unavailable());
+            json::array items;
+            for (const auto& c : *found)
+              items.push_back(json::object{{"name", c.name}, {"product_count", c.product_count}});
+            out->json(200, json::object{{"items", std::move(items)}});
+          });
+        });
+}
+
+void add_order_list_route(router& r, persistence::read_models* models) {
+  r.add("GET", "/api/v1/orders", access::customer,
+        [models](http_request& req, const responder_ptr& out) {
+          auto status = req.query_or("status");
+          if (!status.empty() && !domain::parse_order_status(status))
+            return out->fail(domain::validation_failed(
+                "status", "status must be one of pending, stock_reserved, paid, confirmed, "
+                          "shipped, delivered, cancelled"));
+          if (!have(models, out))
+            return;
+          // A customer's own orders (the token's subject), whoever asks.
+          models->orders(req.principal.subject, status, max_listed,
+                         [out](std::optional<std::vector<persistence::order_summary>> found) {
+                           if (!found)
+                             return out->fail(unavailable());
+                           json::array items;
+                           for (const auto& o : *found)
+                             items.push_back(json::object{
+                                 {"order_id", o.order_id},
+                                 {"status", o.status},
+                                 {"total_cents", o.total_cents},
+                                 {"currency", o.currency},
+                                 {"item_count", o.item_count},
+                                 {"created_at", core::format_rfc3339(o.created_at_ms)},
+                                 {"updated_at", core::format_rfc3339(o.updated_at_ms)}});
+                           out->json(200, json::object{{"items", std::move(items)}});
+                         });
+        });
+}
+
+void add_report_routes(router& r, persistence::read_models* models) {
+  r.add("GET", "/api/v1/admin/notifications", access::admin,
+        [models](http_request& req, const responder_ptr& out) {
+          auto customer = req.query_or("customer_id");
+          if (!customer.empty() && !domain::is_identifier(customer))
+            return out->fail(domain::validation_failed(
+                "customer_id", "customer_id must be 1..64 characters of [A-Za-z0-9._:-]"));
+          if (!have(models, out))
+            return;
+          models->notifications(
+              customer, max_listed,
+              [out](std::optional<std::vector<persistence::notification_view>> found) {
+                if (!found)
+                  return out->fail(unavailable());
+                json::array items;
+                for (const auto& n : *found)
+                  items.push_back(
+                      json::object{{"notification_id", n.notification_id},
+                                   {"customer_id", n.customer_id},
+                                   {"channel", n.channel},
+                                   {"template", n.template_name},
+                                   {"order_id", n.order_id.empty() ? json::value(nullptr)
+                                                                   : json::value(n.order_id)},
+                                   {"created_at", core::format_rfc3339(n.created_at_ms)}});
+                out->json(200, json::object{{"items", std::move(items)}});
+              });
+        });
+  r.add("GET", "/api/v1/admin/reports/sales", access::admin,
+        [models](http_request& req, const responder_ptr& out) {
+          query_reader in{req};
+          auto from = in.time("from");
+          auto to = in.time("to");
+          if (!in.error() && from && to && *from > *to)
+            in.fail("to", "to must not be before from");
+          if (in.error())
+            return out->fail(*in.error());
+          if (!have(models, out))
+            return;
+          models->sales(from, to, [out](std::optional<persistence::sales_report> found) {
+            if (!found)
+              return out->fail(unavailable());
+            json::array top;
+            for (const auto& p : found->top_products)
+              top.push_back(json::object{
+                  {"sku", p.sku}, {"quantity", p.quantity}, {"revenue_cents", p.revenue_cents}});
+            out->json(200, json::object{{"orders_confirmed", found->orders_confirmed},
+                                        {"orders_cancelled", found->orders_cancelled},
+                                        {"revenue_cents", found->revenue_cents},
+                                        {"top_products", std::move(top)}});
+          });
+        });
+}
+
+} // namespace
+
+void add_read_routes(router& r, persistence::read_models* models) {
+  add_catalog_routes(r, models);
+  add_order_list_route(r, models);
+  add_report_routes(r, models);
+}
+
+} // namespace bazaar::gateway

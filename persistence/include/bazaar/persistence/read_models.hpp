@@ -1,0 +1,124 @@
+#pragma once
+
+/// The read side as the HTTP routes query it (docs/API.md "Catalog", "Orders", "Reports and
+/// notifications"): the projections the Kafka projector keeps (catalog, order summaries,
+/// notifications, sales), eventually consistent with the grains. Asynchronous: every query
+/// answers exactly once through its callback, on a query thread (or at once), with nullopt
+/// when the store is unavailable. No SQL here; the PostgreSQL implementation is
+/// pg_read_models (bazaar_pg).
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bazaar::persistence {
+
+/// A product of the catalog projection (docs/API.md `product`; available = stock - reserved).
+struct product_view {
+  std::string sku;
+  std::string name;
+  std::string description;
+  std::string category;
+  std::int64_t price_cents = 0;
+  std::string currency = "USD";
+  bool active = true;
+  std::int64_t stock = 0;
+  std::int64_t reserved = 0;
+  std::int64_t low_stock_threshold = 0;
+  std::uint64_t version = 0;
+};
+
+/// A search of active products. Every filter is optional (empty / nullopt: none).
+struct product_query {
+  /// Case-insensitive substring of name or description.
+  std::string text;
+  /// Exact category.
+  std::string category;
+  std::optional<std::int64_t> min_price_cents;
+  std::optional<std::int64_t> max_price_cents;
+  /// 1-based page of `page_size` products, ordered by name, then sku.
+  std::int64_t page = 1;
+  std::int64_t page_size = 20;
+};
+
+struct product_page {
+  std::vector<product_view> items;
+  /// Products that match, over all pages.
+  std::int64_t total = 0;
+};
+
+struct category_count {
+  std::string name;
+  std::int64_t product_count = 0;
+};
+
+/// One order in its customer's order list.
+struct order_summary {
+  std::string order_id;
+  std::string customer_id;
+  std::string status;
+  std::int64_t total_cents = 0;
+  std::string currency;
+  /// Units over all lines (the sum of the lines' quantities).
+  std::int64_t item_count = 0;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+};
+
+/// A simulated notification to a customer (or to the shop's admins).
+struct notification_view {
+  std::string notification_id;
+  std::string customer_id;
+  std::string channel;
+  std::string template_name;
+  /// Empty for notifications about no order (low stock).
+  std::string order_id;
+  std::int64_t created_at_ms = 0;
+};
+
+/// Sales of a time window; see read_models::sales.
+struct sales_report {
+  std::int64_t orders_confirmed = 0;
+  std::int64_t orders_cancelled = 0;
+  std::int64_t revenue_cents = 0;
+  struct product_sales {
+    std::string sku;
+    std::int64_t quantity = 0;
+    std::int64_t revenue_cents = 0;
+  };
+  std::vector<product_sales> top_products;
+};
+
+class read_models {
+ public:
+  template <class T>
+  using callback = std::function<void(std::optional<T>)>;
+
+  virtual ~read_models() = default;
+
+  /// A page of active products matching the query.
+  virtual void products(product_query query, callback<product_page> done) = 0;
+
+  /// Categories of active products with how many each has, by name.
+  virtual void categories(callback<std::vector<category_count>> done) = 0;
+
+  /// A customer's orders, newest first (then by order id), at most `limit`; with `status`
+  /// non-empty only orders in that status.
+  virtual void orders(std::string customer_id, std::string status, std::size_t limit,
+                      callback<std::vector<order_summary>> done) = 0;
+
+  /// Notifications, newest first, at most `limit`; with `customer_id` non-empty only theirs.
+  virtual void notifications(std::string customer_id, std::size_t limit,
+                             callback<std::vector<notification_view>> done) = 0;
+
+  /// Sales of the window [from_ms, to_ms) (an absent bound is open). An order belongs to the
+  /// window of its confirmation, or of its cancellation if it was never confirmed; it counts
+  /// as confirmed (with its total in revenue and its lines in top_products, the 10 skus with
+  /// the most units) unless it was cancelled, then as cancelled.
+  virtual void sales(std::optional<std::int64_t> from_ms, std::optional<std::int64_t> to_ms,
+                     callback<sales_report> done) = 0;
+};
+
+} // namespace bazaar::persistence
