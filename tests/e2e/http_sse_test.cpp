@@ -463,8 +463,14 @@ TEST_CASE("1000 open streams on one node are all served while ordinary requests 
     REQUIRE(eventually([&] { return client.observations() == 0; }));
     ordinary_requests_answered();
   }
-  // A second thousand streams cost no more than the first: nothing was kept of them.
+  // A second thousand streams cost no more than the first: nothing was kept of them. (Not
+  // under AddressSanitizer, which holds freed memory in its quarantine: there the observation
+  // count going back to 0 above is the check.)
+#if !defined(__SANITIZE_ADDRESS__)
   CHECK(rss_kib() - rss_open_first < 16 * 1024);
+#else
+  (void)rss_open_first;
+#endif
 }
 
 TEST_CASE("the stream's events: each status the timeline gained, in order, once per version") {
