@@ -90,11 +90,13 @@ struct checkout_effects {
   bool arm_reservation_timer = false;
   bool arm_payment_timer = false;
   bool disarm_timers = false;
+  /// Timers (by name) to remove besides: the one that fired.
+  std::vector<std::string> disarm;
 
   bool empty() const {
     return order_steps.empty() && stock.empty() && !charge && !refund &&
            order_payment_status.empty() && !arm_reservation_timer && !arm_payment_timer &&
-           !disarm_timers;
+           !disarm_timers && disarm.empty();
   }
 };
 

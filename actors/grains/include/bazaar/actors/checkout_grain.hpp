@@ -91,10 +91,11 @@ struct checkout_grain {
   domain::checkout on(const domain::checkout& s, const checkout_get&) const { return s; }
 
   runtime::outcome<domain::order> on(command& c, const checkout_cancel& cmd) const {
+    auto next = c.state();
     domain::checkout_effects effects;
-    if (auto bad = c.state().cancel(cmd.reason, c.now(), effects))
+    if (auto bad = next.cancel(cmd.reason, c.now(), effects))
       return *bad;
-    return carry_out<domain::order>(c, std::move(effects),
+    return carry_out<domain::order>(c, std::move(next), std::move(effects),
                                     [](domain::order& o) { return std::move(o); });
   }
 
@@ -103,7 +104,7 @@ struct checkout_grain {
     if (auto* bad = std::get_if<domain::failure>(&parsed))
       return *bad;
     const auto& data = std::get<boost::json::object>(parsed);
-    auto& saga = c.state();
+    auto saga = c.state(); // the saga's next state, taken once the order took its step
     auto order_id = data_text(data, "order_id");
     if (!order_id || *order_id != saga.order_id)
       return bad_record("a " + r.event_type + " record for this saga names order_id '" +
@@ -131,17 +132,20 @@ struct checkout_grain {
                         "payment-processed records, not '" +
                         r.event_type + "'");
     }
-    return carry_out<bool>(c, std::move(effects), [](domain::order&) { return true; });
+    return carry_out<bool>(c, std::move(saga), std::move(effects),
+                           [](domain::order&) { return true; });
   }
 
   runtime::outcome<bool> on(command& c, const runtime::reminder_due& r) const {
+    auto next = c.state();
     domain::checkout_effects effects;
     if (r.name == reservation_timer)
-      effects = c.state().on_reservation_timeout(c.now());
+      effects = next.on_reservation_timeout(c.now());
     else if (r.name == payment_timer)
-      effects = c.state().on_payment_timeout(c.now());
-    c.disarm_reminder(r.name); // dealt with: it must not fire again
-    return carry_out<bool>(c, std::move(effects), [](domain::order&) { return true; });
+      effects = next.on_payment_timeout(c.now());
+    effects.disarm.push_back(r.name); // dealt with: it must not fire again
+    return carry_out<bool>(c, std::move(next), std::move(effects),
+                           [](domain::order&) { return true; });
   }
 
  private:
@@ -169,13 +173,46 @@ struct checkout_grain {
     return s;
   }
 
-  /// Carries out a step's effects: the order steps first (each a call to the order grain; a
-  /// refusal refuses the whole step, and nothing is sent), then the records and timers, which
-  /// commit with the saga's new state. `reply` makes the answer from the order as the last
-  /// step left it (the current order when there was no step).
+  /// Carries out a step: `next` is the saga's state after it, `effects` what it asks for. The
+  /// order's steps come first (each a call to the order grain); a refusal refuses the whole
+  /// step and leaves the saga as it was (its state, records and timers are taken only once the
+  /// order took its steps), so that the record or reminder that asked for it is retried from
+  /// the same state. `reply` makes the answer from the order as the last step left it.
   template <class R, class Reply>
-  runtime::outcome<R> carry_out(command& c, domain::checkout_effects effects, Reply reply) const {
-    const auto& saga = c.state();
+  runtime::outcome<R> carry_out(command& c, domain::checkout next, domain::checkout_effects effects,
+                                Reply reply) const {
+    std::vector<order_advance> steps;
+    for (auto status : effects.order_steps)
+      steps.push_back(order_advance{
+          std::string(domain::to_string(status)), effects.cancel_reason, {}, {}, c.meta()});
+    if (!effects.order_payment_status.empty()) {
+      if (steps.empty())
+        steps.push_back(order_advance{{}, {}, {}, {}, c.meta()});
+      steps.back().payment_id = next.payment_id;
+      steps.back().payment_status = effects.order_payment_status;
+    }
+    auto timers = std::make_pair(reservation_timeout, payment_timeout);
+    if (steps.empty()) {
+      if constexpr (std::is_same<R, domain::order>::value) {
+        steps.push_back(order_advance{{}, {}, {}, {}, c.meta()}); // the answer is the order
+      } else {
+        take(c, std::move(next), effects, timers);
+        return runtime::outcome<R>{R{true}};
+      }
+    }
+    return take_steps<R>(c, std::move(steps), 0,
+                         [next = std::move(next), effects = std::move(effects), timers,
+                          reply](command& c, domain::order& o) mutable {
+                           take(c, std::move(next), effects, timers);
+                           return runtime::outcome<R>{reply(o)};
+                         });
+  }
+
+  /// Takes the step into the saga's write: its new state, the records it sends, its timers.
+  static void take(command& c, domain::checkout next, const domain::checkout_effects& effects,
+                   std::pair<std::chrono::milliseconds, std::chrono::milliseconds> timers) {
+    auto& saga = c.state();
+    saga = std::move(next);
     for (const auto& s : effects.stock)
       c.emit(checkout_events::product_reservation, {{"order_id", saga.order_id},
                                                     {"sku", s.sku},
@@ -189,50 +226,31 @@ struct checkout_grain {
                                                 {"customer_id", saga.customer_id},
                                                 {"card_token", saga.card_token},
                                                 {"type", effects.charge ? "charge" : "refund"}});
+    for (const auto& name : effects.disarm)
+      c.disarm_reminder(name);
     if (effects.disarm_timers) {
       c.disarm_reminder(reservation_timer);
       c.disarm_reminder(payment_timer);
     }
     if (effects.arm_reservation_timer)
-      c.arm_reminder(reservation_timer, c.now() + reservation_timeout.count());
+      c.arm_reminder(reservation_timer, c.now() + timers.first.count());
     if (effects.arm_payment_timer)
-      c.arm_reminder(payment_timer, c.now() + payment_timeout.count());
-    std::vector<order_advance> steps;
-    for (std::size_t i = 0; i < effects.order_steps.size(); ++i) {
-      order_advance step{std::string(domain::to_string(effects.order_steps[i])),
-                         effects.cancel_reason,
-                         {},
-                         {},
-                         c.meta()};
-      steps.push_back(std::move(step));
-    }
-    if (!effects.order_payment_status.empty()) {
-      if (steps.empty())
-        steps.push_back(order_advance{{}, {}, {}, {}, c.meta()});
-      steps.back().payment_id = saga.payment_id;
-      steps.back().payment_status = effects.order_payment_status;
-    }
-    if (steps.empty()) {
-      if constexpr (std::is_same<R, domain::order>::value)
-        steps.push_back(order_advance{{}, {}, {}, {}, c.meta()}); // the answer is the order
-      else
-        return runtime::outcome<R>{R{true}};
-    }
-    return take_steps<R>(c, std::move(steps), 0, std::move(reply));
+      c.arm_reminder(payment_timer, c.now() + timers.second.count());
   }
 
-  /// Asks the order grain to take steps[i..], one after the other.
-  template <class R, class Reply>
+  /// Asks the order grain to take steps[i..], one after the other, then goes on with
+  /// `then(command, order)`.
+  template <class R, class Then>
   static runtime::outcome<R> take_steps(command& c, std::vector<order_advance> steps, std::size_t i,
-                                        Reply reply) {
+                                        Then then) {
     auto key = c.state().order_id;
     auto step = steps[i];
     return c.ask<order_grain>(
         std::move(key), std::move(step),
-        [steps = std::move(steps), i, reply](command& c, domain::order& o) mutable {
+        [steps = std::move(steps), i, then](command& c, domain::order& o) mutable {
           if (i + 1 < steps.size())
-            return take_steps<R>(c, std::move(steps), i + 1, std::move(reply));
-          return runtime::outcome<R>{reply(o)};
+            return take_steps<R>(c, std::move(steps), i + 1, std::move(then));
+          return then(c, o);
         });
   }
 };
