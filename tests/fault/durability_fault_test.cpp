@@ -8,6 +8,7 @@
 #include "support/http_client.hpp"
 #include "support/node_process.hpp"
 #include "support/pg_schema.hpp"
+#include "support/test_node.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -31,16 +32,10 @@ using test::node_process;
 namespace {
 
 std::string token(const std::string& sub, auth::role role = auth::role::customer) {
-  auto exp = std::chrono::duration_cast<std::chrono::seconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count() +
-             3600;
-  return auth::sign(auth::claims{sub, role, exp}, node_process::secret());
+  return node_process::token(sub, role);
 }
 
-test::header_list bearer(const std::string& t) {
-  return {{"Authorization", "Bearer " + t}};
-}
+using test::bearer;
 
 void create_product(std::uint16_t port) {
   http_connection c{port};

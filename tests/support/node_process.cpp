@@ -138,24 +138,43 @@ node_process::~node_process() {
     stop(SIGKILL);
 }
 
-int node_process::stop(int sig, std::chrono::milliseconds within) {
-  if (pid_ <= 0)
-    return 0;
-  ::kill(pid_, sig);
+namespace {
+
+/// Sends `sig` to child `pid` and waits at most `within` for it to end (then kills it);
+/// its exit status, or -signal.
+int stop_child(pid_t pid, int sig, std::chrono::milliseconds within) {
+  ::kill(pid, sig);
   auto deadline = std::chrono::steady_clock::now() + within;
   int status = 0;
-  while (::waitpid(pid_, &status, WNOHANG) == 0) {
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
   }
-  pid_ = -1;
   if (WIFEXITED(status))
     return WEXITSTATUS(status);
   return -WTERMSIG(status);
+}
+
+} // namespace
+
+std::string node_process::token(const std::string& sub, auth::role role) {
+  auto exp = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count() +
+             3600;
+  return auth::sign(auth::claims{sub, role, exp}, secret());
+}
+
+int node_process::stop(int sig, std::chrono::milliseconds within) {
+  if (pid_ <= 0)
+    return 0;
+  auto status = stop_child(pid_, sig, within);
+  pid_ = -1;
+  return status;
 }
 
 kafka_mock_process::kafka_mock_process(std::vector<std::string> extra) {
@@ -189,17 +208,7 @@ kafka_mock_process::kafka_mock_process(std::vector<std::string> extra) {
 }
 
 kafka_mock_process::~kafka_mock_process() {
-  ::kill(pid_, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
-  int status = 0;
-  while (::waitpid(pid_, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds{10});
-  }
+  stop_child(pid_, SIGTERM, std::chrono::seconds{10});
   std::remove(file_.c_str());
 }
 

@@ -3,6 +3,8 @@
 /// The real `bazaar` executable as a child process, for tests that kill or restart it:
 /// started on a free loopback port with its own PostgreSQL schema, stopped by its pid.
 
+#include "bazaar/gateway/jwt.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -55,6 +57,9 @@ class node_process {
 
   /// The secret the node signs tokens with.
   static const char* secret() { return "fault-test-secret-123"; }
+
+  /// A token for `sub` with `role`, signed with secret(), valid for an hour.
+  static std::string token(const std::string& sub, auth::role role = auth::role::customer);
 
  private:
   pid_t pid_ = -1;
