@@ -92,6 +92,16 @@ std::optional<mutation> read_mutation(const http_request& req, const responder_p
   return mutation{std::move(*idem), std::move(*body)};
 }
 
+/// The Idempotency-Key of a mutation that needs no body (a body that is given must be a JSON
+/// object, and is ignored), or nullopt once the request was answered 400.
+std::optional<runtime::idempotency> bodiless_mutation(const http_request& req,
+                                                      const responder_ptr& out) {
+  auto idem = idempotency_of(req, out);
+  if (!idem || (!req.body.empty() && !object_body(req, out)))
+    return std::nullopt;
+  return idem;
+}
+
 /// The caller's basket: the basket grain keyed by the token's subject.
 const std::string& basket_of(const http_request& req) {
   return req.principal.subject;
@@ -203,13 +213,8 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
   r.add("POST", "/api/v1/products/{sku}/deactivate", access::admin,
         [&grains](http_request& req, const responder_ptr& out) {
           const auto& sku = req.params[0];
-          auto idem = idempotency_of(req, out);
-          if (!idem)
-            return;
-          // No body is needed; one that is given must be a JSON object.
-          if (!req.body.empty() && !object_body(req, out))
-            return;
-          if (!product_path_sku(sku, out))
+          auto idem = bodiless_mutation(req, out);
+          if (!idem || !product_path_sku(sku, out))
             return;
           call<actors::inventory_grain>(grains, out, sku,
                                         actors::product_deactivate{meta_of(req), *idem},
@@ -375,8 +380,8 @@ void add_order_routes(router& r, runtime::grain_client& grains) {
   r.add("POST", "/api/v1/orders/{id}/cancel", access::customer,
         [&grains](http_request& req, const responder_ptr& out) {
           const auto& id = req.params[0];
-          auto idem = idempotency_of(req, out);
-          if (!idem || (!req.body.empty() && !object_body(req, out)) || !order_path_id(id, out))
+          auto idem = bodiless_mutation(req, out);
+          if (!idem || !order_path_id(id, out))
             return;
           with_visible_order(
               grains, req, out, id,
@@ -411,8 +416,8 @@ void add_order_routes(router& r, runtime::grain_client& grains) {
   r.add("POST", "/api/v1/admin/orders/{id}/deliver", access::admin,
         [&grains](http_request& req, const responder_ptr& out) {
           const auto& id = req.params[0];
-          auto idem = idempotency_of(req, out);
-          if (!idem || (!req.body.empty() && !object_body(req, out)) || !order_path_id(id, out))
+          auto idem = bodiless_mutation(req, out);
+          if (!idem || !order_path_id(id, out))
             return;
           with_visible_order(grains, req, out, id,
                              [&grains, out, id, cmd = actors::order_deliver{meta_of(req), *idem}](
