@@ -8,7 +8,7 @@ pkg_check_modules(PISTACHE REQUIRED IMPORTED_TARGET libpistache)
 
 # CAF 0.17 ships no CMake package on Debian: import the shared libraries by hand.
 find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)
-foreach(part core io)
+foreach(part core io openssl)
   find_library(CAF_${part}_LIBRARY NAMES caf_${part} REQUIRED)
   add_library(caf::${part} SHARED IMPORTED)
   set_target_properties(caf::${part} PROPERTIES
@@ -17,6 +17,7 @@ foreach(part core io)
     INTERFACE_LINK_LIBRARIES Threads::Threads)
 endforeach()
 set_property(TARGET caf::io APPEND PROPERTY INTERFACE_LINK_LIBRARIES caf::core)
+set_property(TARGET caf::openssl APPEND PROPERTY INTERFACE_LINK_LIBRARIES caf::io OpenSSL::SSL)
 
 # CLI11 is header-only.
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)

@@ -6,6 +6,7 @@
 #include "bazaar/actors/order_grain.hpp"
 #include "bazaar/domain/json_codec.hpp"
 #include "bazaar/domain/order_journal.hpp"
+#include "bazaar/gateway/cluster_routes.hpp"
 #include "bazaar/gateway/http_codec.hpp"
 #include "bazaar/gateway/order_stream.hpp"
 #include "bazaar/gateway/read_routes.hpp"
@@ -512,6 +513,7 @@ std::shared_ptr<router> make_routes(route_context context) {
   add_order_stream_route(*r, grains);
   add_admin_routes(*r, &grains, context.history, std::move(context.kafka_status));
   add_read_routes(*r, context.read_models);
+  add_cluster_routes(*r, std::move(context.cluster_status), std::move(context.grains_status));
   return r;
 }
 

@@ -23,8 +23,37 @@ std::uint64_t activation::take_overdue_call(clock::steady_time now) {
 catalog::catalog(caf::actor_system& sys, const clock& clk) : system_(sys), clock_(clk) {}
 
 void catalog::register_type(std::string type, grain_factory factory,
-                            std::chrono::milliseconds idle_timeout) {
-  types_[std::move(type)] = grain_type{std::move(factory), idle_timeout};
+                            std::chrono::milliseconds idle_timeout, grain_factory stub) {
+  types_[std::move(type)] = grain_type{std::move(factory), idle_timeout, std::move(stub)};
+}
+
+void catalog::set_placement(std::shared_ptr<const grain_placement> placement) {
+  placement_ = std::move(placement);
+}
+
+caf::actor catalog::spawn_locked(shard& s, std::size_t hash, const grain_id& id,
+                                 const grain_type& type, bool remote) {
+  auto record = std::make_shared<activation>(id, clock_.now(), clock_.wall_ms());
+  record->touches_ = 1;
+  record->idle_since_ = record->activated_at_;
+  record->remote_ = remote;
+  auto handle = (remote ? type.stub : type.factory)(system_,
+                                                    grain_context{id, record, shared_from_this()});
+  record->handle_ = handle;
+  // Whatever ends the actor (deactivation, crash), the catalog forgets it.
+  std::weak_ptr<catalog> weak = shared_from_this();
+  handle->attach_functor([weak, id, addr = handle.address()] {
+    if (auto self = weak.lock())
+      self->remove(id, addr);
+  });
+  s.active.insert(hash, std::move(record));
+  if (remote) {
+    stubs_.fetch_add(1, std::memory_order_acq_rel);
+  } else {
+    active_.fetch_add(1, std::memory_order_acq_rel);
+    activations_total_.fetch_add(1);
+  }
+  return handle;
 }
 
 caf::expected<caf::actor> catalog::resolve(const grain_id& id) {
@@ -40,6 +69,8 @@ caf::expected<caf::actor> catalog::resolve(const grain_id& id) {
   auto type = types_.find(id.type);
   if (type == types_.end())
     return make_failure(core::errc::not_found, "unknown grain type " + id.type);
+  // Placement is asked outside the shard's lock (it reads the cluster's view).
+  bool remote = placement_ && type->second.stub && !placement_->owner_elsewhere(id).empty();
   std::lock_guard<std::mutex> guard{s.mtx};
   // Re-check: another caller may have activated it while the lock was released.
   if (auto* found = s.active.find(id, hash)) {
@@ -48,32 +79,88 @@ caf::expected<caf::actor> catalog::resolve(const grain_id& id) {
   }
   if (closed_.load())
     return make_failure(core::errc::unavailable, "node is shutting down");
-  auto record = std::make_shared<activation>(id, clock_.now(), clock_.wall_ms());
-  record->touches_ = 1;
-  record->idle_since_ = record->activated_at_;
-  auto handle = type->second.factory(system_, grain_context{id, record, shared_from_this()});
-  record->handle_ = handle;
-  // Whatever ends the actor (deactivation, crash), the catalog forgets it.
-  std::weak_ptr<catalog> weak = shared_from_this();
-  handle->attach_functor([weak, id, addr = handle.address()] {
-    if (auto self = weak.lock())
-      self->remove(id, addr);
-  });
-  s.active.insert(hash, std::move(record));
-  active_.fetch_add(1, std::memory_order_acq_rel);
-  activations_total_.fetch_add(1);
+  return spawn_locked(s, hash, id, type->second, remote);
+}
+
+caf::expected<caf::actor> catalog::resolve_here(const grain_id& id) {
+  auto hash = grain_id_hash{}(id);
+  auto& s = shard_of(hash);
+  auto type = types_.find(id.type);
+  if (type == types_.end())
+    return make_failure(core::errc::not_found, "unknown grain type " + id.type);
+  caf::actor stale_stub;
+  caf::actor handle;
+  {
+    std::lock_guard<std::mutex> guard{s.mtx};
+    if (auto* found = s.active.find(id, hash)) {
+      if (!found->remote_) {
+        found->touch();
+        return found->handle_;
+      }
+      // A stub kept from an earlier view: this node owns the grain now.
+      stale_stub = found->handle_;
+      s.active.erase(hash, found);
+      stubs_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+    if (closed_.load())
+      return not_owner_error();
+    handle = spawn_locked(s, hash, id, type->second, false);
+  }
+  if (stale_stub)
+    caf::anon_send(stale_stub, deactivate_atom::value, force_deactivation);
   return handle;
+}
+
+std::size_t catalog::rebalance() {
+  std::vector<caf::actor> leave;
+  std::size_t moved = 0;
+  std::vector<std::pair<grain_id, caf::actor>> local;
+  for (auto& s : shards_) {
+    std::lock_guard<std::mutex> guard{s.mtx};
+    s.active.for_each([&](activation& a) {
+      if (a.remote_)
+        leave.push_back(a.handle_);
+      else
+        local.emplace_back(a.id(), a.handle_);
+    });
+  }
+  if (placement_)
+    for (auto& [id, handle] : local)
+      if (!placement_->owner_elsewhere(id).empty()) {
+        leave.push_back(handle);
+        ++moved;
+      }
+  for (auto& handle : leave)
+    caf::anon_send(handle, deactivate_atom::value, force_deactivation);
+  return moved;
+}
+
+std::size_t catalog::drop_all() {
+  std::vector<caf::actor> all;
+  for (auto& s : shards_) {
+    std::lock_guard<std::mutex> guard{s.mtx};
+    s.active.for_each([&](activation& a) { all.push_back(a.handle_); });
+  }
+  for (auto& handle : all)
+    caf::anon_send(handle, deactivate_atom::value, force_deactivation);
+  return all.size();
 }
 
 void catalog::remove(const grain_id& id, const caf::actor_addr& who) {
   auto hash = grain_id_hash{}(id);
   auto& s = shard_of(hash);
+  bool remote = false;
   {
     std::lock_guard<std::mutex> guard{s.mtx};
     auto* found = s.active.find(id, hash);
     if (found == nullptr || found->handle_.address() != who)
       return;
+    remote = found->remote_;
     s.active.erase(hash, found);
+  }
+  if (remote) {
+    stubs_.fetch_sub(1, std::memory_order_acq_rel);
+    return;
   }
   if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1 && closed_.load()) {
     std::lock_guard<std::mutex> guard{empty_mtx_};
@@ -132,7 +219,7 @@ std::vector<activation_info> catalog::list(const std::string& type, std::size_t 
   for (auto& s : shards_) {
     std::lock_guard<std::mutex> guard{s.mtx};
     s.active.for_each([&](activation& a) {
-      if (out.size() >= limit || (!type.empty() && a.id().type != type))
+      if (out.size() >= limit || a.remote_ || (!type.empty() && a.id().type != type))
         return;
       auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(now - a.idle_since_);
       out.push_back(

@@ -149,7 +149,15 @@ const std::vector<std::string> all_keys = {
     "kafka.topics.basket-cleared",
     "kafka.topics.basket-expired",
     "cluster.node_id",
+    "cluster.host",
+    "cluster.bind",
     "cluster.port",
+    "cluster.heartbeat_ms",
+    "cluster.failure_timeout_ms",
+    "cluster.tls.certificate",
+    "cluster.tls.key",
+    "cluster.tls.ca_file",
+    "cluster.tls.passphrase",
 };
 
 /// Whether two option sets are equal field by field.
@@ -171,7 +179,10 @@ bool same(const cfg::node_options& a, const cfg::node_options& b) {
          a.log.format == b.log.format && a.postgres.url == b.postgres.url &&
          a.kafka.bootstrap_servers == b.kafka.bootstrap_servers &&
          a.kafka.routes.size() == b.kafka.routes.size() && a.cluster.node_id == b.cluster.node_id &&
-         a.cluster.port == b.cluster.port;
+         a.cluster.port == b.cluster.port && a.cluster.host == b.cluster.host &&
+         a.cluster.bind == b.cluster.bind && a.cluster.heartbeat_ms == b.cluster.heartbeat_ms &&
+         a.cluster.failure_timeout_ms == b.cluster.failure_timeout_ms &&
+         a.cluster.tls_certificate == b.cluster.tls_certificate;
 }
 
 } // namespace
@@ -351,8 +362,8 @@ TEST_CASE("each invalid value is reported with its key and the reason") {
       {"grains.idle_timeout_ms", "0", "0 is out of range 1..86400000"},
       {"grains.basket.idle_timeout_ms", "0", "0 is out of range 1..86400000"},
       {"grains.product.idle_timeout_ms", "86400001", "86400001 is out of range 1..86400000"},
-      {"cluster.port", "0", "0 is out of range 1..65535"},
-      {"cluster.port", "65536", "65536 is out of range 1..65535"},
+      {"cluster.port", "65536", "65536 is out of range 0..65535"},
+      {"cluster.heartbeat_ms", "5", "5 is out of range 10..60000"},
       {"runtime.scheduler_policy", "fifo", "\"fifo\" is not one of stealing, sharing"},
       {"log.level", "verbose", "\"verbose\" is not one of trace, debug, info, warn, error, off"},
       {"log.level", "INFO", "\"INFO\" is not one of trace, debug, info, warn, error, off"},

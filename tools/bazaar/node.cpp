@@ -2,6 +2,7 @@
 
 #include "bazaar/actors/registry.hpp"
 #include "bazaar/config/loader.hpp"
+#include "bazaar/core/time.hpp"
 #include "bazaar/gateway/http_server.hpp"
 #include "bazaar/gateway/routes.hpp"
 #include "bazaar/kafka/bridge.hpp"
@@ -10,6 +11,7 @@
 #include "bazaar/kafka/projector.hpp"
 #include "bazaar/persistence/pg_read_models.hpp"
 #include "bazaar/persistence/pg_storage.hpp"
+#include "bazaar/runtime/cluster.hpp"
 #include "bazaar/runtime/event_history.hpp"
 #include "bazaar/runtime/host.hpp"
 #include "bazaar/runtime/reminder_service.hpp"
@@ -24,12 +26,14 @@ namespace bazaar {
 
 namespace {
 
-std::string node_name(const config::node_options& opts) {
+/// cluster.node_id, else "<host name>:<HTTP port>" (the bound one when the configured port is
+/// 0, so that nodes on one machine differ).
+std::string node_name(const config::node_options& opts, std::uint16_t bound_port = 0) {
   if (!opts.cluster.node_id.empty())
     return opts.cluster.node_id;
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
-  return std::string{host} + ":" + std::to_string(opts.http.port);
+  return std::string{host} + ":" + std::to_string(bound_port != 0 ? bound_port : opts.http.port);
 }
 
 /// Storage of a node whose postgres.url is empty: never ready, every load and write fails.
@@ -150,6 +154,11 @@ struct node::impl {
   std::unique_ptr<runtime::event_history> history;
   std::unique_ptr<runtime::host> host;
   std::unique_ptr<runtime::reminder_service> reminders;
+  /// Membership and routing between nodes, when storage is configured (a node alone is a
+  /// cluster of one).
+  std::shared_ptr<persistence::node_lease> lease;
+  std::shared_ptr<runtime::cluster> cluster;
+  persistence::pg_settings pg_settings;
   std::unique_ptr<gateway::http_server> http;
   bool started = false;
   bool stopped = false;
@@ -175,6 +184,7 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
   for (const auto& e : extensions)
     e.register_types(d.cfg);
   runtime::configure(d.cfg, d.opts.runtime);
+  runtime::configure_cluster(d.cfg, d.opts.cluster);
   d.system = std::make_unique<caf::actor_system>(d.cfg);
   const auto& pg = d.opts.postgres;
   if (pg.url.empty()) {
@@ -198,6 +208,10 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
     // Commits with events wake the relay. Safe at shutdown: stop() stops pg_storage, joining
     // the writer threads that call this, before it stops and destroys the relay.
     so.writes.on_events_committed = [relay = d.relay.get()] { relay->notify(); };
+    // Grain writes commit only while this node holds its cluster membership.
+    d.lease = std::make_shared<persistence::node_lease>();
+    so.writes.lease = d.lease;
+    d.pg_settings = settings;
     d.pg = std::make_shared<persistence::pg_storage>(settings, so);
     d.grain_store = d.pg;
     d.reminder_store = d.pg;
@@ -209,6 +223,13 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
   d.host =
       std::make_unique<runtime::host>(*d.system, d.clock, d.opts.runtime,
                                       std::chrono::milliseconds{d.opts.http.request_timeout_ms});
+  if (d.pg) {
+    // The node id needs the bound HTTP port, so the cluster joins in start(); until then
+    // grains are placed nowhere and calls wait (grain_stub.hpp).
+    d.cluster = std::make_shared<runtime::cluster>(*d.system, d.host->grains_ptr(), d.pg_settings,
+                                                   d.lease, d.opts.cluster);
+    d.host->grains().set_placement(d.cluster);
+  }
   runtime::grain_services services;
   services.storage = d.grain_store;
   services.call_timeout = std::chrono::milliseconds{d.opts.runtime.call_timeout_ms};
@@ -285,13 +306,63 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
                               {"bridge", std::move(bridge)},
                               {"projections", projections_json(me.projector.get())}};
   };
+  routes_ctx.grains_status = [self](const std::string& type, std::size_t limit) {
+    auto& me = *self->impl_;
+    auto node = me.cluster ? me.cluster->node_id() : node_name(me.opts, me.http->port());
+    boost::json::array items;
+    for (const auto& a : me.host->grains().list(type, limit))
+      items.push_back(boost::json::object{{"type", a.id.type},
+                                          {"key", a.id.key},
+                                          {"node", node},
+                                          {"idle_ms", a.idle_ms},
+                                          {"activated_at", core::format_rfc3339(a.activated_wall_ms)},
+                                          {"version", a.version},
+                                          {"observers", a.observers}});
+    return boost::json::value{{"node", node},
+                              {"active", me.host->grains().size()},
+                              {"remote_stubs", me.host->grains().stubs()},
+                              {"items", std::move(items)}};
+  };
+  if (d.cluster)
+    routes_ctx.cluster_status = [self] {
+      auto& c = *self->impl_->cluster;
+      auto view = c.view();
+      boost::json::array nodes;
+      for (const auto& m : c.members())
+        nodes.push_back(boost::json::object{
+            {"id", m.member.id},
+            {"address", m.member.host + ":" + std::to_string(m.member.cluster_port)},
+            {"http_port", m.member.http_port},
+            {"status", m.status},
+            {"incarnation", m.member.incarnation},
+            {"started_at", core::format_rfc3339(m.started_at_ms)},
+            {"last_heartbeat", core::format_rfc3339(m.heartbeat_at_ms)},
+            {"heartbeat_age_ms", m.heartbeat_age_ms},
+            {"activations", m.activations},
+            {"in_view", view->find(m.member.id) != nullptr},
+            {"linked", m.connected}});
+      return boost::json::value{{"node_id", c.node_id()},
+                                {"joined", c.joined()},
+                                {"view_epoch", view->epoch()},
+                                {"alive", view->members().size()},
+                                {"nodes", std::move(nodes)}};
+    };
   routes_ctx.ready = [self] {
     std::string why;
     bool storage_ok = self->impl_->grain_store->ready(why);
-    return std::vector<gateway::readiness_check>{
+    std::vector<gateway::readiness_check> checks{
         {"runtime", true, std::to_string(self->impl_->host->grains().size()) + " active grains"},
         {"storage", storage_ok, storage_ok ? "PostgreSQL reachable" : why},
     };
+    if (const auto& c = self->impl_->cluster) {
+      auto v = c->view();
+      bool in = c->joined() && v->find(c->node_id()) != nullptr;
+      checks.push_back({"cluster", in,
+                        in ? "node " + c->node_id() + ", " + std::to_string(v->members().size()) +
+                                 " nodes alive"
+                           : "node " + c->node_id() + " is not a member of the cluster now"});
+    }
+    return checks;
   };
   d.http = std::make_unique<gateway::http_server>(
       d.opts.http, d.opts.auth, gateway::make_routes(std::move(routes_ctx)), d.clock);
@@ -320,6 +391,14 @@ void node::start() {
   if (d.projector)
     d.projector->start();
   d.http->start();
+  if (d.cluster) {
+    auto id = node_name(d.opts, d.http->port());
+    if (!d.cluster->start(id, d.http->port(),
+                          std::chrono::milliseconds{d.opts.postgres.connect_timeout_ms + 2000}))
+      spdlog::error("cluster: node {} could not join yet (membership table unreachable); it "
+                    "keeps trying and serves once it joined",
+                    id);
+  }
   d.started = true;
   spdlog::info("node serving HTTP on {}:{} with {} CAF worker threads", d.opts.http.host,
                d.http->port(), runtime::effective_threads(d.opts.runtime));
@@ -344,8 +423,12 @@ void node::stop() {
   if (d.projector)
     d.projector->stop(); // commits what it applied and leaves its groups
   d.reminders->stop();
-  // Grains answer their last writes and quit while storage still runs.
+  // Grains answer their last writes and quit while storage still runs; meanwhile the router
+  // tells other nodes' calls to go elsewhere, and once the grains are persisted the node
+  // leaves the cluster and the others take them over at once.
   d.host->stop(std::chrono::milliseconds{2000});
+  if (d.cluster)
+    d.cluster->stop();
   d.http->stop();
   if (d.read_models)
     d.read_models->stop();
@@ -359,6 +442,7 @@ void node::stop() {
   d.read_models.reset();
   d.http.reset();
   d.reminders.reset();
+  d.cluster.reset();
   d.host.reset();
   d.system.reset();
   d.embedded.reset();

@@ -84,13 +84,18 @@ void coalesce(std::vector<grain_write>& batch, std::vector<grain_write>& later,
 /// upsert of the snapshots (`won`: the ordinals of the rows that replaced the version they
 /// expected, or were first), then the events and idempotency answers of the winners. An event
 /// or answer names its write by that ordinal (`w`), 0 for a write without a snapshot, which no
-/// fence guards. Events are inserted in their array order (ORDER BY m), so that outbox ids,
+/// fence guards. When the node's lease (node_lease.hpp; $23, $24) does not hold, nothing is
+/// written and the statement answers the single ordinal 0. Events are inserted in their array order (ORDER BY m), so that outbox ids,
 /// which the relay publishes in, follow each aggregate's sequence. One statement is one
 /// transaction on its own: a batch without reminder changes is a single round trip.
 void prepare_statements(pqxx::connection& c) {
   c.prepare("bazaar_write_batch",
-            "WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], "
-            "$4::bigint[], $5::jsonb[], $6::bigint[]) WITH ORDINALITY AS i (t, k, e, v, s, q, n)), "
+            "WITH lease AS (SELECT 1 FROM cluster_members WHERE node_id = $23 AND "
+            "incarnation = $24 AND status = 'alive' FOR SHARE), "
+            "held AS (SELECT $23::text = '' OR EXISTS (SELECT 1 FROM lease) AS ok), "
+            "input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], "
+            "$4::bigint[], $5::jsonb[], $6::bigint[]) WITH ORDINALITY AS i (t, k, e, v, s, q, n) "
+            "WHERE (SELECT ok FROM held)), "
             "upd AS (UPDATE snapshots AS s SET version = i.v, state = i.s, event_seq = i.q, "
             "updated_at = now() FROM input AS i WHERE i.e > 0 AND s.grain_type = i.t AND "
             "s.grain_key = i.k AND s.version = i.e RETURNING i.n), "
@@ -103,15 +108,16 @@ void prepare_statements(pqxx::connection& c) {
             "sequence, envelope) SELECT id, ty, at, ai, sq, env FROM unnest($7::uuid[], "
             "$8::text[], $9::text[], $10::text[], $11::bigint[], $12::json[], $13::bigint[]) "
             "WITH ORDINALITY AS x (id, ty, at, ai, sq, env, w, m) "
-            "WHERE x.w = 0 OR x.w IN (SELECT n FROM won) ORDER BY x.m), "
+            "WHERE (SELECT ok FROM held) AND (x.w = 0 OR x.w IN (SELECT n FROM won)) "
+            "ORDER BY x.m), "
             "answers AS (INSERT INTO idempotency_keys (scope, key, grain_type, grain_key, "
             "fingerprint, outcome, body, expires_at) SELECT s, k, t, g, f, o, b, "
             "to_timestamp(x / 1000.0) FROM unnest($14::text[], $15::text[], $16::text[], "
             "$17::text[], $18::bigint[], $19::integer[], $20::bytea[], $21::bigint[], "
             "$22::bigint[]) AS y (s, k, t, g, f, o, b, x, w) "
-            "WHERE y.w = 0 OR y.w IN (SELECT n FROM won) "
+            "WHERE (SELECT ok FROM held) AND (y.w = 0 OR y.w IN (SELECT n FROM won)) "
             "ON CONFLICT (grain_type, grain_key, scope, key) DO NOTHING) "
-            "SELECT n FROM won");
+            "SELECT n FROM won UNION ALL SELECT 0 FROM held WHERE NOT ok");
   c.prepare("bazaar_arm_reminders",
             "INSERT INTO reminders (grain_type, grain_key, name, due_at) SELECT t, k, n, "
             "to_timestamp(d / 1000.0) FROM unnest($1::text[], $2::text[], $3::text[], "
@@ -168,8 +174,8 @@ namespace {
 /// prepare_statements), then, in the same transaction, the winners' reminder changes. Marks
 /// the writes whose snapshot won in `won`.
 template <class Tx>
-void write_batch(Tx& tx, statement_arrays& a, const std::vector<merged_write>& ms,
-                 std::vector<char>& won) {
+bool write_batch(Tx& tx, statement_arrays& a, const std::vector<merged_write>& ms,
+                 const std::pair<std::string, std::int64_t>& lease, std::vector<char>& won) {
   std::vector<std::size_t> write_of_row; // snapshot row ordinal - 1 -> index in ms
   write_of_row.reserve(ms.size());
   for (std::size_t i = 0; i < ms.size(); ++i) {
@@ -211,12 +217,16 @@ void write_batch(Tx& tx, statement_arrays& a, const std::vector<merged_write>& m
       a.s_version.param(), a.s_state.param(), a.s_seq.param(), a.e_id.param(), a.e_type.param(),
       a.e_agg_type.param(), a.e_agg_id.param(), a.e_seq.param(), a.e_env.param(), a.e_write.param(),
       a.k_scope.param(), a.k_key.param(), a.k_type.param(), a.k_grain.param(), a.k_fp.param(),
-      a.k_outcome.param(), a.k_body.param(), a.k_expires.param(), a.k_write.param());
+      a.k_outcome.param(), a.k_body.param(), a.k_expires.param(), a.k_write.param(), lease.first,
+      lease.second);
   for (const auto& row : r) {
     auto n = row[0].template as<std::size_t>();
-    if (n >= 1 && n <= write_of_row.size())
+    if (n == 0)
+      return false; // fenced off: nothing was written
+    if (n <= write_of_row.size())
       won[write_of_row[n - 1]] = 1;
   }
+  return true;
 }
 
 /// The reminder changes of the batch's winners.
@@ -340,21 +350,30 @@ void persister::commit(writer& wr, std::vector<grain_write>& batch) {
     std::vector<char> won(merged.size(), 0);
     bool reminders = std::any_of(merged.begin(), merged.end(),
                                  [](const merged_write& m) { return !m.w.reminders.empty(); });
-    auto settle = [&] { // which writes won, from `won`
+    auto lease = opts_.lease ? opts_.lease->get() : std::pair<std::string, std::int64_t>{};
+    bool held = true;
+    auto settle = [&] { // which writes won, from `won`; none when fenced off
       for (std::size_t i = 0; i < merged.size(); ++i)
-        won[i] = merged[i].w.state.empty() || won[i];
+        won[i] = held && (merged[i].w.state.empty() || won[i]);
     };
     if (!reminders) {
       // One statement, which commits by itself.
       pqxx::nontransaction tx{*wr.conn};
-      write_batch(tx, arrays, merged, won);
+      held = write_batch(tx, arrays, merged, lease, won);
       settle();
     } else {
       pqxx::work tx{*wr.conn};
-      write_batch(tx, arrays, merged, won);
+      held = write_batch(tx, arrays, merged, lease, won);
       settle();
-      change_reminders(tx, arrays, merged, won);
+      if (held)
+        change_reminders(tx, arrays, merged, won);
       tx.commit();
+    }
+    if (!held) {
+      stats_.fenced.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("persister: {} writes refused: node {} (incarnation {}) no longer holds its "
+                   "cluster membership",
+                   merged.size(), lease.first, lease.second);
     }
     bool events = false;
     for (std::size_t i = 0; i < merged.size(); ++i) {

@@ -41,6 +41,10 @@ std::unique_ptr<pqxx::connection> connect(const pg_settings& settings) {
   n.exec("SET search_path TO " + quote_identifier(settings.schema));
   n.exec("SET statement_timeout = " + std::to_string(settings.statement_timeout_ms));
   n.exec("SET synchronous_commit = on");
+  // A session that stops between the statements of a transaction (a node frozen or cut off)
+  // would hold its locks, among them the fence on its membership row, until it woke.
+  n.exec("SET idle_in_transaction_session_timeout = " +
+         std::to_string(settings.statement_timeout_ms));
   return conn;
 }
 

@@ -190,11 +190,25 @@ struct payment_options {
   std::int64_t seed = 42;
 };
 
-/// Cluster membership (used from the cluster issue on).
+/// Cluster membership and the cluster port.
 struct cluster_options {
   /// Node identity; empty means derived from host name and HTTP port.
   std::string node_id;
-  std::uint16_t port = 4242;
+  /// Address the other nodes reach this one at (written into the membership table).
+  std::string host = "127.0.0.1";
+  /// Interface the cluster port listens on.
+  std::string bind = "127.0.0.1";
+  /// Cluster port; 0 picks a free one (the membership table tells the others).
+  std::uint16_t port = 0;
+  int heartbeat_ms = 250;
+  /// A member without a heartbeat for this long is declared dead and its grains move.
+  int failure_timeout_ms = 2000;
+  /// TLS of the cluster port (caf-openssl), on when a certificate is set: PEM files of this
+  /// node's certificate and key, and of the CA that signs every member's certificate.
+  std::string tls_certificate;
+  std::string tls_key;
+  std::string tls_ca_file;
+  std::string tls_passphrase;
 };
 
 /// Everything a node reads at start.

@@ -34,6 +34,10 @@ struct route_context {
   readiness_probe ready;
   /// The body of GET /admin/kafka (bootstrap servers, topics, relay, outbox backlog).
   std::function<boost::json::value()> kafka_status;
+  /// The body of GET /admin/cluster; null: the node is in no cluster.
+  std::function<boost::json::value()> cluster_status;
+  /// The body of GET /admin/grains?type=&limit= (this node's activations).
+  std::function<boost::json::value(const std::string&, std::size_t)> grains_status;
 };
 
 /// Builds the router: health, catalog, basket, checkout, order and admin routes.

@@ -22,6 +22,13 @@ using unobserve_atom = caf::atom_constant<caf::atom("unobserve")>;
 /// A grain's committed state, sent to its observers after a commit: (observed_atom, state).
 using observed_atom = caf::atom_constant<caf::atom("observed")>;
 
+/// A call routed to the node that owns its grain: (route_atom, grain_id, message), answered
+/// by the grain (grain_router.hpp, grain_stub.hpp).
+using route_atom = caf::atom_constant<caf::atom("route")>;
+/// A stub's call due to be sent again: (retry_atom, key).
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+/// Tells a node's cluster that the membership changed (a peer left): (view_atom).
+using view_atom = caf::atom_constant<caf::atom("view")>;
 /// Touch count that makes a deactivate request unconditional (node shutdown, admin).
 inline constexpr std::uint64_t force_deactivation = ~std::uint64_t{0};
 

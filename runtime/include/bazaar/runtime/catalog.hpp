@@ -9,6 +9,7 @@
 #include "bazaar/runtime/activation_directory.hpp"
 #include "bazaar/runtime/clock.hpp"
 #include "bazaar/runtime/grain_id.hpp"
+#include "bazaar/runtime/placement.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -80,6 +81,9 @@ class activation {
   /// The actor of this activation.
   const caf::actor& handle() const { return handle_; }
 
+  /// A remote stub (grain_stub.hpp): the grain lives on another node, this forwards to it.
+  bool remote() const { return remote_; }
+
   /// Since when the idle collector has seen this activation untouched.
   clock::steady_time idle_since() const { return idle_since_; }
 
@@ -102,6 +106,7 @@ class activation {
   std::atomic<clock::steady_time::rep> call_deadline_ns_{0};
   clock::steady_time idle_since_;
   bool deactivation_requested_ = false;
+  bool remote_ = false;
 };
 
 using activation_ptr = std::shared_ptr<activation>;
@@ -134,12 +139,34 @@ class catalog : public std::enable_shared_from_this<catalog> {
   catalog& operator=(const catalog&) = delete;
 
   /// Makes a grain type activatable; `idle_timeout` is how long an untouched activation stays.
+  /// `stub` spawns the remote stub of a grain of the type that lives on another node
+  /// (grain_stub.hpp); a type without one is always activated here.
   void register_type(std::string type, grain_factory factory,
-                     std::chrono::milliseconds idle_timeout);
+                     std::chrono::milliseconds idle_timeout, grain_factory stub = {});
 
-  /// The live actor of a grain, activating it if needed. Errors: unknown grain type
+  /// Places grains across a cluster: from now on a grain that is not active here and that
+  /// `placement` says lives elsewhere resolves to a remote stub. Set before serving.
+  void set_placement(std::shared_ptr<const grain_placement> placement);
+  const grain_placement* placement() const { return placement_.get(); }
+
+  /// The actor to send a grain's messages to: its activation here (activated if needed), or
+  /// the remote stub that forwards to the node that owns it. Errors: unknown grain type
   /// (not_found), catalog closed for shutdown (unavailable).
   caf::expected<caf::actor> resolve(const grain_id& id);
+
+  /// The grain's activation on this node, activated if needed regardless of placement (a
+  /// remote stub of it is dropped): what a router serves for its node. Errors as resolve;
+  /// closed for shutdown is not_owner_error() (placement.hpp), so that callers go elsewhere.
+  caf::expected<caf::actor> resolve_here(const grain_id& id);
+
+  /// After the cluster's view changed: asks every grain active here that placement now puts
+  /// elsewhere to persist and deactivate, and every remote stub to leave (callers resolve
+  /// again). Returns how many grains were asked to move.
+  std::size_t rebalance();
+
+  /// Asks every grain active here to deactivate at once (the node lost its membership: its
+  /// writes are refused, so nothing is persisted) and stays open. Returns how many.
+  std::size_t drop_all();
 
   /// Forgets an activation if it is still the registered one (by actor address).
   void remove(const grain_id& id, const caf::actor_addr& who);
@@ -157,8 +184,11 @@ class catalog : public std::enable_shared_from_this<catalog> {
   /// After close(): waits up to `timeout` until every grain has left; true when all did.
   bool wait_until_empty(std::chrono::milliseconds timeout);
 
-  /// Active grains on this node.
+  /// Grains active on this node (remote stubs not counted).
   std::size_t size() const;
+
+  /// Remote stubs held now.
+  std::size_t stubs() const { return stubs_.load(std::memory_order_acquire); }
 
   /// Active grains, optionally of one type, at most `limit`.
   std::vector<activation_info> list(const std::string& type, std::size_t limit) const;
@@ -173,6 +203,7 @@ class catalog : public std::enable_shared_from_this<catalog> {
   struct grain_type {
     grain_factory factory;
     std::chrono::milliseconds idle_timeout;
+    grain_factory stub;
   };
   struct shard {
     mutable std::mutex mtx;
@@ -183,6 +214,11 @@ class catalog : public std::enable_shared_from_this<catalog> {
 
   shard& shard_of(std::size_t hash) { return shards_[hash & (shard_count - 1)]; }
 
+  /// Spawns and registers an activation (or a remote stub) of `id`; `s` is locked by the
+  /// caller and holds no activation of `id`.
+  caf::actor spawn_locked(shard& s, std::size_t hash, const grain_id& id, const grain_type& type,
+                          bool remote);
+
   caf::actor_system& system_;
   const clock& clock_;
   // Written only before the node serves (register_type), read concurrently after.
@@ -191,6 +227,8 @@ class catalog : public std::enable_shared_from_this<catalog> {
   std::atomic<bool> closed_{false};
   std::atomic<std::uint64_t> activations_total_{0};
   std::atomic<std::size_t> active_{0};
+  std::atomic<std::size_t> stubs_{0};
+  std::shared_ptr<const grain_placement> placement_;
   std::mutex empty_mtx_;
   std::condition_variable empty_cv_;
 };

@@ -32,7 +32,9 @@
 /// every activation of the type.
 
 #include "bazaar/runtime/command.hpp"
+#include "bazaar/runtime/grain_stub.hpp"
 #include "bazaar/runtime/kafka_record.hpp"
+#include "bazaar/runtime/message_traits.hpp"
 #include "bazaar/runtime/observer_list.hpp"
 #include "bazaar/runtime/reminders.hpp"
 
@@ -49,50 +51,6 @@
 #include <utility>
 
 namespace bazaar::runtime {
-
-namespace detail {
-
-template <class T, class = void>
-struct has_idem : std::false_type {};
-template <class T>
-struct has_idem<T, std::void_t<decltype(std::declval<const T&>().idem)>> : std::true_type {};
-
-template <class T, class = void>
-struct has_meta : std::false_type {};
-template <class T>
-struct has_meta<T, std::void_t<decltype(std::declval<const T&>().meta)>> : std::true_type {};
-
-template <class G, class Msg, class = void>
-struct is_query : std::false_type {};
-template <class G, class Msg>
-struct is_query<G, Msg,
-                std::void_t<decltype(std::declval<const G&>().on(
-                    std::declval<const typename G::state&>(), std::declval<const Msg&>()))>>
-    : std::true_type {};
-
-} // namespace detail
-
-/// The Idempotency-Key of a message: its `idem` member, a Kafka record's event id, or none.
-template <class Msg>
-idempotency idempotency_of(const Msg& msg) {
-  if constexpr (detail::has_idem<Msg>::value)
-    return msg.idem;
-  else if constexpr (std::is_same<Msg, kafka_record>::value)
-    return idempotency{"kafka", msg.event_id, 0};
-  else
-    return idempotency{};
-}
-
-/// Who asked: a message's `meta` member; reminders are the system's.
-template <class Msg>
-command_meta meta_of(const Msg& msg) {
-  if constexpr (detail::has_meta<Msg>::value)
-    return msg.meta;
-  else if constexpr (std::is_same<Msg, reminder_due>::value)
-    return command_meta{{}, "system"};
-  else
-    return command_meta{};
-}
 
 /// The answer to a query without arguments, kept as a CAF message while the committed state it
 /// was computed from (identified by its version) stays: repeated reads share it instead of
@@ -397,7 +355,8 @@ caf::behavior durable_grain(durable_grain_actor<G>* self, grain_context ctx,
 } // namespace detail
 
 /// Makes G an activatable grain type of `grains`: `definition` (with its settings) is shared by
-/// every activation, which deactivates after `idle_timeout` without use.
+/// every activation, which deactivates after `idle_timeout` without use. In a cluster, a
+/// grain that lives on another node resolves to its remote stub (grain_stub.hpp).
 template <class G>
 void register_durable_grain(catalog& grains, G definition, grain_services services,
                             std::chrono::milliseconds idle_timeout) {
@@ -407,7 +366,10 @@ void register_durable_grain(catalog& grains, G definition, grain_services servic
       [def, services](caf::actor_system& sys, const grain_context& ctx) {
         return sys.spawn(&detail::durable_grain<G>, ctx, def, services);
       },
-      idle_timeout);
+      idle_timeout,
+      [](caf::actor_system& sys, const grain_context& ctx) {
+        return sys.spawn(&grain_stub<G>, ctx);
+      });
 }
 
 } // namespace bazaar::runtime

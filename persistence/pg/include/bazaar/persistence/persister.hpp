@@ -9,9 +9,11 @@
 /// the writes that won, in one statement (which is the whole transaction when no reminder
 /// changes; else the winners' reminder changes follow, then COMMIT). Losers get `conflict`,
 /// and nothing of theirs is written; a failed transaction gives every write in it
-/// `unavailable`.
+/// `unavailable`. With a node lease, a batch commits only while the node's cluster membership
+/// holds; otherwise every write in it gets `conflict` (the grain moved) and nothing is written.
 
 #include "bazaar/persistence/grain_store.hpp"
+#include "bazaar/persistence/node_lease.hpp"
 #include "bazaar/persistence/pg.hpp"
 
 #include <atomic>
@@ -31,6 +33,8 @@ class persister {
     std::chrono::milliseconds linger{1};
     /// Runs after each transaction that committed events (the outbox relay's wake-up).
     std::function<void()> on_events_committed;
+    /// The cluster membership the writes are fenced on (node_lease.hpp); null: none.
+    std::shared_ptr<const node_lease> lease;
   };
 
   /// Counters for metrics and benchmarks.
@@ -40,6 +44,7 @@ class persister {
     std::atomic<std::uint64_t> rows{0};   ///< snapshot rows after coalescing
     std::atomic<std::uint64_t> conflicts{0};
     std::atomic<std::uint64_t> failed_transactions{0};
+    std::atomic<std::uint64_t> fenced{0}; ///< batches refused: the node lost its membership
     std::atomic<std::uint64_t> commit_us_total{0};
   };
 

@@ -1,0 +1,350 @@
+#include "bazaar/runtime/cluster.hpp"
+
+#include "bazaar/persistence/pg_membership.hpp"
+#include "bazaar/runtime/atoms.hpp"
+#include "bazaar/runtime/grain_router.hpp"
+
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+
+namespace bazaar::runtime {
+
+namespace {
+
+/// Asks the link actor to link a peer's router: (link_atom, node id, host, port).
+using link_atom = caf::atom_constant<caf::atom("link")>;
+
+bool tls_enabled(const config::cluster_options& opts) {
+  return !opts.tls_certificate.empty();
+}
+
+std::string names(const std::vector<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids)
+    out += (out.empty() ? "" : ", ") + id;
+  return out.empty() ? "-" : out;
+}
+
+struct linker_state {
+  std::set<std::string> linking;
+  std::map<caf::actor_addr, std::string> linked;
+  static inline const char* name = "cluster_linker";
+};
+
+/// Connects to peers' routers without blocking anyone: a connect through the middleman (or
+/// caf-openssl's manager) with a timeout; monitors each linked router and reports it lost.
+caf::behavior cluster_linker(caf::stateful_actor<linker_state>* self, caf::io::middleman_actor mm,
+                             std::weak_ptr<cluster> owner, std::chrono::milliseconds timeout) {
+  self->set_down_handler([self, owner](caf::down_msg& dm) {
+    auto i = self->state.linked.find(dm.source);
+    if (i == self->state.linked.end())
+      return;
+    auto node = i->second;
+    self->state.linked.erase(i);
+    if (auto c = owner.lock())
+      c->unlinked(node, dm.source);
+  });
+  return {
+      [self, mm, owner, timeout](link_atom, const std::string& node, const std::string& host,
+                                 std::uint16_t port) {
+        if (!self->state.linking.insert(node).second)
+          return; // a connect is under way
+        self->request(mm, timeout, caf::connect_atom::value, host, port)
+            .then(
+                [self, owner, node](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                                    const std::set<std::string>&) {
+                  self->state.linking.erase(node);
+                  auto router = caf::actor_cast<caf::actor>(ptr);
+                  auto c = owner.lock();
+                  if (!router || !c)
+                    return;
+                  self->monitor(router);
+                  self->state.linked[router.address()] = node;
+                  c->linked(node, router);
+                },
+                [self, node, host, port](caf::error& e) {
+                  self->state.linking.erase(node);
+                  spdlog::debug("cluster: cannot link node {} at {}:{}: {}", node, host, port,
+                                caf::to_string(e));
+                });
+      },
+  };
+}
+
+} // namespace
+
+void configure_cluster(caf::actor_system_config& cfg, const config::cluster_options& opts) {
+  cfg.load<caf::io::middleman>();
+  if (tls_enabled(opts)) {
+    cfg.load<caf::openssl::manager>();
+    cfg.openssl_certificate = opts.tls_certificate;
+    cfg.openssl_key = opts.tls_key;
+    cfg.openssl_cafile = opts.tls_ca_file;
+    cfg.openssl_passphrase = opts.tls_passphrase;
+  }
+  cfg.add_message_type<grain_id>("bazaar.grain_id");
+}
+
+cluster::cluster(caf::actor_system& sys, std::shared_ptr<catalog> grains,
+                 persistence::pg_settings pg, std::shared_ptr<persistence::node_lease> lease,
+                 config::cluster_options opts)
+    : system_(sys), grains_(std::move(grains)), pg_(std::move(pg)), lease_(std::move(lease)),
+      opts_(std::move(opts)), membership_(std::make_unique<persistence::pg_membership>(pg_)) {
+  std::atomic_store(&view_, std::make_shared<const cluster_view>());
+}
+
+cluster::~cluster() {
+  stop();
+}
+
+bool cluster::start(std::string node_id, int http_port, std::chrono::milliseconds timeout) {
+  node_id_ = std::move(node_id);
+  http_port_ = http_port;
+  std::weak_ptr<cluster> weak = shared_from_this();
+  router_ = system_.spawn(grain_router, grains_, [weak] {
+    if (auto c = weak.lock())
+      c->refresh_soon();
+  });
+  auto mm = tls_enabled(opts_) ? system_.openssl_manager().actor_handle()
+                               : system_.middleman().actor_handle();
+  linker_ = system_.spawn(cluster_linker, mm, weak,
+                          std::chrono::milliseconds{std::max(500, opts_.failure_timeout_ms)});
+  auto bound =
+      tls_enabled(opts_)
+          ? caf::openssl::publish(router_, opts_.port, opts_.bind.c_str(), true)
+          : system_.middleman().publish(router_, opts_.port, opts_.bind.c_str(), true);
+  if (!bound) {
+    stop();
+    throw std::runtime_error("cluster: cannot listen on " + opts_.bind + ":" +
+                             std::to_string(opts_.port) + ": " + caf::to_string(bound.error()));
+  }
+  port_ = *bound;
+  spdlog::info("cluster: node {} listens for peers on {}:{}{}", node_id_, opts_.bind, port_,
+               tls_enabled(opts_) ? " (TLS)" : "");
+  thread_ = std::thread([this] { run(); });
+  std::unique_lock<std::mutex> lock{joined_mtx_};
+  return joined_cv_.wait_for(lock, timeout, [this] { return view_changes_.load() > 0; });
+}
+
+void cluster::run() {
+  for (;;) {
+    step();
+    std::unique_lock<std::mutex> lock{mtx_};
+    cv_.wait_for(lock, std::chrono::milliseconds{opts_.heartbeat_ms},
+                 [this] { return stopping_ || poked_; });
+    if (stopping_)
+      return;
+    poked_ = false;
+  }
+}
+
+bool cluster::rejoin() {
+  incarnation_ = membership_->join(node_id_, opts_.host, http_port_, port_);
+  lease_->hold(node_id_, incarnation_);
+  joined_ = true;
+  spdlog::info("cluster: node {} joined (incarnation {}, cluster port {})", node_id_, incarnation_,
+               port_);
+  return true;
+}
+
+void cluster::step() {
+  static thread_local bool failing = false;
+  try {
+    if (!joined_) {
+      rejoin();
+    } else if (!membership_->heartbeat(node_id_, incarnation_,
+                                       static_cast<std::int64_t>(grains_->size()))) {
+      // Declared dead by the others (frozen, cut off): they serve this node's grains now and
+      // its writes are refused. Drop every activation, wait until they are gone (so that no
+      // write of theirs can commit under the new lease), then join again.
+      joined_ = false;
+      auto dropped = grains_->drop_all();
+      spdlog::error("cluster: node {} (incarnation {}) was declared dead by the others; "
+                    "dropping its {} activations and joining again",
+                    node_id_, incarnation_, dropped);
+      auto until = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+      while (grains_->size() > 0 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds{20});
+      rejoin();
+    }
+    auto dead = membership_->declare_dead(
+        std::chrono::milliseconds{opts_.failure_timeout_ms},
+        std::chrono::milliseconds{std::max(50, opts_.heartbeat_ms / 2)});
+    if (!dead.empty())
+      spdlog::warn("cluster: declared dead after {} ms without a heartbeat: {}",
+                   opts_.failure_timeout_ms, names(dead));
+    auto rows = membership_->members();
+    std::vector<cluster_member> alive;
+    std::vector<member_status> table;
+    for (auto& r : rows) {
+      cluster_member m{r.node_id, r.incarnation, r.host, r.http_port, r.cluster_port};
+      if (r.status == "alive")
+        alive.push_back(m);
+      table.push_back(member_status{std::move(m), r.status, r.started_at_ms, r.heartbeat_at_ms,
+                                    r.heartbeat_age_ms, r.activations, false});
+    }
+    {
+      std::lock_guard<std::mutex> guard{peers_mtx_};
+      table_ = std::move(table);
+    }
+    adopt(alive);
+    for (const auto& m : alive)
+      if (m.id != node_id_ && !router_of(m.id))
+        caf::anon_send(linker_, link_atom::value, m.id, m.host,
+                       static_cast<std::uint16_t>(m.cluster_port));
+    if (failing)
+      spdlog::info("cluster: membership table reachable again");
+    failing = false;
+  } catch (const std::exception& e) {
+    if (!failing)
+      spdlog::error("cluster: membership step failed: {}", e.what());
+    failing = true;
+  }
+}
+
+void cluster::adopt(std::vector<cluster_member> alive) {
+  auto old = std::atomic_load(&view_);
+  if (view_changes_.load() > 0 && old->members() == alive)
+    return;
+  std::vector<std::string> came, gone;
+  for (const auto& m : alive)
+    if (old->find(m.id) == nullptr || !(*old->find(m.id) == m))
+      came.push_back(m.id);
+  for (const auto& m : old->members())
+    if (std::none_of(alive.begin(), alive.end(), [&](const auto& a) { return a.id == m.id; }))
+      gone.push_back(m.id);
+  auto next = std::make_shared<const cluster_view>(node_id_, alive, old->epoch() + 1);
+  {
+    std::lock_guard<std::mutex> guard{peers_mtx_};
+    for (auto i = peers_.begin(); i != peers_.end();)
+      if (next->find(i->first) == nullptr)
+        i = peers_.erase(i);
+      else
+        ++i;
+  }
+  std::atomic_store(&view_, std::shared_ptr<const cluster_view>(next));
+  auto moved = grains_->rebalance();
+  spdlog::info("cluster: view {} of node {}: {} alive; joined: {}; gone: {}; {} grains moved "
+               "away",
+               next->epoch(), node_id_, alive.size(), names(came), names(gone), moved);
+  if (view_changes_.fetch_add(1) == 0) {
+    std::lock_guard<std::mutex> guard{joined_mtx_};
+    joined_cv_.notify_all();
+  }
+}
+
+void cluster::refresh_soon() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  poked_ = true;
+  cv_.notify_all();
+}
+
+void cluster::leave() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  if (thread_.joinable())
+    thread_.join();
+  if (!joined_.exchange(false))
+    return;
+  try {
+    membership_->leave(node_id_, incarnation_);
+    spdlog::info("cluster: node {} left the cluster", node_id_);
+  } catch (const std::exception& e) {
+    spdlog::error("cluster: could not mark node {} left ({}); the others declare it dead "
+                  "after {} ms",
+                  node_id_, e.what(), opts_.failure_timeout_ms);
+  }
+  std::vector<caf::actor> peers;
+  {
+    std::lock_guard<std::mutex> guard{peers_mtx_};
+    for (const auto& [id, router] : peers_)
+      peers.push_back(router);
+  }
+  for (const auto& router : peers)
+    caf::anon_send(router, view_atom::value);
+}
+
+void cluster::stop() {
+  leave();
+  if (router_) {
+    if (port_ != 0) {
+      auto mm = tls_enabled(opts_) ? system_.openssl_manager().actor_handle()
+                                   : system_.middleman().actor_handle();
+      caf::anon_send(mm, caf::unpublish_atom::value, router_.address(), port_);
+    }
+    caf::anon_send_exit(router_, caf::exit_reason::user_shutdown);
+    router_ = nullptr;
+  }
+  if (linker_) {
+    caf::anon_send_exit(linker_, caf::exit_reason::user_shutdown);
+    linker_ = nullptr;
+  }
+  std::lock_guard<std::mutex> guard{peers_mtx_};
+  peers_.clear();
+}
+
+std::string cluster::owner_elsewhere(const grain_id& id) const {
+  auto v = std::atomic_load(&view_);
+  if (v->epoch() == 0)
+    return joining;
+  const auto& owner = v->owner_of(id);
+  return owner == node_id_ ? std::string{} : owner;
+}
+
+caf::actor cluster::router_of(const std::string& node) const {
+  if (node.empty())
+    return router_;
+  std::lock_guard<std::mutex> guard{peers_mtx_};
+  auto i = peers_.find(node);
+  return i == peers_.end() ? caf::actor{} : i->second;
+}
+
+std::chrono::milliseconds cluster::retry_budget() const {
+  return std::chrono::milliseconds{opts_.failure_timeout_ms + 2 * opts_.heartbeat_ms + 1000};
+}
+
+std::shared_ptr<const cluster_view> cluster::view() const {
+  return std::atomic_load(&view_);
+}
+
+std::vector<member_status> cluster::members() const {
+  std::lock_guard<std::mutex> guard{peers_mtx_};
+  auto out = table_;
+  for (auto& m : out)
+    m.connected = m.member.id == node_id_ || peers_.count(m.member.id) > 0;
+  return out;
+}
+
+void cluster::linked(const std::string& node, const caf::actor& router) {
+  auto v = view();
+  if (v->find(node) == nullptr)
+    return; // gone meanwhile
+  {
+    std::lock_guard<std::mutex> guard{peers_mtx_};
+    peers_[node] = router;
+  }
+  spdlog::info("cluster: node {} linked to node {}", node_id_, node);
+}
+
+void cluster::unlinked(const std::string& node, const caf::actor_addr& router) {
+  std::lock_guard<std::mutex> guard{peers_mtx_};
+  auto i = peers_.find(node);
+  if (i != peers_.end() && i->second.address() == router) {
+    peers_.erase(i);
+    spdlog::warn("cluster: node {} lost its link to node {}", node_id_, node);
+  }
+}
+
+} // namespace bazaar::runtime

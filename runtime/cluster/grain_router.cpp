@@ -1,0 +1,24 @@
+#include "bazaar/runtime/grain_router.hpp"
+
+#include "bazaar/runtime/atoms.hpp"
+#include "bazaar/runtime/placement.hpp"
+
+namespace bazaar::runtime {
+
+caf::behavior grain_router(caf::event_based_actor* self, std::shared_ptr<catalog> grains,
+                           std::function<void()> on_view_change) {
+  return {
+      [self, grains](route_atom, const grain_id& id, caf::message& msg) -> caf::result<caf::message> {
+        const auto* placement = grains->placement();
+        if (placement != nullptr && !placement->owner_elsewhere(id).empty())
+          return not_owner_error();
+        auto target = grains->resolve_here(id);
+        if (!target)
+          return std::move(target.error());
+        return self->delegate(*target, std::move(msg));
+      },
+      [on_view_change](view_atom) { on_view_change(); },
+  };
+}
+
+} // namespace bazaar::runtime

@@ -1,0 +1,531 @@
+// A cluster of three real `bazaar` processes on one PostgreSQL schema and one Kafka (`bazaar
+// kafka-mock`), on loopback: reads through any node, one activation per grain, a node killed
+// (SIGKILL), frozen (SIGSTOP past the failure timeout) or restarted one after another
+// (SIGTERM) under basket load, and a checkout saga whose node dies. Every basket write carries
+// an Idempotency-Key, so that a client may send it again after an unknown outcome; what was
+// acknowledged must be there exactly once. Bounded in time and count; nodes stopped by pid.
+
+#include "support/eventually.hpp"
+#include "support/http_client.hpp"
+#include "support/node_process.hpp"
+#include "support/pg_schema.hpp"
+#include "support/test_node.hpp"
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+using namespace bazaar;
+using namespace std::chrono_literals;
+using test::bearer;
+using test::http_connection;
+using test::node_process;
+namespace json = boost::json;
+
+namespace {
+
+std::string admin_token() {
+  return node_process::token("admin", auth::role::admin);
+}
+
+/// Three nodes (or more) on one schema and one Kafka; node i is `node-<i>`.
+struct cluster_fixture {
+  test::pg_schema schema;
+  test::kafka_mock_process kafka{{"--partitions", "3"}};
+  std::vector<std::unique_ptr<node_process>> nodes;
+  std::mutex mtx; ///< guards `nodes` while clients read ports
+
+  std::vector<std::string> settings(int i) const {
+    return {"cluster.node_id=node-" + std::to_string(i),
+            "cluster.heartbeat_ms=100",
+            "cluster.failure_timeout_ms=1000",
+            "kafka.bootstrap_servers=" + kafka.bootstrap(),
+            "kafka.group_id=cluster-test",
+            "kafka.session_timeout_ms=6000",
+            "saga.reservation_timeout_ms=4000",
+            "saga.payment_timeout_ms=3000",
+            "postgres.reminder_poll_ms=100",
+            "runtime.call_timeout_ms=4000"};
+  }
+
+  explicit cluster_fixture(int n = 3) {
+    for (int i = 0; i < n; ++i)
+      nodes.push_back(std::make_unique<node_process>(schema.name(), settings(i), 30s));
+    // Every node sees every other before the test starts.
+    REQUIRE(test::eventually(
+        [&] {
+          for (auto& node : nodes)
+            if (alive_seen_by(node->port()) != n)
+              return false;
+          return true;
+        },
+        20s));
+  }
+
+  std::uint16_t port(int i) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return nodes[i] ? nodes[i]->port() : 0;
+  }
+
+  /// Starts node i again (same node id), after it was stopped.
+  void restart(int i) {
+    auto fresh = std::make_unique<node_process>(schema.name(), settings(i), 30s);
+    std::lock_guard<std::mutex> guard{mtx};
+    nodes[i] = std::move(fresh);
+  }
+
+  static int alive_seen_by(std::uint16_t port) {
+    try {
+      http_connection c{port, 2s};
+      auto r = c.request("GET", "/admin/cluster", "", bearer(admin_token()));
+      if (r.status != 200)
+        return -1;
+      return static_cast<int>(r.json().at("alive").as_int64());
+    } catch (const std::exception&) {
+      return -1;
+    }
+  }
+
+  void create_product(const std::string& sku, int stock) {
+    http_connection c{port(0)};
+    auto r = c.request("POST", "/api/v1/products",
+                       json::serialize(json::object{{"sku", sku},
+                                                    {"name", "Product " + sku},
+                                                    {"category", "cluster"},
+                                                    {"price_cents", 250},
+                                                    {"stock", stock}}),
+                       bearer(admin_token()));
+    REQUIRE(r.status == 201);
+  }
+};
+
+/// The quantity of `sku` in `customer`'s basket read through `port`; -1 when not answered.
+int basket_quantity(std::uint16_t port, const std::string& customer, const std::string& sku) {
+  try {
+    http_connection c{port, 5s};
+    auto r = c.request("GET", "/api/v1/basket", "", bearer(node_process::token(customer)));
+    if (r.status != 200)
+      return -1;
+    for (const auto& item : r.json().at("items").as_array())
+      if (item.at("sku").as_string() == sku)
+        return static_cast<int>(item.at("quantity").as_int64());
+    return 0;
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+/// Basket load: clients add one unit of `sku` at a time to the baskets of `customers`, each
+/// add with its own Idempotency-Key, through the nodes `ports()` names. An add that is not
+/// answered 200 (node gone, 503, connection cut) is sent again with the same key, through the
+/// next node, until it is answered or `max_attempts` ran out. Counts what was acknowledged.
+class basket_load {
+ public:
+  basket_load(std::function<std::vector<std::uint16_t>()> ports, int customers, std::string sku,
+              std::string prefix)
+      : ports_(std::move(ports)), sku_(std::move(sku)), prefix_(std::move(prefix)) {
+    for (int i = 0; i < customers; ++i) {
+      customers_.push_back(prefix_ + "-" + std::to_string(i));
+      acked_[customers_.back()] = 0;
+    }
+  }
+
+  void start(int clients) {
+    for (int t = 0; t < clients; ++t)
+      threads_.emplace_back([this, t] { run(t); });
+  }
+
+  void stop() {
+    stopping_ = true;
+    for (auto& t : threads_)
+      t.join();
+    threads_.clear();
+  }
+
+  const std::vector<std::string>& customers() const { return customers_; }
+  std::map<std::string, int> acked() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return acked_;
+  }
+  int adds() const { return adds_.load(); }
+  int retries() const { return retries_.load(); }
+  int unresolved() const { return unresolved_.load(); }
+  std::vector<std::string> failures() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return failures_;
+  }
+
+ private:
+  static constexpr int max_attempts = 60;
+
+  void run(int t) {
+    for (int n = 0; !stopping_; ++n) {
+      const auto& customer = customers_[(t * 7 + n) % customers_.size()];
+      auto key = prefix_ + "-" + std::to_string(t) + "-" + std::to_string(n);
+      bool answered = false;
+      for (int attempt = 0; attempt < max_attempts && !answered; ++attempt) {
+        auto ports = ports_();
+        auto port = ports[static_cast<std::size_t>(n + attempt) % ports.size()];
+        std::string why;
+        try {
+          http_connection c{port, 10s};
+          auto h = bearer(node_process::token(customer));
+          h.emplace_back("Idempotency-Key", key);
+          auto r = c.request("POST", "/api/v1/basket/items",
+                             json::serialize(json::object{{"sku", sku_}, {"quantity", 1}}), h);
+          if (r.status == 200) {
+            answered = true;
+            break;
+          }
+          why = std::to_string(r.status) + " " + r.body.substr(0, 120);
+        } catch (const std::exception& e) {
+          why = e.what();
+        }
+        ++retries_;
+        {
+          std::lock_guard<std::mutex> guard{mtx_};
+          if (failures_.size() < 20)
+            failures_.push_back("port " + std::to_string(port) + ": " + why);
+        }
+        std::this_thread::sleep_for(100ms);
+      }
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (answered) {
+        ++acked_[customer];
+        ++adds_;
+      } else {
+        ++unresolved_;
+      }
+    }
+  }
+
+  std::function<std::vector<std::uint16_t>()> ports_;
+  std::string sku_;
+  std::string prefix_;
+  std::vector<std::string> customers_;
+  mutable std::mutex mtx_;
+  std::map<std::string, int> acked_;
+  std::vector<std::string> failures_;
+  std::atomic<int> adds_{0};
+  std::atomic<int> retries_{0};
+  std::atomic<int> unresolved_{0};
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> threads_;
+};
+
+/// Every acknowledged add is in its basket exactly once, read through `port`.
+void check_baskets(std::uint16_t port, const basket_load& load, const std::string& sku) {
+  for (const auto& [customer, acked] : load.acked()) {
+    INFO(customer);
+    int seen = -1;
+    REQUIRE(test::eventually(
+        [&] { return (seen = basket_quantity(port, customer, sku)) >= 0; }, 20s));
+    CHECK(seen == acked);
+  }
+}
+
+/// The keys of the grains of `type` active on the node at `port`.
+std::set<std::string> active_keys(std::uint16_t port, const std::string& type) {
+  http_connection c{port};
+  auto r = c.request("GET", "/admin/grains?type=" + type + "&limit=10000", "",
+                     bearer(admin_token()));
+  REQUIRE(r.status == 200);
+  std::set<std::string> out;
+  for (const auto& g : r.json().at("items").as_array())
+    out.insert(std::string(g.at("key").as_string()));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a basket written through one node reads the same through the others, and every grain "
+          "is active on exactly one node") {
+  cluster_fixture cluster;
+  cluster.create_product("c-sku", 1000);
+  constexpr int customers = 30;
+  for (int i = 0; i < customers; ++i) {
+    auto customer = "reader-" + std::to_string(i);
+    http_connection c{cluster.port(i % 3)};
+    auto r = c.request("POST", "/api/v1/basket/items",
+                       json::serialize(json::object{{"sku", "c-sku"}, {"quantity", 1 + i % 5}}),
+                       bearer(node_process::token(customer)));
+    REQUIRE(r.status == 200);
+  }
+  for (int i = 0; i < customers; ++i)
+    for (int n = 0; n < 3; ++n) {
+      INFO("customer " << i << " through node " << n);
+      CHECK(basket_quantity(cluster.port(n), "reader-" + std::to_string(i), "c-sku") ==
+            1 + i % 5);
+    }
+  // Each basket is active on exactly one node, and the nodes share the work.
+  std::map<std::string, int> where;
+  std::vector<std::size_t> per_node;
+  for (int n = 0; n < 3; ++n) {
+    auto keys = active_keys(cluster.port(n), "basket");
+    per_node.push_back(keys.size());
+    for (const auto& k : keys)
+      ++where[k];
+  }
+  CHECK(where.size() == customers);
+  for (const auto& [key, count] : where) {
+    INFO(key);
+    CHECK(count == 1);
+  }
+  for (auto n : per_node)
+    CHECK(n > 0);
+  // Every node shows the same three members alive.
+  for (int n = 0; n < 3; ++n) {
+    http_connection c{cluster.port(n)};
+    auto r = c.request("GET", "/admin/cluster", "", bearer(admin_token()));
+    REQUIRE(r.status == 200);
+    auto body = r.json();
+    CHECK(body.at("alive").as_int64() == 3);
+    CHECK(body.at("node_id").as_string() == "node-" + std::to_string(n));
+    for (const auto& m : body.at("nodes").as_array()) {
+      CHECK(m.at("status").as_string() == "alive");
+      CHECK(m.at("linked").as_bool());
+    }
+  }
+}
+
+TEST_CASE("SIGKILL of one of three nodes under basket load: every acknowledged write is there "
+          "and the dead node's grains are served again by the others") {
+  cluster_fixture cluster;
+  cluster.create_product("k-sku", 100000);
+  // Clients write through the two nodes that stay; the grains are spread over all three.
+  basket_load load([&] { return std::vector<std::uint16_t>{cluster.port(0), cluster.port(2)}; },
+                   60, "k-sku", "kill");
+  load.start(6);
+  REQUIRE(test::eventually([&] { return load.adds() >= 300; }, 30s));
+  auto victim = cluster.port(1);
+  auto on_victim = active_keys(victim, "basket");
+  REQUIRE_FALSE(on_victim.empty());
+  auto killed_at = std::chrono::steady_clock::now();
+  cluster.nodes[1]->stop(SIGKILL);
+  // Every basket that lived on the killed node answers again through the others.
+  std::chrono::milliseconds served_after{0};
+  REQUIRE(test::eventually(
+      [&] {
+        for (const auto& key : on_victim)
+          if (basket_quantity(cluster.port(0), key, "k-sku") < 0)
+            return false;
+        served_after = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - killed_at);
+        return true;
+      },
+      20s, 20ms));
+  auto adds_at_kill = load.adds();
+  REQUIRE(test::eventually([&] { return load.adds() >= adds_at_kill + 200; }, 30s));
+  load.stop();
+  INFO("the killed node's " << on_victim.size() << " baskets were served again "
+                            << served_after.count() << " ms after the kill; " << load.adds()
+                            << " adds acknowledged, " << load.retries() << " sent again");
+  for (const auto& f : load.failures())
+    UNSCOPED_INFO(f);
+  CHECK(load.unresolved() == 0);
+  check_baskets(cluster.port(2), load, "k-sku");
+}
+
+TEST_CASE("a node frozen (SIGSTOP) past the failure timeout cannot commit with its stale "
+          "activations once it wakes, and rejoins as a new incarnation") {
+  cluster_fixture cluster;
+  cluster.create_product("s-sku", 100000);
+  basket_load load([&] { return std::vector<std::uint16_t>{cluster.port(0), cluster.port(2)}; },
+                   40, "s-sku", "stop");
+  load.start(4);
+  REQUIRE(test::eventually([&] { return load.adds() >= 200; }, 30s));
+  auto frozen = cluster.port(1);
+  auto held = active_keys(frozen, "basket");
+  REQUIRE_FALSE(held.empty());
+  const auto customer = *held.begin(); // active on the node about to freeze
+  auto incarnation = cluster.schema.scalar(
+      "SELECT incarnation FROM cluster_members WHERE node_id = 'node-1'");
+
+  ::kill(cluster.nodes[1]->pid(), SIGSTOP);
+  // A write to that basket through the frozen node waits in its socket meanwhile.
+  std::atomic<int> stale_status{0};
+  std::thread stale([&] {
+    try {
+      http_connection c{frozen, 20s};
+      auto h = bearer(node_process::token(customer));
+      h.emplace_back("Idempotency-Key", "stale-write");
+      stale_status = c.request("POST", "/api/v1/basket/items",
+                               json::serialize(json::object{{"sku", "s-sku"}, {"quantity", 1}}),
+                               h)
+                         .status;
+    } catch (const std::exception&) {
+      stale_status = -1;
+    }
+  });
+  // The others declare it dead and serve its grains, the frozen one among them.
+  REQUIRE(test::eventually(
+      [&] {
+        return cluster.schema.scalar(
+                   "SELECT status FROM cluster_members WHERE node_id = 'node-1'") == "dead";
+      },
+      20s, 20ms));
+  auto adds_at_death = load.adds();
+  REQUIRE(test::eventually([&] { return load.adds() >= adds_at_death + 150; }, 30s));
+  auto before_wake = basket_quantity(cluster.port(0), customer, "s-sku");
+  REQUIRE(before_wake >= 0);
+  ::kill(cluster.nodes[1]->pid(), SIGCONT);
+  stale.join();
+  // It rejoins as a new incarnation and serves again.
+  REQUIRE(test::eventually(
+      [&] {
+        return cluster.schema.scalar("SELECT status || ' ' || (incarnation > " + incarnation +
+                                     ") FROM cluster_members WHERE node_id = 'node-1'") ==
+               "alive true";
+      },
+      20s));
+  REQUIRE(test::eventually([&] { return cluster_fixture::alive_seen_by(frozen) == 3; }, 20s));
+  load.stop();
+  INFO("the write held by the frozen node was answered " << stale_status.load());
+  // Its stale activation could not commit: the write is either refused (503) or, if the node
+  // had dropped its activations first, served by the basket's owner: never applied to the
+  // stale state.
+  CHECK((stale_status == 503 || stale_status == 200));
+  CHECK(load.unresolved() == 0);
+  auto acked = load.acked();
+  auto expected = acked[customer] + (stale_status == 200 ? 1 : 0);
+  CHECK(basket_quantity(cluster.port(2), customer, "s-sku") == expected);
+  acked.erase(customer);
+  for (const auto& [c, n] : acked) {
+    INFO(c);
+    CHECK(basket_quantity(cluster.port(1), c, "s-sku") == n);
+  }
+}
+
+TEST_CASE("a rolling restart of all three nodes under basket load (SIGTERM, one at a time): "
+          "every request is answered, retried at most on another node, nothing lost") {
+  cluster_fixture cluster;
+  cluster.create_product("r-sku", 100000);
+  basket_load load(
+      [&] {
+        std::vector<std::uint16_t> out;
+        for (int i = 0; i < 3; ++i)
+          if (auto p = cluster.port(i))
+            out.push_back(p);
+        return out;
+      },
+      60, "r-sku", "roll");
+  load.start(6);
+  REQUIRE(test::eventually([&] { return load.adds() >= 200; }, 30s));
+  for (int i = 0; i < 3; ++i) {
+    INFO("restarting node-" << i);
+    std::unique_ptr<node_process> old;
+    {
+      std::lock_guard<std::mutex> guard{cluster.mtx};
+      old = std::move(cluster.nodes[i]);
+    }
+    CHECK(old->stop(SIGTERM, 15s) == 0);
+    old.reset();
+    cluster.restart(i);
+    auto adds = load.adds();
+    REQUIRE(test::eventually([&] { return load.adds() >= adds + 100; }, 30s));
+  }
+  load.stop();
+  INFO(load.adds() << " adds acknowledged, " << load.retries() << " sent again");
+  for (const auto& f : load.failures())
+    UNSCOPED_INFO(f);
+  CHECK(load.unresolved() == 0);
+  check_baskets(cluster.port(0), load, "r-sku");
+}
+
+namespace {
+
+std::int64_t snapshots(const test::pg_schema& schema, const std::string& where) {
+  auto v = schema.scalar("SELECT count(*) FROM snapshots WHERE " + where);
+  return v.empty() ? 0 : std::stoll(v);
+}
+
+/// Fills customer `i`'s basket with one unit of `sku` and checks out through `port`; true
+/// when acknowledged (202).
+bool checkout(std::uint16_t port, int i, const std::string& sku, const std::string& card) {
+  try {
+    http_connection c{port, 10s};
+    auto t = node_process::token("saga-" + std::to_string(i));
+    auto h = bearer(t);
+    h.emplace_back("Idempotency-Key", "saga-add-" + std::to_string(i));
+    if (c.request("POST", "/api/v1/basket/items",
+                  json::serialize(json::object{{"sku", sku}, {"quantity", 1}}), h)
+            .status != 200)
+      return false;
+    h = bearer(t);
+    h.emplace_back("Idempotency-Key", "saga-" + std::to_string(i));
+    return c.request("POST", "/api/v1/basket/checkout",
+                     json::serialize(json::object{{"payment", {{"card_token", card}}}}), h)
+               .status == 202;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+} // namespace
+
+TEST_CASE("checkout sagas whose node dies midway complete on the other nodes, and stock is "
+          "conserved") {
+  cluster_fixture cluster;
+  constexpr int products = 4;
+  constexpr int stock = 30;
+  constexpr int customers = 120;
+  for (int p = 0; p < products; ++p)
+    cluster.create_product("saga-sku-" + std::to_string(p), stock);
+  std::atomic<int> next{0};
+  std::atomic<int> acknowledged{0};
+  std::vector<std::thread> clients;
+  static const char* cards[] = {"tok_ok", "tok_ok", "tok_ok", "tok_decline", "tok_slow_400"};
+  for (int t = 0; t < 6; ++t)
+    clients.emplace_back([&, t] {
+      for (int i = next++; i < customers; i = next++) {
+        auto port = cluster.port(t % 2 == 0 ? 0 : 2);
+        if (checkout(port, i, "saga-sku-" + std::to_string(i % products), cards[i % 5]))
+          ++acknowledged;
+      }
+    });
+  REQUIRE(test::eventually([&] { return acknowledged.load() >= 40; }, 60s));
+  cluster.nodes[1]->stop(SIGKILL);
+  for (auto& c : clients)
+    c.join();
+  INFO(acknowledged.load() << " checkouts acknowledged");
+  CHECK(acknowledged.load() == customers); // through the nodes that stayed
+  auto orders = snapshots(cluster.schema, "grain_type = 'order'");
+  CHECK(orders == customers);
+  bool settled = test::eventually(
+      [&] {
+        return snapshots(cluster.schema, "grain_type = 'checkout' AND state->>'stage' IN "
+                                         "('confirmed', 'cancelled')") == orders &&
+               snapshots(cluster.schema, "grain_type = 'order' AND state->>'status' IN "
+                                         "('confirmed', 'cancelled')") == orders &&
+               snapshots(cluster.schema,
+                         "grain_type = 'inventory' AND (state->>'reserved')::int <> 0") == 0;
+      },
+      90s, 200ms);
+  INFO("sagas terminal "
+       << snapshots(cluster.schema,
+                    "grain_type = 'checkout' AND state->>'stage' IN ('confirmed', 'cancelled')")
+       << " of " << orders);
+  REQUIRE(settled);
+  CHECK(snapshots(cluster.schema, "grain_type = 'order' AND state->>'status' = 'confirmed'") > 0);
+  for (int p = 0; p < products; ++p) {
+    auto sku = "saga-sku-" + std::to_string(p);
+    INFO(sku);
+    auto sold = cluster.schema.scalar(
+        "SELECT coalesce(sum((line->>'quantity')::int), 0) FROM snapshots, "
+        "jsonb_array_elements(state->'items') AS line WHERE grain_type = 'order' AND "
+        "state->>'status' = 'confirmed' AND line->>'sku' = '" +
+        sku + "'");
+    auto left = cluster.schema.scalar(
+        "SELECT state->>'stock' FROM snapshots WHERE grain_type = 'inventory' AND grain_key = '" +
+        sku + "'");
+    REQUIRE_FALSE(left.empty());
+    CHECK(std::stoll(left) + std::stoll(sold) == stock);
+  }
+}
