@@ -367,12 +367,12 @@ const std::vector<key_spec>& known_keys() {
                            "Address the other nodes reach this node's cluster port at", {},
                            require_non_empty));
     k.push_back(string_key("cluster.bind", &N::cluster, &cluster_options::bind,
-                           "Interface the cluster port listens on (loopback unless TLS is on)",
-                           {}, require_non_empty));
+                           "Interface the cluster port listens on (loopback unless TLS is on)", {},
+                           require_non_empty));
     k.push_back(integer_key("cluster.port", &N::cluster, &cluster_options::port, 0, max_port,
                             "Cluster port for grain calls between nodes; 0 picks a free one"));
-    k.push_back(integer_key("cluster.heartbeat_ms", &N::cluster, &cluster_options::heartbeat_ms,
-                            10, 60'000, "How often a node heartbeats and reads the membership"));
+    k.push_back(integer_key("cluster.heartbeat_ms", &N::cluster, &cluster_options::heartbeat_ms, 10,
+                            60'000, "How often a node heartbeats and reads the membership"));
     k.push_back(integer_key("cluster.failure_timeout_ms", &N::cluster,
                             &cluster_options::failure_timeout_ms, 100, 600'000,
                             "A node without a heartbeat for this long is declared dead"));
@@ -383,8 +383,8 @@ const std::vector<key_spec>& known_keys() {
                            "PEM private key of the certificate"));
     k.push_back(string_key("cluster.tls.ca_file", &N::cluster, &cluster_options::tls_ca_file,
                            "PEM file of the CA that signs the members' certificates"));
-    k.push_back(string_key("cluster.tls.passphrase", &N::cluster,
-                           &cluster_options::tls_passphrase, "Passphrase of the key"));
+    k.push_back(string_key("cluster.tls.passphrase", &N::cluster, &cluster_options::tls_passphrase,
+                           "Passphrase of the key"));
     return k;
   }();
   return keys;

@@ -8,12 +8,11 @@ namespace bazaar::gateway {
 
 void add_cluster_routes(router& r, std::function<boost::json::value()> cluster,
                         grains_listing grains) {
-  r.add("GET", "/admin/cluster", access::admin,
-        [cluster](http_request&, const responder_ptr& out) {
-          if (!cluster)
-            return out->fail(domain::not_found("this node is not in a cluster (no storage)"));
-          out->json(200, cluster());
-        });
+  r.add("GET", "/admin/cluster", access::admin, [cluster](http_request&, const responder_ptr& out) {
+    if (!cluster)
+      return out->fail(domain::not_found("this node is not in a cluster (no storage)"));
+    out->json(200, cluster());
+  });
   r.add("GET", "/admin/grains", access::admin,
         [grains](http_request& req, const responder_ptr& out) {
           auto type = req.query_or("type");

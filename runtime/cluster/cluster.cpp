@@ -118,10 +118,9 @@ bool cluster::start(std::string node_id, int http_port, std::chrono::millisecond
                                : system_.middleman().actor_handle();
   linker_ = system_.spawn(cluster_linker, mm, weak,
                           std::chrono::milliseconds{std::max(500, opts_.failure_timeout_ms)});
-  auto bound =
-      tls_enabled(opts_)
-          ? caf::openssl::publish(router_, opts_.port, opts_.bind.c_str(), true)
-          : system_.middleman().publish(router_, opts_.port, opts_.bind.c_str(), true);
+  auto bound = tls_enabled(opts_)
+                   ? caf::openssl::publish(router_, opts_.port, opts_.bind.c_str(), true)
+                   : system_.middleman().publish(router_, opts_.port, opts_.bind.c_str(), true);
   if (!bound) {
     stop();
     throw std::runtime_error("cluster: cannot listen on " + opts_.bind + ":" +
@@ -160,25 +159,29 @@ void cluster::step() {
   static thread_local bool failing = false;
   try {
     if (!joined_) {
+      // After losing the membership, join again only once every stale activation is gone:
+      // a write of theirs must never commit under the new lease.
+      if (incarnation_ != 0 && grains_->size() > 0) {
+        grains_->drop_all();
+        return;
+      }
       rejoin();
     } else if (!membership_->heartbeat(node_id_, incarnation_,
                                        static_cast<std::int64_t>(grains_->size()))) {
       // Declared dead by the others (frozen, cut off): they serve this node's grains now and
-      // its writes are refused. Drop every activation, wait until they are gone (so that no
-      // write of theirs can commit under the new lease), then join again.
+      // its writes are refused. Drop every activation; the node joins again as a new
+      // incarnation once they are gone (above).
       joined_ = false;
       auto dropped = grains_->drop_all();
       spdlog::error("cluster: node {} (incarnation {}) was declared dead by the others; "
-                    "dropping its {} activations and joining again",
+                    "dropping its {} activations, then joining again",
                     node_id_, incarnation_, dropped);
-      auto until = std::chrono::steady_clock::now() + std::chrono::seconds{10};
-      while (grains_->size() > 0 && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(std::chrono::milliseconds{20});
-      rejoin();
+      // Goes on to read the table: the view it adopts leaves this node out, so that nothing
+      // is activated here until it joined again.
     }
-    auto dead = membership_->declare_dead(
-        std::chrono::milliseconds{opts_.failure_timeout_ms},
-        std::chrono::milliseconds{std::max(50, opts_.heartbeat_ms / 2)});
+    auto dead =
+        membership_->declare_dead(std::chrono::milliseconds{opts_.failure_timeout_ms},
+                                  std::chrono::milliseconds{std::max(50, opts_.heartbeat_ms / 2)});
     if (!dead.empty())
       spdlog::warn("cluster: declared dead after {} ms without a heartbeat: {}",
                    opts_.failure_timeout_ms, names(dead));

@@ -8,7 +8,8 @@ namespace bazaar::runtime {
 caf::behavior grain_router(caf::event_based_actor* self, std::shared_ptr<catalog> grains,
                            std::function<void()> on_view_change) {
   return {
-      [self, grains](route_atom, const grain_id& id, caf::message& msg) -> caf::result<caf::message> {
+      [self, grains](route_atom, const grain_id& id,
+                     caf::message& msg) -> caf::result<caf::message> {
         const auto* placement = grains->placement();
         if (placement != nullptr && !placement->owner_elsewhere(id).empty())
           return not_owner_error();

@@ -37,8 +37,8 @@ caf::actor catalog::spawn_locked(shard& s, std::size_t hash, const grain_id& id,
   record->touches_ = 1;
   record->idle_since_ = record->activated_at_;
   record->remote_ = remote;
-  auto handle = (remote ? type.stub : type.factory)(system_,
-                                                    grain_context{id, record, shared_from_this()});
+  auto handle =
+      (remote ? type.stub : type.factory)(system_, grain_context{id, record, shared_from_this()});
   record->handle_ = handle;
   // Whatever ends the actor (deactivation, crash), the catalog forgets it.
   std::weak_ptr<catalog> weak = shared_from_this();

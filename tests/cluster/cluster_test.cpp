@@ -113,7 +113,8 @@ int basket_quantity(std::uint16_t port, const std::string& customer, const std::
     auto r = c.request("GET", "/api/v1/basket", "", bearer(node_process::token(customer)));
     if (r.status != 200)
       return -1;
-    for (const auto& item : r.json().at("items").as_array())
+    auto body = r.json();
+    for (const auto& item : body.at("items").as_array())
       if (item.at("sku").as_string() == sku)
         return static_cast<int>(item.at("quantity").as_int64());
     return 0;
@@ -225,8 +226,8 @@ void check_baskets(std::uint16_t port, const basket_load& load, const std::strin
   for (const auto& [customer, acked] : load.acked()) {
     INFO(customer);
     int seen = -1;
-    REQUIRE(test::eventually(
-        [&] { return (seen = basket_quantity(port, customer, sku)) >= 0; }, 20s));
+    REQUIRE(
+        test::eventually([&] { return (seen = basket_quantity(port, customer, sku)) >= 0; }, 20s));
     CHECK(seen == acked);
   }
 }
@@ -234,11 +235,12 @@ void check_baskets(std::uint16_t port, const basket_load& load, const std::strin
 /// The keys of the grains of `type` active on the node at `port`.
 std::set<std::string> active_keys(std::uint16_t port, const std::string& type) {
   http_connection c{port};
-  auto r = c.request("GET", "/admin/grains?type=" + type + "&limit=10000", "",
-                     bearer(admin_token()));
+  auto r =
+      c.request("GET", "/admin/grains?type=" + type + "&limit=10000", "", bearer(admin_token()));
   REQUIRE(r.status == 200);
   std::set<std::string> out;
-  for (const auto& g : r.json().at("items").as_array())
+  auto body = r.json();
+  for (const auto& g : body.at("items").as_array())
     out.insert(std::string(g.at("key").as_string()));
   return out;
 }
@@ -261,8 +263,7 @@ TEST_CASE("a basket written through one node reads the same through the others, 
   for (int i = 0; i < customers; ++i)
     for (int n = 0; n < 3; ++n) {
       INFO("customer " << i << " through node " << n);
-      CHECK(basket_quantity(cluster.port(n), "reader-" + std::to_string(i), "c-sku") ==
-            1 + i % 5);
+      CHECK(basket_quantity(cluster.port(n), "reader-" + std::to_string(i), "c-sku") == 1 + i % 5);
     }
   // Each basket is active on exactly one node, and the nodes share the work.
   std::map<std::string, int> where;
@@ -300,8 +301,11 @@ TEST_CASE("SIGKILL of one of three nodes under basket load: every acknowledged w
   cluster_fixture cluster;
   cluster.create_product("k-sku", 100000);
   // Clients write through the two nodes that stay; the grains are spread over all three.
-  basket_load load([&] { return std::vector<std::uint16_t>{cluster.port(0), cluster.port(2)}; },
-                   60, "k-sku", "kill");
+  basket_load load(
+      [&] {
+        return std::vector<std::uint16_t>{cluster.port(0), cluster.port(2)};
+      },
+      60, "k-sku", "kill");
   load.start(6);
   REQUIRE(test::eventually([&] { return load.adds() >= 300; }, 30s));
   auto victim = cluster.port(1);
@@ -337,16 +341,19 @@ TEST_CASE("a node frozen (SIGSTOP) past the failure timeout cannot commit with i
           "activations once it wakes, and rejoins as a new incarnation") {
   cluster_fixture cluster;
   cluster.create_product("s-sku", 100000);
-  basket_load load([&] { return std::vector<std::uint16_t>{cluster.port(0), cluster.port(2)}; },
-                   40, "s-sku", "stop");
+  basket_load load(
+      [&] {
+        return std::vector<std::uint16_t>{cluster.port(0), cluster.port(2)};
+      },
+      40, "s-sku", "stop");
   load.start(4);
   REQUIRE(test::eventually([&] { return load.adds() >= 200; }, 30s));
   auto frozen = cluster.port(1);
   auto held = active_keys(frozen, "basket");
   REQUIRE_FALSE(held.empty());
   const auto customer = *held.begin(); // active on the node about to freeze
-  auto incarnation = cluster.schema.scalar(
-      "SELECT incarnation FROM cluster_members WHERE node_id = 'node-1'");
+  auto incarnation =
+      cluster.schema.scalar("SELECT incarnation FROM cluster_members WHERE node_id = 'node-1'");
 
   ::kill(cluster.nodes[1]->pid(), SIGSTOP);
   // A write to that basket through the frozen node waits in its socket meanwhile.
@@ -357,8 +364,7 @@ TEST_CASE("a node frozen (SIGSTOP) past the failure timeout cannot commit with i
       auto h = bearer(node_process::token(customer));
       h.emplace_back("Idempotency-Key", "stale-write");
       stale_status = c.request("POST", "/api/v1/basket/items",
-                               json::serialize(json::object{{"sku", "s-sku"}, {"quantity", 1}}),
-                               h)
+                               json::serialize(json::object{{"sku", "s-sku"}, {"quantity", 1}}), h)
                          .status;
     } catch (const std::exception&) {
       stale_status = -1;
@@ -446,26 +452,38 @@ std::int64_t snapshots(const test::pg_schema& schema, const std::string& where) 
   return v.empty() ? 0 : std::stoll(v);
 }
 
-/// Fills customer `i`'s basket with one unit of `sku` and checks out through `port`; true
-/// when acknowledged (202).
-bool checkout(std::uint16_t port, int i, const std::string& sku, const std::string& card) {
-  try {
-    http_connection c{port, 10s};
-    auto t = node_process::token("saga-" + std::to_string(i));
-    auto h = bearer(t);
-    h.emplace_back("Idempotency-Key", "saga-add-" + std::to_string(i));
-    if (c.request("POST", "/api/v1/basket/items",
-                  json::serialize(json::object{{"sku", sku}, {"quantity", 1}}), h)
-            .status != 200)
-      return false;
-    h = bearer(t);
-    h.emplace_back("Idempotency-Key", "saga-" + std::to_string(i));
-    return c.request("POST", "/api/v1/basket/checkout",
-                     json::serialize(json::object{{"payment", {{"card_token", card}}}}), h)
-               .status == 202;
-  } catch (const std::exception&) {
-    return false;
+/// Sends a request with an Idempotency-Key through `ports()` until it is answered `expect`
+/// (a client retrying after 503 or a dropped connection, with the same key, on the next node);
+/// at most 40 attempts. True when answered so.
+bool until_answered(const std::function<std::uint16_t(int)>& port_of, const std::string& path,
+                    const std::string& body, const std::string& token, const std::string& key,
+                    int expect) {
+  for (int attempt = 0; attempt < 40; ++attempt) {
+    try {
+      http_connection c{port_of(attempt), 10s};
+      auto h = bearer(token);
+      h.emplace_back("Idempotency-Key", key);
+      if (c.request("POST", path, body, h).status == expect)
+        return true;
+    } catch (const std::exception&) {
+      // the node went away under the request: send it again
+    }
+    std::this_thread::sleep_for(200ms);
   }
+  return false;
+}
+
+/// Fills customer `i`'s basket with one unit of `sku` and checks out; true when acknowledged
+/// (202).
+bool checkout(const std::function<std::uint16_t(int)>& port_of, int i, const std::string& sku,
+              const std::string& card) {
+  auto t = node_process::token("saga-" + std::to_string(i));
+  return until_answered(port_of, "/api/v1/basket/items",
+                        json::serialize(json::object{{"sku", sku}, {"quantity", 1}}), t,
+                        "saga-add-" + std::to_string(i), 200) &&
+         until_answered(port_of, "/api/v1/basket/checkout",
+                        json::serialize(json::object{{"payment", {{"card_token", card}}}}), t,
+                        "saga-" + std::to_string(i), 202);
 }
 
 } // namespace
@@ -484,18 +502,18 @@ TEST_CASE("checkout sagas whose node dies midway complete on the other nodes, an
   static const char* cards[] = {"tok_ok", "tok_ok", "tok_ok", "tok_decline", "tok_slow_400"};
   for (int t = 0; t < 6; ++t)
     clients.emplace_back([&, t] {
-      for (int i = next++; i < customers; i = next++) {
-        auto port = cluster.port(t % 2 == 0 ? 0 : 2);
-        if (checkout(port, i, "saga-sku-" + std::to_string(i % products), cards[i % 5]))
+      // Through the nodes that stay.
+      auto port_of = [&, t](int attempt) { return cluster.port((t + attempt) % 2 == 0 ? 0 : 2); };
+      for (int i = next++; i < customers; i = next++)
+        if (checkout(port_of, i, "saga-sku-" + std::to_string(i % products), cards[i % 5]))
           ++acknowledged;
-      }
     });
   REQUIRE(test::eventually([&] { return acknowledged.load() >= 40; }, 60s));
   cluster.nodes[1]->stop(SIGKILL);
   for (auto& c : clients)
     c.join();
   INFO(acknowledged.load() << " checkouts acknowledged");
-  CHECK(acknowledged.load() == customers); // through the nodes that stayed
+  CHECK(acknowledged.load() == customers);
   auto orders = snapshots(cluster.schema, "grain_type = 'order'");
   CHECK(orders == customers);
   bool settled = test::eventually(

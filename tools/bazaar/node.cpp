@@ -311,13 +311,14 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
     auto node = me.cluster ? me.cluster->node_id() : node_name(me.opts, me.http->port());
     boost::json::array items;
     for (const auto& a : me.host->grains().list(type, limit))
-      items.push_back(boost::json::object{{"type", a.id.type},
-                                          {"key", a.id.key},
-                                          {"node", node},
-                                          {"idle_ms", a.idle_ms},
-                                          {"activated_at", core::format_rfc3339(a.activated_wall_ms)},
-                                          {"version", a.version},
-                                          {"observers", a.observers}});
+      items.push_back(
+          boost::json::object{{"type", a.id.type},
+                              {"key", a.id.key},
+                              {"node", node},
+                              {"idle_ms", a.idle_ms},
+                              {"activated_at", core::format_rfc3339(a.activated_wall_ms)},
+                              {"version", a.version},
+                              {"observers", a.observers}});
     return boost::json::value{{"node", node},
                               {"active", me.host->grains().size()},
                               {"remote_stubs", me.host->grains().stubs()},
@@ -357,10 +358,10 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
     if (const auto& c = self->impl_->cluster) {
       auto v = c->view();
       bool in = c->joined() && v->find(c->node_id()) != nullptr;
-      checks.push_back({"cluster", in,
-                        in ? "node " + c->node_id() + ", " + std::to_string(v->members().size()) +
-                                 " nodes alive"
-                           : "node " + c->node_id() + " is not a member of the cluster now"});
+      checks.push_back(
+          {"cluster", in,
+           in ? "node " + c->node_id() + ", " + std::to_string(v->members().size()) + " nodes alive"
+              : "node " + c->node_id() + " is not a member of the cluster now"});
     }
     return checks;
   };

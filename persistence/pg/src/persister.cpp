@@ -85,9 +85,10 @@ void coalesce(std::vector<grain_write>& batch, std::vector<grain_write>& later,
 /// expected, or were first), then the events and idempotency answers of the winners. An event
 /// or answer names its write by that ordinal (`w`), 0 for a write without a snapshot, which no
 /// fence guards. When the node's lease (node_lease.hpp; $23, $24) does not hold, nothing is
-/// written and the statement answers the single ordinal 0. Events are inserted in their array order (ORDER BY m), so that outbox ids,
-/// which the relay publishes in, follow each aggregate's sequence. One statement is one
-/// transaction on its own: a batch without reminder changes is a single round trip.
+/// written and the statement answers the single ordinal 0. Events are inserted in their array order
+/// (ORDER BY m), so that outbox ids, which the relay publishes in, follow each aggregate's
+/// sequence. One statement is one transaction on its own: a batch without reminder changes is a
+/// single round trip.
 void prepare_statements(pqxx::connection& c) {
   c.prepare("bazaar_write_batch",
             "WITH lease AS (SELECT 1 FROM cluster_members WHERE node_id = $23 AND "

@@ -34,8 +34,8 @@ auto guarded(std::unique_ptr<pqxx::connection>& held, pqxx::connection& c, F f) 
 
 } // namespace
 
-std::int64_t pg_membership::join(const std::string& node_id, const std::string& host,
-                                 int http_port, int cluster_port) {
+std::int64_t pg_membership::join(const std::string& node_id, const std::string& host, int http_port,
+                                 int cluster_port) {
   auto& c = conn();
   return guarded(conn_, c, [&](pqxx::work& tx) {
     auto r = tx.exec_params(
@@ -65,7 +65,8 @@ std::vector<std::string> pg_membership::declare_dead(std::chrono::milliseconds t
                                                      std::chrono::milliseconds lock_wait) {
   auto& c = conn();
   return guarded(conn_, c, [&](pqxx::work& tx) {
-    tx.exec("SET LOCAL lock_timeout = " + std::to_string(std::max<long long>(1, lock_wait.count())));
+    tx.exec("SET LOCAL lock_timeout = " +
+            std::to_string(std::max<long long>(1, lock_wait.count())));
     std::vector<std::string> out;
     try {
       pqxx::subtransaction sub{tx};
@@ -89,19 +90,17 @@ std::vector<std::string> pg_membership::declare_dead(std::chrono::milliseconds t
 std::vector<member_row> pg_membership::members() {
   auto& c = conn();
   return guarded(conn_, c, [&](pqxx::work& tx) {
-    auto r = tx.exec(
-        "SELECT node_id, incarnation, host, http_port, cluster_port, status, "
-        "(extract(epoch FROM started_at) * 1000)::bigint, "
-        "(extract(epoch FROM heartbeat_at) * 1000)::bigint, "
-        "(extract(epoch FROM now() - heartbeat_at) * 1000)::bigint, activations "
-        "FROM cluster_members ORDER BY node_id");
+    auto r = tx.exec("SELECT node_id, incarnation, host, http_port, cluster_port, status, "
+                     "(extract(epoch FROM started_at) * 1000)::bigint, "
+                     "(extract(epoch FROM heartbeat_at) * 1000)::bigint, "
+                     "(extract(epoch FROM now() - heartbeat_at) * 1000)::bigint, activations "
+                     "FROM cluster_members ORDER BY node_id");
     std::vector<member_row> out;
     for (const auto& row : r)
-      out.push_back(member_row{row[0].as<std::string>(), row[1].as<std::int64_t>(),
-                               row[2].as<std::string>(), row[3].as<int>(), row[4].as<int>(),
-                               row[5].as<std::string>(), row[6].as<std::int64_t>(),
-                               row[7].as<std::int64_t>(), row[8].as<std::int64_t>(),
-                               row[9].as<std::int64_t>()});
+      out.push_back(member_row{
+          row[0].as<std::string>(), row[1].as<std::int64_t>(), row[2].as<std::string>(),
+          row[3].as<int>(), row[4].as<int>(), row[5].as<std::string>(), row[6].as<std::int64_t>(),
+          row[7].as<std::int64_t>(), row[8].as<std::int64_t>(), row[9].as<std::int64_t>()});
     return out;
   });
 }

@@ -15,7 +15,8 @@
 namespace bazaar::gateway {
 
 /// What /admin/grains lists: activations of `type` (empty: any), at most `limit`.
-using grains_listing = std::function<boost::json::value(const std::string& type, std::size_t limit)>;
+using grains_listing =
+    std::function<boost::json::value(const std::string& type, std::size_t limit)>;
 
 /// Adds GET /admin/cluster and GET /admin/grains; a null function answers 404 (a node
 /// without a cluster: no storage configured).

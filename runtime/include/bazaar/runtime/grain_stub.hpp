@@ -103,16 +103,16 @@ void stub_route(grain_stub_actor* self, caf::message msg, caf::typed_response_pr
   if (st.routers.insert(router.address()).second)
     self->monitor(router);
   auto key = ++st.next_call;
-  st.sent.emplace(key, grain_stub_state::in_flight{
-                           router.address(), [self, again, rp, retry_safe]() mutable {
-                             if (retry_safe)
-                               again();
-                             else
-                               rp.deliver(make_failure(
-                                   core::errc::unavailable,
-                                   "the node serving " + self->state.ctx.id.str() +
-                                       " failed; the outcome of the request is unknown"));
-                           }});
+  st.sent.emplace(
+      key, grain_stub_state::in_flight{
+               router.address(), [self, again, rp, retry_safe]() mutable {
+                 if (retry_safe)
+                   again();
+                 else
+                   rp.deliver(make_failure(core::errc::unavailable,
+                                           "the node serving " + self->state.ctx.id.str() +
+                                               " failed; the outcome of the request is unknown"));
+               }});
   self->request(router, caf::infinite, route_atom::value, st.ctx.id, std::move(msg))
       .then(
           [self, key, rp, observe](Reply& reply) mutable {
@@ -148,8 +148,8 @@ auto stub_handler(grain_stub_actor* self,
   return [self](In& msg) -> caf::result<Out> {
     auto rp = self->make_response_promise<Out>();
     bool safe = is_query<G, In>::value || idempotency_of(msg).present();
-    auto deadline = self->state.ctx.host->time().now() +
-                    self->state.ctx.host->placement()->retry_budget();
+    auto deadline =
+        self->state.ctx.host->time().now() + self->state.ctx.host->placement()->retry_budget();
     stub_route<Out>(self, caf::make_message(std::move(msg)), rp, deadline, safe, false);
     return rp;
   };

@@ -57,5 +57,4 @@ command_meta meta_of(const Msg& msg) {
     return command_meta{};
 }
 
-
 } // namespace bazaar::runtime

@@ -22,7 +22,8 @@
 namespace bazaar::runtime {
 
 /// FNV-1a over bytes: the same on every node and build (std::hash is not promised to be).
-inline std::uint64_t stable_hash(std::string_view bytes, std::uint64_t seed = 1469598103934665603ULL) {
+inline std::uint64_t stable_hash(std::string_view bytes,
+                                 std::uint64_t seed = 1469598103934665603ULL) {
   std::uint64_t h = seed;
   for (unsigned char c : bytes) {
     h ^= c;

@@ -23,7 +23,7 @@ struct member_row {
   std::string host;
   int http_port = 0;
   int cluster_port = 0;
-  std::string status;            ///< alive, left or dead
+  std::string status;             ///< alive, left or dead
   std::int64_t started_at_ms = 0; ///< Unix ms
   std::int64_t heartbeat_at_ms = 0;
   std::int64_t heartbeat_age_ms = 0; ///< by the database's clock
