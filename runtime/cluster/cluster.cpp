@@ -99,7 +99,8 @@ cluster::cluster(caf::actor_system& sys, std::shared_ptr<catalog> grains,
                  config::cluster_options opts)
     : system_(sys), grains_(std::move(grains)), pg_(std::move(pg)), lease_(std::move(lease)),
       opts_(std::move(opts)), membership_(std::make_unique<persistence::pg_membership>(pg_)) {
-  std::atomic_store(&view_, std::make_shared<const cluster_view>());
+  views_.push_back(std::make_shared<const cluster_view>());
+  view_.store(views_.back().get(), std::memory_order_release);
 }
 
 cluster::~cluster() {
@@ -215,7 +216,7 @@ void cluster::step() {
 }
 
 void cluster::adopt(std::vector<cluster_member> alive) {
-  auto old = std::atomic_load(&view_);
+  const auto* old = view_.load(std::memory_order_acquire);
   if (view_changes_.load() > 0 && old->members() == alive)
     return;
   std::vector<std::string> came, gone;
@@ -233,8 +234,10 @@ void cluster::adopt(std::vector<cluster_member> alive) {
         i = peers_.erase(i);
       else
         ++i;
+    views_.push_back(next);
   }
-  std::atomic_store(&view_, std::shared_ptr<const cluster_view>(next));
+  view_.store(next.get(), std::memory_order_release);
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
   auto moved = grains_->rebalance();
   spdlog::info("cluster: view {} of node {}: {} alive; joined: {}; gone: {}; {} grains moved "
                "away",
@@ -296,10 +299,11 @@ void cluster::stop() {
   }
   std::lock_guard<std::mutex> guard{peers_mtx_};
   peers_.clear();
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 std::string cluster::owner_elsewhere(const grain_id& id) const {
-  auto v = std::atomic_load(&view_);
+  const auto* v = view_.load(std::memory_order_acquire);
   if (v->epoch() == 0)
     return joining;
   const auto& owner = v->owner_of(id);
@@ -319,7 +323,8 @@ std::chrono::milliseconds cluster::retry_budget() const {
 }
 
 std::shared_ptr<const cluster_view> cluster::view() const {
-  return std::atomic_load(&view_);
+  std::lock_guard<std::mutex> guard{peers_mtx_};
+  return views_.back();
 }
 
 std::vector<member_status> cluster::members() const {
@@ -338,6 +343,7 @@ void cluster::linked(const std::string& node, const caf::actor& router) {
     std::lock_guard<std::mutex> guard{peers_mtx_};
     peers_[node] = router;
   }
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
   spdlog::info("cluster: node {} linked to node {}", node_id_, node);
 }
 
@@ -346,6 +352,7 @@ void cluster::unlinked(const std::string& node, const caf::actor_addr& router) {
   auto i = peers_.find(node);
   if (i != peers_.end() && i->second.address() == router) {
     peers_.erase(i);
+    epoch_.fetch_add(1, std::memory_order_acq_rel);
     spdlog::warn("cluster: node {} lost its link to node {}", node_id_, node);
   }
 }

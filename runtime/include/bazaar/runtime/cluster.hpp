@@ -85,6 +85,7 @@ class cluster final : public grain_placement, public std::enable_shared_from_thi
   std::string owner_elsewhere(const grain_id& id) const override;
   caf::actor router_of(const std::string& node) const override;
   std::chrono::milliseconds retry_budget() const override;
+  std::uint64_t epoch() const override { return epoch_.load(std::memory_order_acquire); }
 
   /// Wakes the membership thread to look at the table now (a peer left).
   void refresh_soon();
@@ -124,7 +125,13 @@ class cluster final : public grain_placement, public std::enable_shared_from_thi
   caf::actor router_;
   caf::actor linker_;
 
-  std::shared_ptr<const cluster_view> view_; ///< std::atomic_load / atomic_store
+  /// The current view, read without a lock on every routed call; every view adopted stays
+  /// alive (in views_) until the cluster is destroyed, so a reader never sees one freed.
+  /// Views change only when nodes join or leave.
+  std::atomic<const cluster_view*> view_{nullptr};
+  std::vector<std::shared_ptr<const cluster_view>> views_; ///< under peers_mtx_
+  /// Bumped by every view and every link gained or lost (grain_placement::epoch).
+  std::atomic<std::uint64_t> epoch_{1};
   mutable std::mutex peers_mtx_;
   std::map<std::string, caf::actor> peers_; ///< node id -> its router
   std::vector<member_status> table_;        ///< under peers_mtx_

@@ -40,17 +40,30 @@ namespace bazaar::runtime {
 /// How long a stub waits before sending a call again that found no owner.
 inline constexpr std::chrono::milliseconds retry_interval{50};
 
+struct grain_stub_state;
+
+/// One call a stub holds: sent to a router and not answered yet, or waiting to be sent again.
+struct stub_call {
+  caf::message msg;
+  caf::response_promise rp;
+  clock::steady_time deadline;
+  bool retry_safe = false;   ///< a second delivery changes nothing (query, Idempotency-Key)
+  bool observe = false;      ///< an observe request: monitor the activation that answers
+  caf::actor_addr router;    ///< where it was sent (while in flight)
+  std::uint32_t attempt = 0; ///< answers to an earlier attempt are ignored
+  /// Sends it (again); stub_route<Reply> of the call's answer type.
+  void (*send)(caf::stateful_actor<grain_stub_state>*, std::uint64_t) = nullptr;
+};
+
 struct grain_stub_state {
   grain_context ctx;
   std::uint64_t next_call = 0;
-  /// A call sent to a router and not answered yet: what to do if that router's node fails.
-  struct in_flight {
-    caf::actor_addr router;
-    std::function<void()> on_node_down;
-  };
-  std::unordered_map<std::uint64_t, in_flight> sent;
-  /// Calls waiting to be sent again (by the key of their retry message).
-  std::unordered_map<std::uint64_t, std::function<void()>> waiting;
+  /// Calls in flight or waiting to be sent again, by key.
+  std::unordered_map<std::uint64_t, stub_call> calls;
+  /// Where the grain's owner was last found: the view epoch it was looked up in, and the
+  /// router of that node (invalid: not reachable then).
+  std::uint64_t route_epoch = ~std::uint64_t{0};
+  caf::actor route;
   /// Routers monitored (their node failing fails the calls sent there).
   std::set<caf::actor_addr> routers;
   /// Remote activations observed for a caller: when one ends, the stub leaves.
@@ -70,74 +83,106 @@ inline void stub_leave(grain_stub_actor* self) {
 
 inline void stub_settled(grain_stub_actor* self) {
   auto& st = self->state;
-  if (st.leaving && st.sent.empty() && st.waiting.empty())
+  if (st.leaving && st.calls.empty())
     stub_leave(self);
 }
 
-/// Sends `msg` (whose answer is Reply) to the owner's router, and handles what comes back.
-template <class Reply>
-void stub_route(grain_stub_actor* self, caf::message msg, caf::typed_response_promise<Reply> rp,
-                clock::steady_time deadline, bool retry_safe, bool observe) {
+/// The router of the grain's owner under the current view (cached per view epoch).
+inline caf::actor stub_router(grain_stub_actor* self) {
   auto& st = self->state;
-  auto& host = *st.ctx.host;
-  const auto* placement = host.placement();
-  auto again = [self, msg, rp, deadline, retry_safe, observe]() mutable {
-    auto& st = self->state;
-    if (st.ctx.host->time().now() >= deadline) {
-      rp.deliver(make_failure(core::errc::unavailable,
-                              "no node can serve " + st.ctx.id.str() + " now; retry the request"));
-      return;
-    }
-    auto key = ++st.next_call;
-    st.waiting.emplace(key, [self, msg, rp, deadline, retry_safe, observe]() mutable {
-      stub_route<Reply>(self, std::move(msg), std::move(rp), deadline, retry_safe, observe);
-    });
-    self->delayed_send(self, retry_interval, retry_atom::value, key);
-  };
-  auto router = placement != nullptr ? placement->router_of(placement->owner_elsewhere(st.ctx.id))
-                                     : caf::actor{};
+  const auto* placement = st.ctx.host->placement();
+  if (placement == nullptr)
+    return {};
+  auto epoch = placement->epoch();
+  if (epoch != st.route_epoch || !st.route) {
+    st.route = placement->router_of(placement->owner_elsewhere(st.ctx.id));
+    st.route_epoch = epoch;
+  }
+  return st.route;
+}
+
+/// Call `key` found no node to take it: sent again after retry_interval while its deadline
+/// allows, else failed `unavailable` (nothing happened).
+inline void stub_again(grain_stub_actor* self, std::uint64_t key) {
+  auto& st = self->state;
+  auto i = st.calls.find(key);
+  if (i == st.calls.end())
+    return;
+  if (st.ctx.host->time().now() >= i->second.deadline) {
+    i->second.rp.deliver(
+        make_failure(core::errc::unavailable,
+                     "no node can serve " + st.ctx.id.str() + " now; retry the request"));
+    st.calls.erase(i);
+    return;
+  }
+  i->second.router = caf::actor_addr{};
+  st.route = nullptr; // look the owner up again
+  self->delayed_send(self, retry_interval, retry_atom::value, key);
+}
+
+/// Sends call `key` (whose answer is Reply) to the owner's router, and handles what comes back.
+template <class Reply>
+void stub_route(grain_stub_actor* self, std::uint64_t key) {
+  auto& st = self->state;
+  auto i = st.calls.find(key);
+  if (i == st.calls.end())
+    return;
+  auto router = stub_router(self);
   if (!router) {
-    again();
+    stub_again(self, key);
     return;
   }
   if (st.routers.insert(router.address()).second)
     self->monitor(router);
-  auto key = ++st.next_call;
-  st.sent.emplace(
-      key, grain_stub_state::in_flight{
-               router.address(), [self, again, rp, retry_safe]() mutable {
-                 if (retry_safe)
-                   again();
-                 else
-                   rp.deliver(make_failure(core::errc::unavailable,
-                                           "the node serving " + self->state.ctx.id.str() +
-                                               " failed; the outcome of the request is unknown"));
-               }});
-  self->request(router, caf::infinite, route_atom::value, st.ctx.id, std::move(msg))
+  i->second.router = router.address();
+  auto attempt = ++i->second.attempt;
+  self->request(router, caf::infinite, route_atom::value, st.ctx.id, i->second.msg)
       .then(
-          [self, key, rp, observe](Reply& reply) mutable {
+          [self, key, attempt](Reply& reply) {
             auto& st = self->state;
-            if (st.sent.erase(key) == 0)
-              return; // its node was declared failed meanwhile
-            if (observe) {
+            auto i = st.calls.find(key);
+            if (i == st.calls.end() || i->second.attempt != attempt || !i->second.router)
+              return; // failed meanwhile (its node went down), or sent again
+            if (i->second.observe) {
               // The activation that answered: observers re-observe when it ends.
               auto grain = caf::actor_cast<caf::actor>(self->current_sender());
               if (grain && st.observed.insert(grain.address()).second)
                 self->monitor(grain);
             }
-            rp.deliver(std::move(reply));
+            i->second.rp.deliver(std::move(reply));
+            st.calls.erase(i);
             stub_settled(self);
           },
-          [self, key, rp, again](caf::error& e) mutable {
+          [self, key, attempt](caf::error& e) {
             auto& st = self->state;
-            if (st.sent.erase(key) == 0)
+            auto i = st.calls.find(key);
+            if (i == st.calls.end() || i->second.attempt != attempt || !i->second.router)
               return;
-            if (is_not_owner(e) || is_receiver_down(e))
-              again(); // nothing happened there
-            else
-              rp.deliver(std::move(e));
+            if (is_not_owner(e) || is_receiver_down(e)) {
+              stub_again(self, key); // nothing happened there
+            } else {
+              i->second.rp.deliver(std::move(e));
+              st.calls.erase(i);
+            }
             stub_settled(self);
           });
+}
+
+/// Takes a call and sends it.
+template <class Reply>
+void stub_take(grain_stub_actor* self, caf::message msg, caf::response_promise rp, bool retry_safe,
+               bool observe) {
+  auto& st = self->state;
+  auto key = ++st.next_call;
+  stub_call c;
+  c.msg = std::move(msg);
+  c.rp = std::move(rp);
+  c.deadline = st.ctx.host->time().now() + st.ctx.host->placement()->retry_budget();
+  c.retry_safe = retry_safe;
+  c.observe = observe;
+  c.send = &stub_route<Reply>;
+  st.calls.emplace(key, std::move(c));
+  stub_route<Reply>(self, key);
 }
 
 /// The stub's handler of one message of G's interface.
@@ -148,9 +193,7 @@ auto stub_handler(grain_stub_actor* self,
   return [self](In& msg) -> caf::result<Out> {
     auto rp = self->make_response_promise<Out>();
     bool safe = is_query<G, In>::value || idempotency_of(msg).present();
-    auto deadline =
-        self->state.ctx.host->time().now() + self->state.ctx.host->placement()->retry_budget();
-    stub_route<Out>(self, caf::make_message(std::move(msg)), rp, deadline, safe, false);
+    stub_take<Out>(self, caf::make_message(std::move(msg)), rp, safe, false);
     return rp;
   };
 }
@@ -174,17 +217,25 @@ caf::behavior grain_stub(grain_stub_actor* self, grain_context ctx) {
     }
     if (st.routers.erase(dm.source) == 0)
       return;
-    std::vector<std::function<void()>> failed;
-    for (auto i = st.sent.begin(); i != st.sent.end();) {
-      if (i->second.router == dm.source) {
-        failed.push_back(std::move(i->second.on_node_down));
-        i = st.sent.erase(i);
+    if (st.route.address() == dm.source)
+      st.route = nullptr;
+    // The node failed: calls in flight there are sent again when a second delivery changes
+    // nothing, and fail with their outcome unknown otherwise.
+    std::vector<std::uint64_t> failed;
+    for (auto& [key, call] : st.calls)
+      if (call.router == dm.source)
+        failed.push_back(key);
+    for (auto key : failed) {
+      auto& call = st.calls.at(key);
+      if (call.retry_safe) {
+        detail::stub_again(self, key);
       } else {
-        ++i;
+        call.rp.deliver(make_failure(core::errc::unavailable,
+                                     "the node serving " + st.ctx.id.str() +
+                                         " failed; the outcome of the request is unknown"));
+        st.calls.erase(key);
       }
     }
-    for (auto& f : failed)
-      f();
     detail::stub_settled(self);
   });
   using signatures = typename G::interface::signatures;
@@ -192,26 +243,20 @@ caf::behavior grain_stub(grain_stub_actor* self, grain_context ctx) {
       .or_else(caf::message_handler{
           [self](retry_atom, std::uint64_t key) {
             auto& st = self->state;
-            auto i = st.waiting.find(key);
-            if (i == st.waiting.end())
+            auto i = st.calls.find(key);
+            if (i == st.calls.end())
               return;
-            auto f = std::move(i->second);
-            st.waiting.erase(i);
-            f();
+            i->second.send(self, key);
             detail::stub_settled(self);
           },
           [self](observe_atom, caf::actor& who) -> caf::result<typename G::state> {
             auto rp = self->make_response_promise<typename G::state>();
-            auto deadline = self->state.ctx.host->time().now() +
-                            self->state.ctx.host->placement()->retry_budget();
-            detail::stub_route<typename G::state>(
-                self, caf::make_message(observe_atom::value, std::move(who)), rp, deadline, true,
-                true);
+            detail::stub_take<typename G::state>(
+                self, caf::make_message(observe_atom::value, std::move(who)), rp, true, true);
             return rp;
           },
           [self](unobserve_atom, caf::actor& who) {
-            const auto* placement = self->state.ctx.host->placement();
-            auto router = placement->router_of(placement->owner_elsewhere(self->state.ctx.id));
+            auto router = detail::stub_router(self);
             if (router) // anonymous: nothing comes back
               caf::anon_send(router, route_atom::value, self->state.ctx.id,
                              caf::make_message(unobserve_atom::value, std::move(who)));

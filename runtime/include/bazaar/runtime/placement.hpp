@@ -80,6 +80,9 @@ class grain_placement {
   /// router, or an invalid handle while it is not reachable.
   virtual caf::actor router_of(const std::string& node) const = 0;
 
+  /// Changes whenever the view (who owns what, who is reachable) may have changed.
+  virtual std::uint64_t epoch() const = 0;
+
   /// How long a stub keeps re-sending a call that found no owner to take it (the owner is
   /// unreachable, or it answered that it no longer owns the grain) before it fails the call.
   virtual std::chrono::milliseconds retry_budget() const = 0;
