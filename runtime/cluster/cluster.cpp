@@ -22,6 +22,8 @@ namespace {
 
 /// Asks the link actor to link a peer's router: (link_atom, node id, host, port).
 using link_atom = caf::atom_constant<caf::atom("link")>;
+/// Tells the link actor of a router a peer introduced: (intro_atom, node id, router).
+using intro_atom = caf::atom_constant<caf::atom("intro")>;
 
 bool tls_enabled(const config::cluster_options& opts) {
   return !opts.tls_certificate.empty();
@@ -36,6 +38,10 @@ std::string names(const std::vector<std::string>& ids) {
 
 struct linker_state {
   std::set<std::string> linking;
+  /// Peers that could not be linked: when to try again, and the pause after the next failure
+  /// (doubling up to 5 s; a failed TLS handshake is not free for the links that work).
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, std::chrono::milliseconds>>
+      backoff;
   std::map<caf::actor_addr, std::string> linked;
   static inline const char* name = "cluster_linker";
 };
@@ -43,7 +49,8 @@ struct linker_state {
 /// Connects to peers' routers without blocking anyone: a connect through the middleman (or
 /// caf-openssl's manager) with a timeout; monitors each linked router and reports it lost.
 caf::behavior cluster_linker(caf::stateful_actor<linker_state>* self, caf::io::middleman_actor mm,
-                             std::weak_ptr<cluster> owner, std::chrono::milliseconds timeout) {
+                             std::weak_ptr<cluster> owner, std::chrono::milliseconds timeout,
+                             std::string self_id, caf::actor self_router) {
   self->set_down_handler([self, owner](caf::down_msg& dm) {
     auto i = self->state.linked.find(dm.source);
     if (i == self->state.linked.end())
@@ -53,26 +60,40 @@ caf::behavior cluster_linker(caf::stateful_actor<linker_state>* self, caf::io::m
     if (auto c = owner.lock())
       c->unlinked(node, dm.source);
   });
+  auto keep = [self, owner](const std::string& node, const caf::actor& router) {
+    auto c = owner.lock();
+    if (!router || !c)
+      return;
+    if (self->state.linked.emplace(router.address(), node).second)
+      self->monitor(router);
+    c->linked(node, router);
+  };
   return {
-      [self, mm, owner, timeout](link_atom, const std::string& node, const std::string& host,
-                                 std::uint16_t port) {
+      [keep](intro_atom, const std::string& node, const caf::actor& router) { keep(node, router); },
+      [self, mm, owner, timeout, keep, self_id, self_router](
+          link_atom, const std::string& node, const std::string& host, std::uint16_t port) {
+        auto b = self->state.backoff.find(node);
+        if (b != self->state.backoff.end() && std::chrono::steady_clock::now() < b->second.first)
+          return; // failed a moment ago
         if (!self->state.linking.insert(node).second)
           return; // a connect is under way
         self->request(mm, timeout, caf::connect_atom::value, host, port)
             .then(
-                [self, owner, node](const caf::node_id&, caf::strong_actor_ptr& ptr,
-                                    const std::set<std::string>&) {
+                [self, node, keep, self_id, self_router](
+                    const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
                   self->state.linking.erase(node);
+                  self->state.backoff.erase(node);
                   auto router = caf::actor_cast<caf::actor>(ptr);
-                  auto c = owner.lock();
-                  if (!router || !c)
-                    return;
-                  self->monitor(router);
-                  self->state.linked[router.address()] = node;
-                  c->linked(node, router);
+                  keep(node, router);
+                  if (router) // over the same connection, the peer learns this node's router
+                    caf::anon_send(router, hello_atom::value, self_id, self_router);
                 },
                 [self, node, host, port](caf::error& e) {
                   self->state.linking.erase(node);
+                  auto& [when, pause] = self->state.backoff[node];
+                  pause = std::min(std::chrono::milliseconds{5000},
+                                   std::max(std::chrono::milliseconds{200}, pause * 2));
+                  when = std::chrono::steady_clock::now() + pause;
                   spdlog::debug("cluster: cannot link node {} at {}:{}: {}", node, host, port,
                                 caf::to_string(e));
                 });
@@ -111,14 +132,21 @@ bool cluster::start(std::string node_id, int http_port, std::chrono::millisecond
   node_id_ = std::move(node_id);
   http_port_ = http_port;
   std::weak_ptr<cluster> weak = shared_from_this();
-  router_ = system_.spawn(grain_router, grains_, [weak] {
-    if (auto c = weak.lock())
-      c->refresh_soon();
-  });
+  router_ = system_.spawn(
+      grain_router, grains_,
+      [weak] {
+        if (auto c = weak.lock())
+          c->refresh_soon();
+      },
+      [weak](const std::string& node, const caf::actor& router) {
+        if (auto c = weak.lock())
+          c->introduced(node, router);
+      });
   auto mm = tls_enabled(opts_) ? system_.openssl_manager().actor_handle()
                                : system_.middleman().actor_handle();
   linker_ = system_.spawn(cluster_linker, mm, weak,
-                          std::chrono::milliseconds{std::max(500, opts_.failure_timeout_ms)});
+                          std::chrono::milliseconds{std::max(500, opts_.failure_timeout_ms)},
+                          node_id_, router_);
   auto bound = tls_enabled(opts_)
                    ? caf::openssl::publish(router_, opts_.port, opts_.bind.c_str(), true)
                    : system_.middleman().publish(router_, opts_.port, opts_.bind.c_str(), true);
@@ -201,10 +229,20 @@ void cluster::step() {
       table_ = std::move(table);
     }
     adopt(alive);
-    for (const auto& m : alive)
-      if (m.id != node_id_ && !router_of(m.id))
+    // One connection per pair of nodes: the node with the lower id connects and introduces its
+    // own router over it (hello); the other waits to be introduced. (Each connecting to the
+    // other gives two connections per pair, which caf-openssl keeps dropping.)
+    // The introduction is repeated every heartbeat: a peer that did not know this node yet when
+    // it first came learns it on the next.
+    for (const auto& m : alive) {
+      if (m.id <= node_id_)
+        continue;
+      if (auto router = router_of(m.id))
+        caf::anon_send(router, hello_atom::value, node_id_, router_);
+      else
         caf::anon_send(linker_, link_atom::value, m.id, m.host,
                        static_cast<std::uint16_t>(m.cluster_port));
+    }
     if (failing)
       spdlog::info("cluster: membership table reachable again");
     failing = false;
@@ -341,10 +379,20 @@ void cluster::linked(const std::string& node, const caf::actor& router) {
     return; // gone meanwhile
   {
     std::lock_guard<std::mutex> guard{peers_mtx_};
-    peers_[node] = router;
+    auto& held = peers_[node];
+    if (held == router)
+      return;
+    held = router;
   }
   epoch_.fetch_add(1, std::memory_order_acq_rel);
   spdlog::info("cluster: node {} linked to node {}", node_id_, node);
+}
+
+void cluster::introduced(const std::string& node, const caf::actor& router) {
+  if (router_of(node) == router)
+    return;
+  if (linker_)
+    caf::anon_send(linker_, intro_atom::value, node, router);
 }
 
 void cluster::unlinked(const std::string& node, const caf::actor_addr& router) {

@@ -6,7 +6,8 @@
 namespace bazaar::runtime {
 
 caf::behavior grain_router(caf::event_based_actor* self, std::shared_ptr<catalog> grains,
-                           std::function<void()> on_view_change) {
+                           std::function<void()> on_view_change,
+                           std::function<void(const std::string&, const caf::actor&)> on_hello) {
   return {
       [self, grains](route_atom, const grain_id& id,
                      caf::message& msg) -> caf::result<caf::message> {
@@ -19,6 +20,9 @@ caf::behavior grain_router(caf::event_based_actor* self, std::shared_ptr<catalog
         return self->delegate(*target, std::move(msg));
       },
       [on_view_change](view_atom) { on_view_change(); },
+      [on_hello](hello_atom, const std::string& node, const caf::actor& router) {
+        on_hello(node, router);
+      },
   };
 }
 

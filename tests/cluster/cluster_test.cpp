@@ -22,6 +22,9 @@
 #include <set>
 #include <thread>
 
+#include <cstdlib>
+#include <stdlib.h>
+
 using namespace bazaar;
 using namespace std::chrono_literals;
 using test::bearer;
@@ -546,4 +549,95 @@ TEST_CASE("checkout sagas whose node dies midway complete on the other nodes, an
     REQUIRE_FALSE(left.empty());
     CHECK(std::stoll(left) + std::stoll(sold) == stock);
   }
+}
+
+namespace {
+
+/// Runs a shell command; true when it exits 0.
+bool shell(const std::string& command) {
+  return std::system(command.c_str()) == 0;
+}
+
+} // namespace
+
+TEST_CASE("with TLS on the cluster port, nodes whose certificates the cluster CA signed serve "
+          "each other's grains, and a node with a certificate of another CA is never linked") {
+  char dir_template[] = "/tmp/bazaar-tls-XXXXXX";
+  REQUIRE(::mkdtemp(dir_template) != nullptr);
+  const std::string dir = dir_template;
+  auto make_cert = [&](const std::string& name, const std::string& ca) {
+    return shell("cd " + dir + " && openssl req -newkey rsa:2048 -nodes -keyout " + name +
+                 ".key -out " + name + ".csr -subj /CN=" + name + " 2>/dev/null && openssl x509 " +
+                 "-req -in " + name + ".csr -CA " + ca + ".pem -CAkey " + ca + ".key " +
+                 "-CAcreateserial -out " + name + ".pem -days 1 2>/dev/null");
+  };
+  for (const auto* ca : {"ca", "other-ca"})
+    REQUIRE(shell(std::string("cd ") + dir + " && openssl req -x509 -newkey rsa:2048 -nodes " +
+                  "-keyout " + ca + ".key -out " + ca + ".pem -days 1 -subj /CN=" + ca +
+                  " 2>/dev/null"));
+  REQUIRE(make_cert("node-a", "ca"));
+  REQUIRE(make_cert("node-b", "ca"));
+  REQUIRE(make_cert("node-x", "other-ca"));
+  test::pg_schema schema;
+  test::kafka_mock_process kafka;
+  auto settings = [&](const std::string& node, const std::string& ca) {
+    return std::vector<std::string>{"cluster.node_id=" + node,
+                                    "cluster.heartbeat_ms=100",
+                                    "cluster.failure_timeout_ms=1000",
+                                    "kafka.bootstrap_servers=" + kafka.bootstrap(),
+                                    "cluster.tls.certificate=" + dir + "/" + node + ".pem",
+                                    "cluster.tls.key=" + dir + "/" + node + ".key",
+                                    "cluster.tls.ca_file=" + dir + "/" + ca + ".pem"};
+  };
+  node_process a{schema.name(), settings("node-a", "ca"), 30s};
+  node_process b{schema.name(), settings("node-b", "ca"), 30s};
+  auto linked = [](std::uint16_t port, const std::string& node) {
+    try {
+      http_connection c{port, 2s};
+      auto body = c.request("GET", "/admin/cluster", "", bearer(admin_token())).json();
+      for (const auto& m : body.at("nodes").as_array())
+        if (m.at("id").as_string() == node)
+          return m.at("linked").as_bool();
+    } catch (const std::exception&) {
+    }
+    return false;
+  };
+  REQUIRE(test::eventually([&] { return linked(a.port(), "node-b") && linked(b.port(), "node-a"); },
+                           20s));
+  {
+    http_connection c{a.port()};
+    REQUIRE(c.request("POST", "/api/v1/products",
+                      json::serialize(json::object{{"sku", "tls-sku"},
+                                                   {"name", "TLS"},
+                                                   {"category", "cluster"},
+                                                   {"price_cents", 100},
+                                                   {"stock", 100}}),
+                      bearer(admin_token()))
+                .status == 201);
+  }
+  std::map<std::string, std::set<std::string>> where;
+  for (int i = 0; i < 12; ++i) {
+    auto customer = "tls-" + std::to_string(i);
+    http_connection c{i % 2 == 0 ? a.port() : b.port()};
+    REQUIRE(c.request("POST", "/api/v1/basket/items",
+                      json::serialize(json::object{{"sku", "tls-sku"}, {"quantity", 2}}),
+                      bearer(node_process::token(customer)))
+                .status == 200);
+    CHECK(basket_quantity(i % 2 == 0 ? b.port() : a.port(), customer, "tls-sku") == 2);
+  }
+  // Both nodes hold some of the baskets: the calls above crossed the TLS link both ways.
+  CHECK_FALSE(active_keys(a.port(), "basket").empty());
+  CHECK_FALSE(active_keys(b.port(), "basket").empty());
+  {
+    // A member whose certificate another CA signed (it has the database, not the cluster's
+    // trust) is never linked by the others.
+    node_process x{schema.name(), settings("node-x", "other-ca"), 30s};
+    REQUIRE(test::eventually([&] { return cluster_fixture::alive_seen_by(a.port()) == 3; }, 20s));
+    std::this_thread::sleep_for(2s);
+    CHECK_FALSE(linked(a.port(), "node-x"));
+    CHECK_FALSE(linked(b.port(), "node-x"));
+    CHECK_FALSE(linked(x.port(), "node-a"));
+    CHECK(x.stop(SIGTERM, 15s) == 0);
+  }
+  shell("rm -rf " + dir);
 }

@@ -29,6 +29,8 @@ using route_atom = caf::atom_constant<caf::atom("route")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 /// Tells a node's cluster that the membership changed (a peer left): (view_atom).
 using view_atom = caf::atom_constant<caf::atom("view")>;
+/// A peer introducing its router to a node it connected to: (hello_atom, node id, router).
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
 /// Touch count that makes a deactivate request unconditional (node shutdown, admin).
 inline constexpr std::uint64_t force_deactivation = ~std::uint64_t{0};
 

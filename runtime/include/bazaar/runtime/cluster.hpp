@@ -15,7 +15,9 @@
 /// Calls reach the owner over CAF's network layer: each node publishes its grain router on
 /// the cluster port (TLS through caf-openssl when a certificate is configured, so that only
 /// nodes holding the cluster's CA-signed certificate can talk to it), and keeps a link to
-/// the router of every live peer. The cluster is the catalog's placement (placement.hpp).
+/// the router of every live peer: one connection per pair, made by the node with the lower id,
+/// which introduces its own router over it (hello_atom). The cluster is the catalog's
+/// placement (placement.hpp).
 
 #include "bazaar/config/options.hpp"
 #include "bazaar/persistence/node_lease.hpp"
@@ -102,6 +104,10 @@ class cluster final : public grain_placement, public std::enable_shared_from_thi
 
   /// The owner of every grain before the first view: no node, so calls wait.
   static constexpr const char* joining = "(joining)";
+
+  /// Called by the router when a peer introduced its router (hello_atom): the link actor
+  /// monitors it.
+  void introduced(const std::string& node, const caf::actor& router);
 
   /// Called by the link actor (cluster.cpp) when a peer's router is linked or lost.
   void linked(const std::string& node, const caf::actor& router);

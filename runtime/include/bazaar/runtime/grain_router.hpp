@@ -13,10 +13,12 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 namespace bazaar::runtime {
 
 caf::behavior grain_router(caf::event_based_actor* self, std::shared_ptr<catalog> grains,
-                           std::function<void()> on_view_change);
+                           std::function<void()> on_view_change,
+                           std::function<void(const std::string&, const caf::actor&)> on_hello);
 
 } // namespace bazaar::runtime
