@@ -179,7 +179,8 @@ bool cluster::rejoin() {
   incarnation_ = membership_->join(node_id_, opts_.host, http_port_, port_);
   lease_->hold(node_id_, incarnation_);
   joined_ = true;
-  spdlog::info("cluster: node {} joined (incarnation {}, cluster port {})", node_id_, incarnation_,
+  joined_at_ = std::chrono::steady_clock::now();
+  spdlog::info("cluster: node {} joins (incarnation {}, cluster port {})", node_id_, incarnation_,
                port_);
   return true;
 }
@@ -215,26 +216,52 @@ void cluster::step() {
       spdlog::warn("cluster: declared dead after {} ms without a heartbeat: {}",
                    opts_.failure_timeout_ms, names(dead));
     auto rows = membership_->members();
-    std::vector<cluster_member> alive;
+    std::vector<cluster_member> alive;    // own grains: the view
+    std::vector<cluster_member> linkable; // alive or joining: linked
     std::vector<member_status> table;
+    bool self_joining = false;
     for (auto& r : rows) {
       cluster_member m{r.node_id, r.incarnation, r.host, r.http_port, r.cluster_port};
       if (r.status == "alive")
         alive.push_back(m);
+      if (r.status == "alive" || r.status == "joining")
+        linkable.push_back(m);
+      if (r.node_id == node_id_ && r.incarnation == incarnation_ && r.status == "joining")
+        self_joining = true;
       table.push_back(member_status{std::move(m), r.status, r.started_at_ms, r.heartbeat_at_ms,
                                     r.heartbeat_age_ms, r.activations, false});
     }
     {
       std::lock_guard<std::mutex> guard{peers_mtx_};
       table_ = std::move(table);
+      linkable_.clear();
+      for (const auto& m : linkable)
+        linkable_.insert(m.id);
     }
     adopt(alive);
+    if (joined_ && self_joining) {
+      // Joining: linked by the others and linked to them first, owning nothing, so that the
+      // calls that come once it owns grains find their way at once. Alive once linked to every
+      // live member, or after the failure timeout (a member it cannot reach stays so).
+      bool all_linked = std::all_of(alive.begin(), alive.end(), [&](const cluster_member& m) {
+        return m.id == node_id_ || router_of(m.id);
+      });
+      auto waited = std::chrono::steady_clock::now() - joined_at_;
+      if ((all_linked || waited > std::chrono::milliseconds{opts_.failure_timeout_ms}) &&
+          membership_->activate(node_id_, incarnation_)) {
+        spdlog::info("cluster: node {} is alive (linked to {} of {} members)", node_id_,
+                     std::count_if(alive.begin(), alive.end(),
+                                   [&](const cluster_member& m) { return router_of(m.id); }),
+                     alive.size());
+        refresh_soon();
+      }
+    }
     // One connection per pair of nodes: the node with the lower id connects and introduces its
     // own router over it (hello); the other waits to be introduced. (Each connecting to the
     // other gives two connections per pair, which caf-openssl keeps dropping.)
     // The introduction is repeated every heartbeat: a peer that did not know this node yet when
     // it first came learns it on the next.
-    for (const auto& m : alive) {
+    for (const auto& m : linkable) {
       if (m.id <= node_id_)
         continue;
       if (auto router = router_of(m.id))
@@ -268,7 +295,7 @@ void cluster::adopt(std::vector<cluster_member> alive) {
   {
     std::lock_guard<std::mutex> guard{peers_mtx_};
     for (auto i = peers_.begin(); i != peers_.end();)
-      if (next->find(i->first) == nullptr)
+      if (next->find(i->first) == nullptr && linkable_.count(i->first) == 0)
         i = peers_.erase(i);
       else
         ++i;
@@ -374,11 +401,10 @@ std::vector<member_status> cluster::members() const {
 }
 
 void cluster::linked(const std::string& node, const caf::actor& router) {
-  auto v = view();
-  if (v->find(node) == nullptr)
-    return; // gone meanwhile
   {
     std::lock_guard<std::mutex> guard{peers_mtx_};
+    if (linkable_.count(node) == 0)
+      return; // not a member (any more, or yet: it is introduced again next heartbeat)
     auto& held = peers_[node];
     if (held == router)
       return;

@@ -40,11 +40,11 @@ std::int64_t pg_membership::join(const std::string& node_id, const std::string& 
   return guarded(conn_, c, [&](pqxx::work& tx) {
     auto r = tx.exec_params(
         "INSERT INTO cluster_members (node_id, incarnation, host, http_port, cluster_port, "
-        "started_at, heartbeat_at, status) VALUES ($1, 1, $2, $3, $4, now(), now(), 'alive') "
+        "started_at, heartbeat_at, status) VALUES ($1, 1, $2, $3, $4, now(), now(), 'joining') "
         "ON CONFLICT (node_id) DO UPDATE SET incarnation = cluster_members.incarnation + 1, "
         "host = EXCLUDED.host, http_port = EXCLUDED.http_port, "
         "cluster_port = EXCLUDED.cluster_port, started_at = now(), heartbeat_at = now(), "
-        "status = 'alive' RETURNING incarnation",
+        "status = 'joining' RETURNING incarnation",
         node_id, host, http_port, cluster_port);
     return r[0][0].as<std::int64_t>();
   });
@@ -54,9 +54,10 @@ bool pg_membership::heartbeat(const std::string& node_id, std::int64_t incarnati
                               std::int64_t activations) {
   auto& c = conn();
   return guarded(conn_, c, [&](pqxx::work& tx) {
-    auto r = tx.exec_params("UPDATE cluster_members SET heartbeat_at = now(), activations = $3 "
-                            "WHERE node_id = $1 AND incarnation = $2 AND status = 'alive'",
-                            node_id, incarnation, activations);
+    auto r =
+        tx.exec_params("UPDATE cluster_members SET heartbeat_at = now(), activations = $3 "
+                       "WHERE node_id = $1 AND incarnation = $2 AND status IN ('joining', 'alive')",
+                       node_id, incarnation, activations);
     return r.affected_rows() == 1;
   });
 }
@@ -71,7 +72,7 @@ std::vector<std::string> pg_membership::declare_dead(std::chrono::milliseconds t
     try {
       pqxx::subtransaction sub{tx};
       auto r = sub.exec_params(
-          "UPDATE cluster_members SET status = 'dead' WHERE status = 'alive' AND "
+          "UPDATE cluster_members SET status = 'dead' WHERE status IN ('joining', 'alive') AND "
           "heartbeat_at < now() - make_interval(secs => $1::double precision / 1000) "
           "RETURNING node_id",
           static_cast<double>(timeout.count()));
@@ -102,6 +103,16 @@ std::vector<member_row> pg_membership::members() {
           row[3].as<int>(), row[4].as<int>(), row[5].as<std::string>(), row[6].as<std::int64_t>(),
           row[7].as<std::int64_t>(), row[8].as<std::int64_t>(), row[9].as<std::int64_t>()});
     return out;
+  });
+}
+
+bool pg_membership::activate(const std::string& node_id, std::int64_t incarnation) {
+  auto& c = conn();
+  return guarded(conn_, c, [&](pqxx::work& tx) {
+    auto r = tx.exec_params("UPDATE cluster_members SET status = 'alive', heartbeat_at = now() "
+                            "WHERE node_id = $1 AND incarnation = $2 AND status = 'joining'",
+                            node_id, incarnation);
+    return r.affected_rows() == 1;
   });
 }
 

@@ -3,7 +3,9 @@
 /// A node's part in the cluster. Nodes share one PostgreSQL, whose membership table
 /// (pg_membership) says who is alive:
 /// - joining registers the node with a new incarnation and takes the write lease on it
-///   (node_lease.hpp), so that grain writes commit only while the membership holds;
+///   (node_lease.hpp), so that grain writes commit only while the membership holds; a joining
+///   node owns nothing until it is linked to every live member (or the failure timeout
+///   passed), then it turns itself alive and grains move to it;
 /// - a thread heartbeats every `heartbeat`, declares dead the members whose heartbeat is
 ///   older than `failure_timeout`, and reads who is alive; a change makes a new view
 ///   (cluster_view.hpp), logged, after which the catalog moves what the view moved
@@ -35,6 +37,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -141,9 +144,11 @@ class cluster final : public grain_placement, public std::enable_shared_from_thi
   mutable std::mutex peers_mtx_;
   std::map<std::string, caf::actor> peers_; ///< node id -> its router
   std::vector<member_status> table_;        ///< under peers_mtx_
+  std::set<std::string> linkable_;          ///< joining or alive members; under peers_mtx_
 
   std::atomic<bool> joined_{false};
   std::int64_t incarnation_ = 0; ///< membership thread only (and leave() after stop)
+  std::chrono::steady_clock::time_point joined_at_; ///< membership thread only
   std::atomic<std::uint64_t> view_changes_{0};
 
   std::mutex mtx_;

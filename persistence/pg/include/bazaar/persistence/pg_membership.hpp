@@ -38,7 +38,7 @@ class pg_membership {
   pg_membership(const pg_membership&) = delete;
   pg_membership& operator=(const pg_membership&) = delete;
 
-  /// Registers (or re-registers) `node_id` as alive; returns its new incarnation, which
+  /// Registers (or re-registers) `node_id` as joining; returns its new incarnation, which
   /// fences off whatever an earlier incarnation of the same id still tries to commit.
   std::int64_t join(const std::string& node_id, const std::string& host, int http_port,
                     int cluster_port);
@@ -48,8 +48,12 @@ class pg_membership {
   /// must drop its grains and join again.
   bool heartbeat(const std::string& node_id, std::int64_t incarnation, std::int64_t activations);
 
-  /// Declares dead every alive member whose heartbeat is older than `timeout`; returns their
-  /// ids. Waits at most `lock_wait` for a member's in-flight commit to finish (the fence
+  /// Makes a joining member alive (it owns grains from now on); false when this incarnation
+  /// no longer holds the row.
+  bool activate(const std::string& node_id, std::int64_t incarnation);
+
+  /// Declares dead every joining or alive member whose heartbeat is older than `timeout`; returns
+  /// their ids. Waits at most `lock_wait` for a member's in-flight commit to finish (the fence
   /// holds its row), else leaves it for the next round.
   std::vector<std::string> declare_dead(std::chrono::milliseconds timeout,
                                         std::chrono::milliseconds lock_wait);
