@@ -9,6 +9,7 @@
 #include "support/http_client.hpp"
 #include "support/node_process.hpp"
 #include "support/pg_schema.hpp"
+#include "support/sse_client.hpp"
 #include "support/test_node.hpp"
 
 #include <boost/json.hpp>
@@ -640,4 +641,46 @@ TEST_CASE("with TLS on the cluster port, nodes whose certificates the cluster CA
     CHECK(x.stop(SIGTERM, 15s) == 0);
   }
   shell("rm -rf " + dir);
+}
+
+TEST_CASE("an order's live status streams through any node, whichever node its grain lives on") {
+  cluster_fixture cluster;
+  cluster.create_product("sse-sku", 100);
+  constexpr int orders = 6;
+  std::vector<std::string> ids;
+  for (int i = 0; i < orders; ++i) {
+    auto token = node_process::token("sse-" + std::to_string(i));
+    http_connection c{cluster.port(0)};
+    auto h = bearer(token);
+    REQUIRE(c.request("POST", "/api/v1/basket/items",
+                      json::serialize(json::object{{"sku", "sse-sku"}, {"quantity", 1}}), h)
+                .status == 200);
+    h.emplace_back("Idempotency-Key", "sse-" + std::to_string(i));
+    auto r = c.request("POST", "/api/v1/basket/checkout",
+                       json::serialize(json::object{{"payment", {{"card_token", "tok_ok"}}}}), h);
+    REQUIRE(r.status == 202);
+    ids.emplace_back(r.json().at("order_id").as_string());
+  }
+  // Each order followed through every node: each stream ends with the order's final status
+  // (confirmed, or cancelled when the saga's short timeouts ran out while the consumer groups
+  // of the young cluster were still rebalancing).
+  for (int i = 0; i < orders; ++i)
+    for (int n = 0; n < 3; ++n) {
+      INFO("order " << ids[i] << " through node " << n);
+      test::sse_client s{cluster.port(n), "/api/v1/orders/" + ids[i] + "/events",
+                         node_process::token("sse-" + std::to_string(i)), 20s};
+      REQUIRE(s.read_head() == 200);
+      std::string last;
+      json::object data;
+      while (last != "confirmed" && last != "cancelled") {
+        data = s.next_event().data;
+        last = std::string(data.at("status").as_string());
+      }
+      INFO(json::serialize(data));
+      http_connection c{cluster.port((n + 1) % 3)};
+      auto order = c.request("GET", "/api/v1/orders/" + ids[i], "",
+                             bearer(node_process::token("sse-" + std::to_string(i))));
+      REQUIRE(order.status == 200);
+      CHECK(order.json().at("status").as_string() == last);
+    }
 }
