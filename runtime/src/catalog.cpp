@@ -200,13 +200,7 @@ bool catalog::deactivate(const grain_id& id) {
 
 void catalog::close() {
   closed_ = true;
-  std::vector<caf::actor> all;
-  for (auto& s : shards_) {
-    std::lock_guard<std::mutex> guard{s.mtx};
-    s.active.for_each([&](activation& a) { all.push_back(a.handle_); });
-  }
-  for (auto& handle : all)
-    caf::anon_send(handle, deactivate_atom::value, force_deactivation);
+  drop_all();
 }
 
 std::size_t catalog::size() const {

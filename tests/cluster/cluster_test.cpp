@@ -684,3 +684,14 @@ TEST_CASE("an order's live status streams through any node, whichever node its g
       CHECK(order.json().at("status").as_string() == last);
     }
 }
+
+TEST_CASE("a failure timeout shorter than two heartbeats stops the node with exit code 2 naming "
+          "the key") {
+  test::pg_schema schema;
+  auto out = test::run_until_exit(BAZAAR_BIN, schema.name(),
+                                  {"cluster.heartbeat_ms=1000", "cluster.failure_timeout_ms=1500"});
+  CHECK(out.status == 2);
+  CHECK_THAT(out.output, Catch::Contains("cluster.failure_timeout_ms"));
+  CHECK(schema.scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = '" +
+                      schema.name() + "' AND table_name = 'cluster_members'") == "0");
+}

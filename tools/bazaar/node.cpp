@@ -170,6 +170,12 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
   d.opts = std::move(opts);
   // Checked before anything starts: a bad route is a configuration error.
   auto routes = bridge_routes(d.opts, grain_types(d.opts, extensions));
+  if (d.opts.cluster.failure_timeout_ms < 2 * d.opts.cluster.heartbeat_ms)
+    throw std::invalid_argument(
+        "cluster.failure_timeout_ms: " + std::to_string(d.opts.cluster.failure_timeout_ms) +
+        " must be at least twice cluster.heartbeat_ms (" +
+        std::to_string(d.opts.cluster.heartbeat_ms) +
+        "), or every node would declare the others dead between two heartbeats");
   d.bootstrap = d.opts.kafka.bootstrap_servers;
   if (d.bootstrap.empty()) {
     // Embedded default: librdkafka's mock cluster in this process (README: its limits).

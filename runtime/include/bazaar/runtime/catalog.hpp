@@ -164,8 +164,8 @@ class catalog : public std::enable_shared_from_this<catalog> {
   /// again). Returns how many grains were asked to move.
   std::size_t rebalance();
 
-  /// Asks every grain active here to deactivate at once (the node lost its membership: its
-  /// writes are refused, so nothing is persisted) and stays open. Returns how many.
+  /// Asks every grain active here (and every remote stub) to deactivate at once, and stays
+  /// open: the node lost its membership (its writes are refused meanwhile). Returns how many.
   std::size_t drop_all();
 
   /// Forgets an activation if it is still the registered one (by actor address).

@@ -173,6 +173,7 @@ template <class Reply>
 void stub_take(grain_stub_actor* self, caf::message msg, caf::response_promise rp, bool retry_safe,
                bool observe) {
   auto& st = self->state;
+  st.ctx.record->touch(); // in use: not idle (callers may keep the stub and not resolve again)
   auto key = ++st.next_call;
   stub_call c;
   c.msg = std::move(msg);
