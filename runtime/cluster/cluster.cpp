@@ -160,7 +160,11 @@ bool cluster::start(std::string node_id, int http_port, std::chrono::millisecond
                tls_enabled(opts_) ? " (TLS)" : "");
   thread_ = std::thread([this] { run(); });
   std::unique_lock<std::mutex> lock{joined_mtx_};
-  return joined_cv_.wait_for(lock, timeout, [this] { return view_changes_.load() > 0; });
+  return joined_cv_.wait_for(lock, timeout, [this] { return member(); });
+}
+
+bool cluster::member() const {
+  return joined_.load() && view_.load(std::memory_order_acquire)->find(node_id_) != nullptr;
 }
 
 void cluster::run() {
@@ -307,7 +311,8 @@ void cluster::adopt(std::vector<cluster_member> alive) {
   spdlog::info("cluster: view {} of node {}: {} alive; joined: {}; gone: {}; {} grains moved "
                "away",
                next->epoch(), node_id_, alive.size(), names(came), names(gone), moved);
-  if (view_changes_.fetch_add(1) == 0) {
+  view_changes_.fetch_add(1);
+  {
     std::lock_guard<std::mutex> guard{joined_mtx_};
     joined_cv_.notify_all();
   }

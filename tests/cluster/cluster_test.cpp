@@ -49,7 +49,7 @@ struct cluster_fixture {
   std::vector<std::string> settings(int i) const {
     return {"cluster.node_id=node-" + std::to_string(i),
             "cluster.heartbeat_ms=100",
-            "cluster.failure_timeout_ms=1000",
+            "cluster.failure_timeout_ms=2000",
             "kafka.bootstrap_servers=" + kafka.bootstrap(),
             "kafka.group_id=cluster-test",
             "kafka.session_timeout_ms=6000",
@@ -262,6 +262,7 @@ TEST_CASE("a basket written through one node reads the same through the others, 
     auto r = c.request("POST", "/api/v1/basket/items",
                        json::serialize(json::object{{"sku", "c-sku"}, {"quantity", 1 + i % 5}}),
                        bearer(node_process::token(customer)));
+    INFO(r.body);
     REQUIRE(r.status == 200);
   }
   for (int i = 0; i < customers; ++i)
@@ -584,7 +585,7 @@ TEST_CASE("with TLS on the cluster port, nodes whose certificates the cluster CA
   auto settings = [&](const std::string& node, const std::string& ca) {
     return std::vector<std::string>{"cluster.node_id=" + node,
                                     "cluster.heartbeat_ms=100",
-                                    "cluster.failure_timeout_ms=1000",
+                                    "cluster.failure_timeout_ms=2000",
                                     "kafka.bootstrap_servers=" + kafka.bootstrap(),
                                     "cluster.tls.certificate=" + dir + "/" + node + ".pem",
                                     "cluster.tls.key=" + dir + "/" + node + ".key",

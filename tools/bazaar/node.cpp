@@ -363,7 +363,7 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
     };
     if (const auto& c = self->impl_->cluster) {
       auto v = c->view();
-      bool in = c->joined() && v->find(c->node_id()) != nullptr;
+      bool in = c->member();
       checks.push_back(
           {"cluster", in,
            in ? "node " + c->node_id() + ", " + std::to_string(v->members().size()) + " nodes alive"
@@ -412,7 +412,13 @@ void node::start() {
 }
 
 bool node::ready(std::string& why) const {
-  return impl_->grain_store->ready(why);
+  if (!impl_->grain_store->ready(why))
+    return false;
+  if (impl_->cluster && impl_->started && !impl_->cluster->member()) {
+    why = "node " + impl_->cluster->node_id() + " is not a member of the cluster now";
+    return false;
+  }
+  return true;
 }
 
 void node::stop() {

@@ -74,9 +74,9 @@ class cluster final : public grain_placement, public std::enable_shared_from_thi
 
   /// Publishes the router on the cluster port and starts the membership thread, which joins
   /// as `node_id` (serving HTTP on `http_port`). Throws std::runtime_error when the port
-  /// cannot be bound. Waits up to `timeout` for the first view (false: the database is not
-  /// reachable yet; the thread keeps trying). Before the first view every grain is placed
-  /// nowhere: calls wait in their stubs.
+  /// cannot be bound. Waits up to `timeout` until the node is an alive member (false: not yet,
+  /// e.g. the database is unreachable; the thread keeps trying). Before the first view every
+  /// grain is placed nowhere: calls wait in their stubs.
   bool start(std::string node_id, int http_port, std::chrono::milliseconds timeout);
 
   /// Graceful leave: marks the node left and tells every peer to look again. The grains must
@@ -102,6 +102,8 @@ class cluster final : public grain_placement, public std::enable_shared_from_thi
   std::vector<member_status> members() const;
   /// True while the node holds its membership.
   bool joined() const { return joined_.load(); }
+  /// True while the node holds its membership and is alive in its own view (owns grains).
+  bool member() const;
   /// Views adopted since start.
   std::uint64_t view_changes() const { return view_changes_.load(); }
 
