@@ -133,7 +133,7 @@ bool cluster::start(std::string node_id, int http_port, std::chrono::millisecond
   http_port_ = http_port;
   std::weak_ptr<cluster> weak = shared_from_this();
   router_ = system_.spawn(
-      grain_router, grains_,
+      grain_router, grains_.lock(),
       [weak] {
         if (auto c = weak.lock())
           c->refresh_soon();
@@ -191,22 +191,25 @@ bool cluster::rejoin() {
 
 void cluster::step() {
   static thread_local bool failing = false;
+  auto grains = grains_.lock();
+  if (!grains)
+    return; // the node is going away
   try {
     if (!joined_) {
       // After losing the membership, join again only once every stale activation is gone:
       // a write of theirs must never commit under the new lease.
-      if (incarnation_ != 0 && grains_->size() > 0) {
-        grains_->drop_all();
+      if (incarnation_ != 0 && grains->size() > 0) {
+        grains->drop_all();
         return;
       }
       rejoin();
     } else if (!membership_->heartbeat(node_id_, incarnation_,
-                                       static_cast<std::int64_t>(grains_->size()))) {
+                                       static_cast<std::int64_t>(grains->size()))) {
       // Declared dead by the others (frozen, cut off): they serve this node's grains now and
       // its writes are refused. Drop every activation; the node joins again as a new
       // incarnation once they are gone (above).
       joined_ = false;
-      auto dropped = grains_->drop_all();
+      auto dropped = grains->drop_all();
       spdlog::error("cluster: node {} (incarnation {}) was declared dead by the others; "
                     "dropping its {} activations, then joining again",
                     node_id_, incarnation_, dropped);
@@ -307,7 +310,8 @@ void cluster::adopt(std::vector<cluster_member> alive) {
   }
   view_.store(next.get(), std::memory_order_release);
   epoch_.fetch_add(1, std::memory_order_acq_rel);
-  auto moved = grains_->rebalance();
+  auto grains = grains_.lock();
+  auto moved = grains ? grains->rebalance() : 0;
   spdlog::info("cluster: view {} of node {}: {} alive; joined: {}; gone: {}; {} grains moved "
                "away",
                next->epoch(), node_id_, alive.size(), names(came), names(gone), moved);

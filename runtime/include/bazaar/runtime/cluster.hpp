@@ -125,7 +125,8 @@ class cluster final : public grain_placement, public std::enable_shared_from_thi
   bool rejoin();
 
   caf::actor_system& system_;
-  std::shared_ptr<catalog> grains_;
+  /// Weak: the catalog holds the cluster (its placement), not the other way round.
+  std::weak_ptr<catalog> grains_;
   persistence::pg_settings pg_;
   std::shared_ptr<persistence::node_lease> lease_;
   config::cluster_options opts_;
