@@ -23,6 +23,8 @@
 #include "support/pg_schema.hpp"
 #include "support/test_node.hpp"
 
+#include "xorshift.hpp"
+
 #include <CLI/CLI.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
@@ -33,17 +35,11 @@
 #include <thread>
 
 using namespace bazaar;
+using bench::next_random;
 using namespace std::chrono;
 using steady = steady_clock;
 
 namespace {
-
-std::uint64_t next_random(std::uint64_t& s) {
-  s ^= s << 13;
-  s ^= s >> 7;
-  s ^= s << 17;
-  return s;
-}
 
 struct run_control {
   std::atomic<bool> stop{false};

@@ -11,6 +11,8 @@
 #include "bazaar/runtime/atoms.hpp"
 #include "bazaar/runtime/host.hpp"
 
+#include "xorshift.hpp"
+
 #include <CLI/CLI.hpp>
 #include <caf/all.hpp>
 
@@ -34,6 +36,7 @@
 namespace {
 
 using namespace std::chrono_literals;
+using bazaar::bench::next_random;
 using bazaar::runtime::grain_id;
 namespace actors = bazaar::actors;
 namespace domain = bazaar::domain;
@@ -100,14 +103,6 @@ void print_row(const std::string& scenario, int window, double bazaar, double ra
               goal > 0 ? (">=" + std::to_string(goal).substr(0, 3)).c_str() : "-", verdict.c_str(),
               static_cast<unsigned long long>(errors), load_average().c_str());
   std::fflush(stdout);
-}
-
-/// A small xorshift generator: drivers pick baskets at random without locks.
-std::uint64_t next_random(std::uint64_t& s) {
-  s ^= s << 13;
-  s ^= s >> 7;
-  s ^= s << 17;
-  return s;
 }
 
 // -- raw CAF baseline actors -----------------------------------------------------------------
