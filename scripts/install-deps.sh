@@ -13,6 +13,7 @@ packages=(
   libspdlog-dev
   catch2
   libcli11-dev
+  prometheus-cpp-dev
   libssl-dev
   wrk
 )
