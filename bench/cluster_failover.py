@@ -9,7 +9,7 @@ It starts its own cluster: `scripts/cluster.sh start 3` with BAZAAR_POSTGRES_SCH
 19081.. (so that a cluster of yours on 8081.. is left alone), creates 10 products, and measures:
 
 (a) failover: SIGKILL a node, then GET, through another node, the basket of a customer whose
-    basket grain was active on the killed node (found with GET /admin/grains?type=basket on it
+    basket grain was active on the killed node (found with GET /admin/grains?type=basket&node=node-i
     after writing baskets); the time from the kill to the first 200 whose content is the one
     written. Median and worst of --kills rounds (the killed node is started again between
     rounds: `cluster.sh start-node I`), beside the configured cluster.failure_timeout_ms (the
@@ -212,7 +212,7 @@ def failover_round(cl, rnd, victim, tokens, deadline):
         if status != 200:
             raise RuntimeError(f"round {rnd}: writing the basket of {cust} answered {status} {body[:200]!r}")
         expected[cust] = (sku, qty)
-    status, body = request(cl.port(victim), "GET", "/admin/grains?type=basket&limit=10000", cl.admin)
+    status, body = request(cl.port(victim), "GET", f"/admin/grains?type=basket&node=node-{victim}&limit=10000", cl.admin)
     if status != 200:
         raise RuntimeError(f"GET /admin/grains on node-{victim} answered {status}")
     mine = [g["key"] for g in json.loads(body)["items"] if g["key"] in expected]

@@ -3,10 +3,9 @@
 #include "bazaar/domain/json_codec.hpp"
 #include "bazaar/domain/order.hpp"
 #include "bazaar/domain/product.hpp"
+#include "query_reader.hpp"
 
 #include <boost/json.hpp>
-
-#include <charconv>
 
 namespace bazaar::gateway {
 
@@ -19,9 +18,6 @@ namespace {
 constexpr std::size_t max_listed = 100;
 /// The largest page_size; larger ones are clamped to it (docs/API.md).
 constexpr std::int64_t max_page_size = 100;
-/// The longest search text or category accepted.
-constexpr std::size_t max_filter_length = 200;
-
 domain::failure unavailable() {
   return domain::failure{errc::unavailable, "the read models are unavailable; retry shortly", {}};
 }
@@ -33,61 +29,6 @@ bool have(persistence::read_models* models, const responder_ptr& out) {
   out->fail(unavailable());
   return false;
 }
-
-/// Reads query parameters, remembering the first problem (422 naming the parameter).
-class query_reader {
- public:
-  explicit query_reader(const http_request& req) : req_(req) {}
-
-  /// An integer parameter within [min, max]; nullopt when absent or bad.
-  std::optional<std::int64_t> integer(const std::string& name, std::int64_t min, std::int64_t max) {
-    auto i = req_.query.find(name);
-    if (i == req_.query.end())
-      return std::nullopt;
-    const auto& text = i->second;
-    std::int64_t v = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || v < min ||
-        v > max) {
-      fail(name,
-           name + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
-      return std::nullopt;
-    }
-    return v;
-  }
-
-  /// A text parameter of at most max_filter_length characters; "" when absent.
-  std::string text(const std::string& name) {
-    auto v = req_.query_or(name);
-    if (v.size() > max_filter_length) {
-      fail(name, name + " must be at most " + std::to_string(max_filter_length) + " characters");
-      return {};
-    }
-    return v;
-  }
-
-  /// An RFC 3339 time parameter; nullopt when absent or bad.
-  std::optional<std::int64_t> time(const std::string& name) {
-    auto i = req_.query.find(name);
-    if (i == req_.query.end() || i->second.empty())
-      return std::nullopt;
-    auto at = core::parse_rfc3339(i->second);
-    if (!at)
-      fail(name, name + " must be an RFC 3339 time, e.g. 2026-11-21T09:04:08Z");
-    return at;
-  }
-
-  void fail(const std::string& field, std::string message) {
-    if (!error_)
-      error_ = domain::validation_failed(field, std::move(message));
-  }
-
-  const std::optional<domain::failure>& error() const { return error_; }
-
- private:
-  const http_request& req_;
-  std::optional<domain::failure> error_;
-};
 
 json::value product_json(const persistence::product_view& v) {
   domain::product p;

@@ -6,7 +6,7 @@
 #include "bazaar/actors/order_grain.hpp"
 #include "bazaar/domain/json_codec.hpp"
 #include "bazaar/domain/order_journal.hpp"
-#include "bazaar/gateway/cluster_routes.hpp"
+#include "bazaar/gateway/admin_routes.hpp"
 #include "bazaar/gateway/http_codec.hpp"
 #include "bazaar/gateway/order_stream.hpp"
 #include "bazaar/gateway/read_routes.hpp"
@@ -458,15 +458,8 @@ void replay_order(const runtime::event_history& history, runtime::grain_client& 
       });
 }
 
-void add_admin_routes(router& r, runtime::grain_client* grains,
-                      const runtime::event_history* history,
-                      std::function<json::value()> kafka_status) {
-  r.add("GET", "/admin/kafka", access::admin,
-        [kafka_status](http_request&, const responder_ptr& out) {
-          if (!kafka_status)
-            return out->fail(domain::not_found("this node runs without Kafka"));
-          out->json(200, kafka_status());
-        });
+void add_event_routes(router& r, runtime::grain_client* grains,
+                      const runtime::event_history* history) {
   r.add("GET", "/api/v1/admin/events/{aggregate_type}/{aggregate_id}", access::admin,
         [grains, history](http_request& req, const responder_ptr& out) {
           const auto& type = req.params[0];
@@ -511,9 +504,9 @@ std::shared_ptr<router> make_routes(route_context context) {
   add_checkout_route(*r, grains);
   add_order_routes(*r, grains);
   add_order_stream_route(*r, grains);
-  add_admin_routes(*r, &grains, context.history, std::move(context.kafka_status));
+  add_event_routes(*r, &grains, context.history);
   add_read_routes(*r, context.read_models);
-  add_cluster_routes(*r, std::move(context.cluster_status), std::move(context.grains_status));
+  add_admin_routes(*r, std::move(context.admin));
   return r;
 }
 

@@ -133,7 +133,7 @@ bool cluster::start(std::string node_id, int http_port, std::chrono::millisecond
   http_port_ = http_port;
   std::weak_ptr<cluster> weak = shared_from_this();
   router_ = system_.spawn(
-      grain_router, grains_.lock(),
+      grain_router, grains_.lock(), admin_,
       [weak] {
         if (auto c = weak.lock())
           c->refresh_soon();
@@ -390,6 +390,15 @@ caf::actor cluster::router_of(const std::string& node) const {
   std::lock_guard<std::mutex> guard{peers_mtx_};
   auto i = peers_.find(node);
   return i == peers_.end() ? caf::actor{} : i->second;
+}
+
+std::vector<std::string> cluster::live_nodes() const {
+  std::vector<std::string> out;
+  auto v = view();
+  if (v)
+    for (const auto& m : v->members())
+      out.push_back(m.id);
+  return out;
 }
 
 std::chrono::milliseconds cluster::retry_budget() const {

@@ -5,8 +5,18 @@
 
 namespace bazaar::runtime {
 
+namespace {
+
+/// Whether this node serves `id` now: no placement, or the placement puts it here.
+bool owned_here(const catalog& grains, const grain_id& id) {
+  const auto* placement = grains.placement();
+  return placement == nullptr || placement->owner_elsewhere(id).empty();
+}
+
+} // namespace
+
 caf::behavior grain_router(caf::event_based_actor* self, std::shared_ptr<catalog> grains,
-                           std::function<void()> on_view_change,
+                           caf::actor admin, std::function<void()> on_view_change,
                            std::function<void(const std::string&, const caf::actor&)> on_hello) {
   return {
       [self, grains](route_atom, const grain_id& id,
@@ -18,6 +28,19 @@ caf::behavior grain_router(caf::event_based_actor* self, std::shared_ptr<catalog
         if (!target)
           return std::move(target.error());
         return self->delegate(*target, std::move(msg));
+      },
+      [self, grains, admin](inspect_atom a, const grain_id& id) -> caf::result<caf::message> {
+        if (!owned_here(*grains, id))
+          return not_owner_error();
+        return self->delegate(admin, a, id);
+      },
+      [self, grains, admin](deactivate_atom a, const grain_id& id) -> caf::result<caf::message> {
+        if (!owned_here(*grains, id))
+          return not_owner_error();
+        return self->delegate(admin, a, id);
+      },
+      [self, admin](list_atom a, const std::string& type, std::uint64_t limit) {
+        return self->delegate(admin, a, type, limit);
       },
       [on_view_change](view_atom) { on_view_change(); },
       [on_hello](hello_atom, const std::string& node, const caf::actor& router) {

@@ -198,6 +198,29 @@ bool catalog::deactivate(const grain_id& id) {
   return true;
 }
 
+caf::actor catalog::find_local(const grain_id& id) const {
+  auto hash = grain_id_hash{}(id);
+  auto& s = shards_[hash & (shard_count - 1)];
+  std::lock_guard<std::mutex> guard{s.mtx};
+  const auto* found = s.active.find(id, hash);
+  if (found == nullptr || found->remote_)
+    return {};
+  return found->handle_;
+}
+
+std::optional<activation_info> catalog::info(const grain_id& id) const {
+  auto hash = grain_id_hash{}(id);
+  auto& s = shards_[hash & (shard_count - 1)];
+  auto now = clock_.now();
+  std::lock_guard<std::mutex> guard{s.mtx};
+  const auto* a = s.active.find(id, hash);
+  if (a == nullptr || a->remote_)
+    return std::nullopt;
+  auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(now - a->idle_since_);
+  return activation_info{a->id(), idle.count(), a->activated_wall_ms_, a->version(),
+                         a->observers()};
+}
+
 void catalog::close() {
   closed_ = true;
   drop_all();

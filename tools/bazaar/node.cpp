@@ -1,5 +1,7 @@
 #include "bazaar/node.hpp"
 
+#include "admin_hooks.hpp"
+
 #include "bazaar/actors/registry.hpp"
 #include "bazaar/config/loader.hpp"
 #include "bazaar/core/time.hpp"
@@ -158,6 +160,9 @@ struct node::impl {
   /// cluster of one).
   std::shared_ptr<persistence::node_lease> lease;
   std::shared_ptr<runtime::cluster> cluster;
+  /// Operators' access to grains (every node) and to Kafka (with storage: the bridge runs).
+  std::unique_ptr<runtime::grain_admin> grain_admin;
+  std::unique_ptr<kafka::kafka_admin> kafka_admin;
   persistence::pg_settings pg_settings;
   std::unique_ptr<gateway::http_server> http;
   bool started = false;
@@ -236,6 +241,15 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
                                                    d.lease, d.opts.cluster);
     d.host->grains().set_placement(d.cluster);
   }
+  auto* self = this;
+  d.grain_admin = std::make_unique<runtime::grain_admin>(*d.system, d.host->grains_ptr(), [self] {
+    auto& me = *self->impl_;
+    return me.cluster ? me.cluster->node_id() : node_name(me.opts, me.http->port());
+  });
+  if (d.cluster)
+    d.cluster->set_admin(d.grain_admin->local());
+  if (d.pg)
+    d.kafka_admin = std::make_unique<kafka::kafka_admin>(d.bootstrap, d.opts.kafka);
   runtime::grain_services services;
   services.storage = d.grain_store;
   services.call_timeout = std::chrono::milliseconds{d.opts.runtime.call_timeout_ms};
@@ -254,12 +268,29 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
   runtime::reminder_service::options ro;
   ro.poll_interval = std::chrono::milliseconds{pg.reminder_poll_ms};
   d.reminders = std::make_unique<runtime::reminder_service>(d.reminder_store, d.host->client(), ro);
-  auto* self = this;
   gateway::route_context routes_ctx;
   routes_ctx.grains = &d.host->client();
   routes_ctx.history = d.history.get();
   routes_ctx.read_models = d.read_models.get();
-  routes_ctx.kafka_status = [self] {
+  admin_parts admin;
+  admin.grains = d.grain_admin.get();
+  admin.kafka = d.kafka_admin.get();
+  admin.sagas = d.read_models.get();
+  admin.groups = [self] {
+    auto& me = *self->impl_;
+    std::vector<admin_parts::consumer_group> groups;
+    std::vector<std::string> routed;
+    for (const auto& r : config::topic_routes(me.opts.kafka))
+      if (!r.grain_type.empty())
+        routed.push_back(r.topic);
+    if (me.bridge)
+      groups.push_back({me.opts.kafka.group_id, "bridge", routed});
+    if (me.projector)
+      for (const auto& s : me.projector->status())
+        groups.push_back({s.group_id, "projection " + s.name, s.topics});
+    return groups;
+  };
+  admin.kafka_local = [self] {
     auto& me = *self->impl_;
     boost::json::array topics;
     for (const auto& t : config::topics_with_dead_letters(me.opts.kafka))
@@ -312,26 +343,8 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
                               {"bridge", std::move(bridge)},
                               {"projections", projections_json(me.projector.get())}};
   };
-  routes_ctx.grains_status = [self](const std::string& type, std::size_t limit) {
-    auto& me = *self->impl_;
-    auto node = me.cluster ? me.cluster->node_id() : node_name(me.opts, me.http->port());
-    boost::json::array items;
-    for (const auto& a : me.host->grains().list(type, limit))
-      items.push_back(
-          boost::json::object{{"type", a.id.type},
-                              {"key", a.id.key},
-                              {"node", node},
-                              {"idle_ms", a.idle_ms},
-                              {"activated_at", core::format_rfc3339(a.activated_wall_ms)},
-                              {"version", a.version},
-                              {"observers", a.observers}});
-    return boost::json::value{{"node", node},
-                              {"active", me.host->grains().size()},
-                              {"remote_stubs", me.host->grains().stubs()},
-                              {"items", std::move(items)}};
-  };
   if (d.cluster)
-    routes_ctx.cluster_status = [self] {
+    admin.cluster = [self] {
       auto& c = *self->impl_->cluster;
       auto view = c.view();
       boost::json::array nodes;
@@ -354,6 +367,7 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
                                 {"alive", view->members().size()},
                                 {"nodes", std::move(nodes)}};
     };
+  routes_ctx.admin = admin_hooks_for(std::move(admin));
   routes_ctx.ready = [self] {
     std::string why;
     bool storage_ok = self->impl_->grain_store->ready(why);
@@ -443,6 +457,7 @@ void node::stop() {
   if (d.cluster)
     d.cluster->stop();
   d.http->stop();
+  d.kafka_admin.reset(); // answers what still waits
   if (d.read_models)
     d.read_models->stop();
   if (d.pg)
@@ -456,6 +471,7 @@ void node::stop() {
   d.http.reset();
   d.reminders.reset();
   d.cluster.reset();
+  d.grain_admin.reset();
   d.host.reset();
   d.system.reset();
   d.embedded.reset();

@@ -185,6 +185,52 @@ void pg_read_models::orders(std::string customer_id, std::string status, std::si
   });
 }
 
+void pg_read_models::stuck_sagas(std::int64_t stuck_ms, std::size_t limit,
+                                 callback<std::vector<saga_view>> done) {
+  submit<std::vector<saga_view>>(std::move(done), [stuck_ms, limit](pqxx::connection& c) {
+    pqxx::read_transaction t{c};
+    std::vector<saga_view> out;
+    // The saga's times are the grain's wall clock; whether it is stuck is judged by the row's
+    // updated_at, the database's clock, as every node writes it.
+    for (const auto& r :
+         t.exec_params("SELECT * FROM ("
+                       " SELECT s.grain_key, s.state->>'customer_id', s.state->>'stage',"
+                       "  s.state->>'payment', coalesce(o.state->>'status', ''),"
+                       "  coalesce((s.state->>'amount_cents')::bigint, 0),"
+                       "  coalesce((s.state->>'started_at')::bigint, 0),"
+                       "  (extract(epoch FROM s.updated_at) * 1000)::bigint AS changed, s.version"
+                       " FROM snapshots s LEFT JOIN snapshots o"
+                       "  ON o.grain_type = 'order' AND o.grain_key = s.grain_key"
+                       " WHERE s.grain_type = 'checkout'"
+                       "  AND s.state->>'stage' NOT IN ('confirmed', 'cancelled')"
+                       "  AND s.updated_at < now() - $1::bigint * interval '1 millisecond'"
+                       " UNION ALL"
+                       " SELECT o.grain_key, o.state->>'customer_id', 'not_started', 'none',"
+                       "  o.state->>'status', coalesce((o.state->>'total_cents')::bigint, 0), 0,"
+                       "  (extract(epoch FROM o.updated_at) * 1000)::bigint, o.version"
+                       " FROM snapshots o"
+                       " WHERE o.grain_type = 'order' AND o.state->>'status' = 'pending'"
+                       "  AND o.updated_at < now() - $1::bigint * interval '1 millisecond'"
+                       "  AND NOT EXISTS (SELECT 1 FROM snapshots s"
+                       "   WHERE s.grain_type = 'checkout' AND s.grain_key = o.grain_key)"
+                       ") stuck ORDER BY changed, 1 LIMIT $2::bigint",
+                       stuck_ms, limit)) {
+      saga_view v;
+      v.order_id = r[0].as<std::string>();
+      v.customer_id = r[1].as<std::string>("");
+      v.stage = r[2].as<std::string>("");
+      v.payment = r[3].as<std::string>("");
+      v.order_status = r[4].as<std::string>("");
+      v.amount_cents = r[5].as<std::int64_t>();
+      v.started_at_ms = r[6].as<std::int64_t>();
+      v.updated_at_ms = r[7].as<std::int64_t>();
+      v.version = r[8].as<std::uint64_t>();
+      out.push_back(std::move(v));
+    }
+    return out;
+  });
+}
+
 void pg_read_models::notifications(std::string customer_id, std::size_t limit,
                                    callback<std::vector<notification_view>> done) {
   submit<std::vector<notification_view>>(

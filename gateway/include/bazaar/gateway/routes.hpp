@@ -2,6 +2,7 @@
 
 /// The REST routes the node serves (docs/API.md), bound to the grains they call.
 
+#include "bazaar/gateway/admin_routes.hpp"
 #include "bazaar/gateway/router.hpp"
 #include "bazaar/persistence/read_models.hpp"
 #include "bazaar/runtime/event_history.hpp"
@@ -32,12 +33,8 @@ struct route_context {
   /// The read side (product search, order lists, reports); null: those routes answer 503.
   persistence::read_models* read_models = nullptr;
   readiness_probe ready;
-  /// The body of GET /admin/kafka (bootstrap servers, topics, relay, outbox backlog).
-  std::function<boost::json::value()> kafka_status;
-  /// The body of GET /admin/cluster; null: the node is in no cluster.
-  std::function<boost::json::value()> cluster_status;
-  /// The body of GET /admin/grains?type=&limit= (this node's activations).
-  std::function<boost::json::value(const std::string&, std::size_t)> grains_status;
+  /// The runtime administration routes' answers (admin_routes.hpp).
+  admin_hooks admin;
 };
 
 /// Builds the router: health, catalog, basket, checkout, order and admin routes.

@@ -91,6 +91,22 @@ struct sales_report {
   std::vector<product_sales> top_products;
 };
 
+/// A checkout saga that is not terminal, or an order whose saga has not started (its
+/// order-created was not consumed yet), for operators.
+struct saga_view {
+  std::string order_id;
+  std::string customer_id;
+  /// waiting, reserving or paying; "not_started" when there is no saga yet.
+  std::string stage;
+  std::string payment;      ///< the saga's payment state (none, requested, ...)
+  std::string order_status; ///< the order's status, "" when there is no order
+  std::int64_t amount_cents = 0;
+  std::int64_t started_at_ms = 0;
+  /// The last change of the saga (of the order, when the saga has not started).
+  std::int64_t updated_at_ms = 0;
+  std::uint64_t version = 0;
+};
+
 class read_models {
  public:
   template <class T>
@@ -119,6 +135,12 @@ class read_models {
   /// the most units) unless it was cancelled, then as cancelled.
   virtual void sales(std::optional<std::int64_t> from_ms, std::optional<std::int64_t> to_ms,
                      callback<sales_report> done) = 0;
+
+  /// Sagas not terminal whose last change is older than `stuck_ms` (by the database's clock),
+  /// oldest change first, at most `limit`. Read from the grains' snapshots, which every saga
+  /// step writes before it is answered.
+  virtual void stuck_sagas(std::int64_t stuck_ms, std::size_t limit,
+                           callback<std::vector<saga_view>> done) = 0;
 };
 
 } // namespace bazaar::persistence

@@ -31,6 +31,14 @@ using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using view_atom = caf::atom_constant<caf::atom("view")>;
 /// A peer introducing its router to a node it connected to: (hello_atom, node id, router).
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
+/// Operators look inside a grain: (inspect_atom) to a grain answers its committed state and
+/// facts as JSON text; (inspect_atom, grain_id) to a node's grain admin (grain_admin.hpp)
+/// answers the same with the activation's facts.
+using inspect_atom = caf::atom_constant<caf::atom("inspect")>;
+/// (probe_atom) to a grain answers its mailbox depth (std::uint64_t).
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
+/// (list_atom, type, limit) to a node's grain admin answers the grains active there as JSON.
+using list_atom = caf::atom_constant<caf::atom("list")>;
 /// Touch count that makes a deactivate request unconditional (node shutdown, admin).
 inline constexpr std::uint64_t force_deactivation = ~std::uint64_t{0};
 

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -177,6 +178,13 @@ class catalog : public std::enable_shared_from_this<catalog> {
 
   /// Asks one grain to deactivate regardless of idleness; false if it is not active here.
   bool deactivate(const grain_id& id);
+
+  /// The actor of the grain's activation on this node, or an invalid handle when it is not
+  /// active here (a remote stub is not an activation).
+  caf::actor find_local(const grain_id& id) const;
+
+  /// The catalog's row of the grain's activation on this node, if it is active here.
+  std::optional<activation_info> info(const grain_id& id) const;
 
   /// Refuses new activations and asks every active grain to deactivate.
   void close();

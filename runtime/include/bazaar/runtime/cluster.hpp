@@ -89,6 +89,7 @@ class cluster final : public grain_placement, public std::enable_shared_from_thi
   // grain_placement
   std::string owner_elsewhere(const grain_id& id) const override;
   caf::actor router_of(const std::string& node) const override;
+  std::vector<std::string> live_nodes() const override;
   std::chrono::milliseconds retry_budget() const override;
   std::uint64_t epoch() const override { return epoch_.load(std::memory_order_acquire); }
 
@@ -109,6 +110,10 @@ class cluster final : public grain_placement, public std::enable_shared_from_thi
 
   /// The owner of every grain before the first view: no node, so calls wait.
   static constexpr const char* joining = "(joining)";
+
+  /// The node's local grain admin actor (grain_admin.hpp), to which the router hands other
+  /// nodes' admin requests for the grains here. Set before start().
+  void set_admin(caf::actor admin) { admin_ = std::move(admin); }
 
   /// Called by the router when a peer introduced its router (hello_atom): the link actor
   /// monitors it.
@@ -136,6 +141,7 @@ class cluster final : public grain_placement, public std::enable_shared_from_thi
   std::uint16_t port_ = 0;
   caf::actor router_;
   caf::actor linker_;
+  caf::actor admin_;
 
   /// The current view, read without a lock on every routed call; every view adopted stays
   /// alive (in views_) until the cluster is destroyed, so a reader never sees one freed.

@@ -37,6 +37,7 @@
 #include "bazaar/runtime/message_traits.hpp"
 #include "bazaar/runtime/observer_list.hpp"
 #include "bazaar/runtime/reminders.hpp"
+#include "bazaar/runtime/snapshot_text.hpp"
 
 #include "bazaar/runtime/atoms.hpp"
 
@@ -305,6 +306,30 @@ caf::message_handler observation(durable_grain_actor<G>* self) {
   };
 }
 
+/// Operators look inside (grain_admin.hpp): (inspect_atom) answers the committed state as its
+/// snapshot JSON with the version, the mailbox depth, the observers and whether writes are in
+/// flight; (probe_atom) answers the mailbox depth. Neither counts as a use of the grain, so
+/// looking does not keep an idle grain active.
+template <class G>
+caf::message_handler inspection(durable_grain_actor<G>* self) {
+  return {
+      [self](inspect_atom) -> std::string {
+        auto& st = self->state;
+        const auto& committed = st.d->committed();
+        std::string out = "{\"state\":";
+        out += snapshot_text(committed);
+        out += ",\"version\":" + std::to_string(committed.version);
+        out += ",\"mailbox\":" + std::to_string(self->mailbox().size());
+        out += ",\"observers\":" + std::to_string(st.observers.size());
+        out += ",\"writes_in_flight\":";
+        out += st.d->settled() ? "false" : "true";
+        out += '}';
+        return out;
+      },
+      [self](probe_atom) -> std::uint64_t { return self->mailbox().size(); },
+  };
+}
+
 /// Drops an observer that went down.
 template <class G>
 void observer_down(durable_grain_actor<G>* self, const caf::down_msg& dm) {
@@ -347,7 +372,8 @@ caf::behavior durable_grain(durable_grain_actor<G>* self, grain_context ctx,
             interface_handlers(self, def, signatures{},
                                std::make_index_sequence<caf::detail::tl_size<signatures>::value>{})
                 .or_else(lifecycle(self))
-                .or_else(observation(self))});
+                .or_else(observation(self))
+                .or_else(inspection(self))});
       },
   };
 }

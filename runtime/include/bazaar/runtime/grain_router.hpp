@@ -5,7 +5,9 @@
 /// is delegated to the grain's activation here, which answers the caller directly; a grain
 /// this node does not own now (the views differ for a moment, or the node is leaving) is
 /// answered not_owner_error(), and the stub sends again. (view_atom) from a leaving peer makes
-/// the node look at the membership table at once.
+/// the node look at the membership table at once. Admin requests (inspect, deactivate, list:
+/// grain_admin.hpp) go to the node's local admin actor, the first two only while this node owns
+/// the grain.
 
 #include "bazaar/runtime/catalog.hpp"
 
@@ -18,7 +20,7 @@
 namespace bazaar::runtime {
 
 caf::behavior grain_router(caf::event_based_actor* self, std::shared_ptr<catalog> grains,
-                           std::function<void()> on_view_change,
+                           caf::actor admin, std::function<void()> on_view_change,
                            std::function<void(const std::string&, const caf::actor&)> on_hello);
 
 } // namespace bazaar::runtime

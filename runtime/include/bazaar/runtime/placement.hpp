@@ -80,6 +80,9 @@ class grain_placement {
   /// router, or an invalid handle while it is not reachable.
   virtual caf::actor router_of(const std::string& node) const = 0;
 
+  /// The ids of the nodes grains are placed on now (this node's view).
+  virtual std::vector<std::string> live_nodes() const = 0;
+
   /// Changes whenever the view (who owns what, who is reachable) may have changed.
   virtual std::uint64_t epoch() const = 0;
 
