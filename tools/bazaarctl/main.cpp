@@ -4,6 +4,7 @@
 
 #include "bazaar/config/loader.hpp"
 #include "bazaar/gateway/jwt.hpp"
+#include "commands.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -19,17 +20,8 @@
 
 namespace {
 
-/// Exit status of a usage or configuration error.
-constexpr int usage_error = 2;
-
-/// What a subcommand does once the configuration is loaded; returns the exit status.
-using command_fn = std::function<int(const bazaar::config::node_options&)>;
-
-/// A registered subcommand: its CLI11 node and what to run when it is chosen.
-struct command {
-  CLI::App* app = nullptr;
-  command_fn run;
-};
+using bazaar::ctl::command;
+using bazaar::ctl::usage_error;
 
 /// Options of `bazaarctl token`.
 struct token_flags {
@@ -105,8 +97,25 @@ int run(int argc, char** argv) {
   app.footer("Configuration keys (file [section] key, environment variable, or --set):\n" +
              bazaar::config::describe_keys());
 
+  auto connection = std::make_shared<bazaar::ctl::connection_flags>();
+  app.add_option("--url", connection->url,
+                 "The node to ask (any node of a cluster answers for all)")
+      ->envname("BAZAAR_URL")
+      ->default_val("http://127.0.0.1:8080")
+      ->capture_default_str();
+  app.add_option("--token", connection->token,
+                 "Admin bearer token (default: one minted from auth.jwt_secret, valid 5 min)")
+      ->envname("BAZAAR_ADMIN_TOKEN");
+  app.add_flag("--json", connection->json, "Print the node's JSON answer instead of a table");
+  app.add_option("--timeout", connection->timeout_ms, "Milliseconds to wait for the node")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{100}, std::int64_t{600000}));
+  app.fallthrough(); // global options may follow the subcommand: bazaarctl grains --json
+
   std::vector<command> commands;
   commands.push_back(register_token_command(app));
+  for (auto& c : bazaar::ctl::register_admin_commands(app, connection))
+    commands.push_back(std::move(c));
 
   try {
     app.parse(argc, argv);
