@@ -5,6 +5,7 @@
 // an Idempotency-Key, so that a client may send it again after an unknown outcome; what was
 // acknowledged must be there exactly once. Bounded in time and count; nodes stopped by pid.
 
+#include "support/bazaarctl.hpp"
 #include "support/eventually.hpp"
 #include "support/http_client.hpp"
 #include "support/node_process.hpp"
@@ -303,6 +304,89 @@ TEST_CASE("a basket written through one node reads the same through the others, 
       CHECK(m.at("linked").as_bool());
     }
   }
+}
+
+TEST_CASE("bazaarctl through any node of three answers for the cluster: where each basket lives, "
+          "what is in it, and a deactivation on its owner") {
+  cluster_fixture cluster;
+  cluster.create_product("ctl-sku", 1000);
+  constexpr int customers = 12;
+  for (int i = 0; i < customers; ++i) {
+    auto customer = "ctl-" + std::to_string(i);
+    http_connection c{cluster.port(i % 3)};
+    auto r = c.request("POST", "/api/v1/basket/items",
+                       json::serialize(json::object{{"sku", "ctl-sku"}, {"quantity", i + 1}}),
+                       bearer(node_process::token(customer)));
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+  }
+  auto ctl = [&](int via, std::vector<std::string> args) {
+    args.push_back("--json");
+    auto r = test::bazaarctl(cluster.port(via), node_process::secret(), args);
+    INFO("via node-" << via << ": " << r.err << r.out);
+    REQUIRE(r.status == 0);
+    return json::parse(r.out).as_object();
+  };
+
+  auto members = ctl(2, {"cluster"});
+  CHECK(members.at("alive") == 3);
+
+  // Asked through each node, the listing is the same: every basket once, on its owner, with
+  // every node answering.
+  std::map<std::string, std::string> owner_seen_by_node0;
+  for (int via = 0; via < 3; ++via) {
+    auto listing = ctl(via, {"grains", "--type", "basket", "--limit", "1000"});
+    for (const auto& n : listing.at("nodes").as_array())
+      CHECK(n.at("ok") == true);
+    CHECK(listing.at("nodes").as_array().size() == 3);
+    std::map<std::string, std::string> owner;
+    for (const auto& g : listing.at("items").as_array()) {
+      std::string key(g.at("key").as_string());
+      if (key.rfind("ctl-", 0) != 0)
+        continue;
+      CHECK(owner.count(key) == 0); // on exactly one node
+      owner[key] = std::string(g.at("node").as_string());
+    }
+    CHECK(owner.size() == static_cast<std::size_t>(customers));
+    if (via == 0)
+      owner_seen_by_node0 = owner;
+    else
+      CHECK(owner == owner_seen_by_node0);
+  }
+  std::set<std::string> hosting;
+  for (const auto& [key, node] : owner_seen_by_node0)
+    hosting.insert(node);
+  CHECK(hosting.size() >= 2); // spread over the nodes
+
+  // One basket, asked through a node that does not own it.
+  const std::string key = "ctl-5";
+  const auto& owner = owner_seen_by_node0.at(key);
+  int other = 0;
+  while ("node-" + std::to_string(other) == owner)
+    ++other;
+  auto g = ctl(other, {"grain", "basket/" + key});
+  CHECK(g.at("node") == json::value(owner));
+  CHECK(g.at("state").at("items").at(0).at("quantity") == 6);
+  auto version = g.at("version");
+
+  // Deactivated through yet another node; then read again it is active on its owner again,
+  // loaded from the snapshot.
+  auto off = ctl((other + 1) % 3, {"deactivate", "basket/" + key});
+  CHECK(off.at("deactivated") == true);
+  CHECK(off.at("node") == json::value(owner));
+  auto on_owner = ctl(0, {"grains", "--type", "basket", "--node", owner, "--limit", "1000"});
+  for (const auto& i : on_owner.at("items").as_array())
+    CHECK(i.at("key") != json::value(key));
+  auto again = ctl((other + 2) % 3, {"grain", "basket/" + key});
+  CHECK(again.at("node") == json::value(owner));
+  CHECK(again.at("version") == version);
+  CHECK(again.at("state") == g.at("state"));
+
+  // A node nobody runs is refused by name.
+  auto none =
+      test::bazaarctl(cluster.port(0), node_process::secret(), {"grains", "--node", "node-9"});
+  CHECK(none.status == 1);
+  CHECK(none.err.find("no live node node-9") != std::string::npos);
 }
 
 TEST_CASE("SIGKILL of one of three nodes under basket load: every acknowledged write is there "
