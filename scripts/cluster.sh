@@ -227,6 +227,9 @@ cmd_start() {
        -H 'Content-Type: application/json' -d '{"sku":"SKU-1","quantity":2}'
   curl -s http://127.0.0.1:$((http_base + n))/api/v1/basket -H "Authorization: Bearer \$CUSTOMER_TOKEN"
 
+  build/bin/bazaarctl --url http://127.0.0.1:$((http_base + 1)) grain basket/alice   # any node answers
+  build/bin/bazaarctl --url http://127.0.0.1:$((http_base + 2)) grains               # for the cluster
+
   $0 status | stop
 
 BANNER

@@ -36,5 +36,8 @@ cat <<BANNER
   curl -s -X POST http://127.0.0.1:${port}/api/v1/basket/items -H "Authorization: Bearer \$CUSTOMER_TOKEN" \\
        -H 'Content-Type: application/json' -d '{"sku":"SKU-1","quantity":2}'
 
+  build/bin/bazaarctl --url http://127.0.0.1:${port} grain basket/alice    # or: cluster, grains,
+                                                  # kafka, dlq list, sagas --stuck 30s (--help)
+
 BANNER
 exec build/bin/bazaar serve --set "http.port=${port}" "$@"

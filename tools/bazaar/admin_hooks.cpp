@@ -56,10 +56,16 @@ struct kafka_overview : std::enable_shared_from_this<kafka_overview> {
   json::object body;
   json::array group_rows;
   std::size_t next = 0;
+  std::optional<core::failure> failed;
   gateway::admin_done done;
 
   void step() {
     auto self = shared_from_this();
+    // Once Kafka failed to answer, the other groups are not asked: each would wait as long.
+    while (next < groups.size() && failed) {
+      add_group(std::nullopt, *failed);
+      ++next;
+    }
     if (next < groups.size()) {
       const auto& g = groups[next];
       kafka->group_lag(g.group_id, g.topics,
@@ -70,6 +76,11 @@ struct kafka_overview : std::enable_shared_from_this<kafka_overview> {
                          self->step();
                        });
       return;
+    }
+    if (failed) {
+      body["groups"] = std::move(group_rows);
+      body["dead_letters"] = json::object{{"error", failed->message}};
+      return done(json::value(std::move(body)));
     }
     kafka->dead_letter_topics([self](std::optional<std::vector<kafka::dead_letter_topic>> topics,
                                      const core::failure& error) {
@@ -96,6 +107,8 @@ struct kafka_overview : std::enable_shared_from_this<kafka_overview> {
     json::object row{{"group_id", g.group_id}, {"role", g.role}};
     if (!parts) {
       row["error"] = error.message;
+      if (error.code == core::errc::unavailable)
+        failed = error;
     } else {
       json::array rows;
       std::int64_t lag = 0;
