@@ -52,12 +52,27 @@ json::value partition_json(const kafka::group_partition& p) {
 /// brokers hold it, then the dead-letter topics, one Kafka call after the other.
 struct kafka_overview : std::enable_shared_from_this<kafka_overview> {
   kafka::kafka_admin* kafka = nullptr;
+  persistence::read_models* outbox = nullptr;
   std::vector<admin_parts::consumer_group> groups;
   json::object body;
   json::array group_rows;
   std::size_t next = 0;
   std::optional<core::failure> failed;
   gateway::admin_done done;
+
+  /// First the outbox (PostgreSQL), then Kafka.
+  void start() {
+    if (outbox == nullptr)
+      return step();
+    auto self = shared_from_this();
+    outbox->outbox([self](std::optional<persistence::outbox_status> s) {
+      if (s)
+        self->body["outbox"] = json::object{{"backlog", s->backlog}, {"oldest_ms", s->oldest_ms}};
+      else
+        self->body["outbox"] = json::object{{"error", "storage is unavailable"}};
+      self->step();
+    });
+  }
 
   void step() {
     auto self = shared_from_this();
@@ -152,14 +167,15 @@ gateway::admin_hooks admin_hooks_for(admin_parts parts) {
   auto* kafka = parts.kafka;
   if (kafka == nullptr)
     return h;
-  h.kafka = [kafka, local = std::move(parts.kafka_local),
+  h.kafka = [kafka, outbox = parts.sagas, local = std::move(parts.kafka_local),
              groups = std::move(parts.groups)](gateway::admin_done done) {
     auto overview = std::make_shared<kafka_overview>();
     overview->kafka = kafka;
+    overview->outbox = outbox;
     overview->groups = groups();
     overview->body = local().as_object();
     overview->done = std::move(done);
-    overview->step();
+    overview->start();
   };
   h.dead_letters = [kafka](const std::string& topic, std::size_t limit, gateway::admin_done done) {
     kafka->dead_letters(topic, limit,

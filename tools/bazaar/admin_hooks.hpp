@@ -30,6 +30,7 @@ struct admin_parts {
   /// This node's own view of Kafka: bootstrap, topics, relay, its assigned partitions.
   std::function<boost::json::value()> kafka_local;
   std::function<std::vector<consumer_group>()> groups;
+  /// Stuck sagas and the outbox's backlog (PostgreSQL).
   persistence::read_models* sagas = nullptr;
   std::function<boost::json::value()> cluster;
 };

@@ -265,8 +265,18 @@ void show_kafka(const json::object& k) {
   std::cout << "bootstrap  " << field(k, "bootstrap_servers")
             << (k.at("embedded").as_bool() ? " (embedded mock cluster of this node)" : "") << '\n';
   const auto& relay = k.at("relay").as_object();
-  std::cout << "outbox     " << field(relay, "outbox_backlog") << " events not published yet"
-            << " (this node's relay " << (relay.at("running").as_bool() ? "runs" : "does not run")
+  std::string outbox = "-";
+  if (const auto* o = k.if_contains("outbox"); o && o->is_object()) {
+    const auto& ob = o->as_object();
+    outbox = ob.if_contains("error")
+                 ? field(ob, "error")
+                 : field(ob, "backlog") + " events not published yet" +
+                       (number(ob, "backlog") > 0
+                            ? ", the oldest for " + duration(number(ob, "oldest_ms"))
+                            : std::string{});
+  }
+  std::cout << "outbox     " << outbox << " (this node's relay "
+            << (relay.at("running").as_bool() ? "runs" : "does not run")
             << (relay.if_contains("leading") && relay.at("leading").as_bool() ? " and leads" : "")
             << ")\n\n";
   table groups{{"GROUP", "ROLE", "LAG", "PARTITIONS"}};

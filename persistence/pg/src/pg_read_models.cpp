@@ -185,6 +185,16 @@ void pg_read_models::orders(std::string customer_id, std::string status, std::si
   });
 }
 
+void pg_read_models::outbox(callback<outbox_status> done) {
+  submit<outbox_status>(std::move(done), [](pqxx::connection& c) {
+    pqxx::read_transaction t{c};
+    // The partial index outbox_unpublished holds exactly these rows.
+    auto r = t.exec1("SELECT count(*), coalesce((extract(epoch FROM now() - min(created_at)) * "
+                     "1000)::bigint, 0) FROM outbox WHERE published_at IS NULL");
+    return outbox_status{r[0].as<std::int64_t>(), r[1].as<std::int64_t>()};
+  });
+}
+
 void pg_read_models::stuck_sagas(std::int64_t stuck_ms, std::size_t limit,
                                  callback<std::vector<saga_view>> done) {
   submit<std::vector<saga_view>>(std::move(done), [stuck_ms, limit](pqxx::connection& c) {

@@ -107,6 +107,13 @@ struct saga_view {
   std::uint64_t version = 0;
 };
 
+/// The outbox as the relay sees it: events committed and not published to Kafka yet.
+struct outbox_status {
+  std::int64_t backlog = 0;
+  /// How long the oldest of them has waited (0 when there is none).
+  std::int64_t oldest_ms = 0;
+};
+
 class read_models {
  public:
   template <class T>
@@ -139,6 +146,9 @@ class read_models {
   /// Sagas not terminal whose last change is older than `stuck_ms` (by the database's clock),
   /// oldest change first, at most `limit`. Read from the grains' snapshots, which every saga
   /// step writes before it is answered.
+  /// The outbox's backlog, cluster-wide (every node writes the one outbox).
+  virtual void outbox(callback<outbox_status> done) = 0;
+
   virtual void stuck_sagas(std::int64_t stuck_ms, std::size_t limit,
                            callback<std::vector<saga_view>> done) = 0;
 };

@@ -45,6 +45,7 @@ class pg_read_models final : public read_models {
                      callback<std::vector<notification_view>> done) override;
   void sales(std::optional<std::int64_t> from_ms, std::optional<std::int64_t> to_ms,
              callback<sales_report> done) override;
+  void outbox(callback<outbox_status> done) override;
   void stuck_sagas(std::int64_t stuck_ms, std::size_t limit,
                    callback<std::vector<saga_view>> done) override;
 
