@@ -382,6 +382,26 @@ TEST_CASE("bazaarctl through any node of three answers for the cluster: where ea
   CHECK(again.at("version") == version);
   CHECK(again.at("state") == g.at("state"));
 
+  // A node that stops answering (frozen) does not stop the listing: the others' grains are
+  // shown, and the frozen node is either listed with its error or, once declared dead, gone.
+  std::set<std::string> elsewhere;
+  for (const auto& [k, node] : owner_seen_by_node0)
+    if (node != "node-1")
+      elsewhere.insert(k);
+  ::kill(cluster.nodes[1]->pid(), SIGSTOP);
+  auto partial = ctl(0, {"grains", "--type", "basket", "--limit", "1000"});
+  ::kill(cluster.nodes[1]->pid(), SIGCONT);
+  std::set<std::string> shown;
+  for (const auto& g : partial.at("items").as_array())
+    if (g.at("node") != "node-1")
+      shown.insert(std::string(g.at("key").as_string()));
+  for (const auto& k : elsewhere)
+    CHECK(shown.count(k) == 1);
+  for (const auto& n : partial.at("nodes").as_array()) {
+    INFO(json::serialize(n));
+    CHECK((n.at("ok") == true) == (n.at("node") != "node-1"));
+  }
+
   // A node nobody runs is refused by name.
   auto none =
       test::bazaarctl(cluster.port(0), node_process::secret(), {"grains", "--node", "node-9"});
