@@ -1,9 +1,10 @@
 // Structured logs of a real node: the `bazaar` executable as a child process with JSON logs
-// at info written to a file, a checkout approved and one declined, each sent with an
-// X-Correlation-Id of its own. Every line must parse as a JSON object with the fields every line
-// has, and the lines carrying each correlation id must cover every step of that order's path
-// (basket, order, saga, inventory, payment, and back), each with the order id; no secret may
-// appear. Bounded in time, loopback only; the node is stopped by its pid.
+// at info written to a file, a checkout approved, one declined and one whose payment never
+// answers (the saga's timer cancels it), each sent with an X-Correlation-Id of its own. Every line
+// must parse as a JSON object with the fields every line has, and the lines carrying each
+// correlation id must cover every step of that order's path (basket, order, saga, inventory,
+// payment, and back), each with the order id; no secret may appear. Bounded in time, loopback only;
+// the node is stopped by its pid.
 
 #include "bazaar/runtime/logging.hpp"
 
@@ -94,8 +95,10 @@ bool has_step(const std::vector<log_line>& lines, std::initializer_list<std::str
   return false;
 }
 
+enum class outcome { approved, declined, timed_out };
+
 /// The steps of a checkout as its log lines say them, in the order they happen.
-std::vector<std::vector<std::string>> steps(bool approved) {
+std::vector<std::vector<std::string>> steps(outcome how) {
   std::vector<std::vector<std::string>> out{
       {"handled basket_checkout", "basket-checked-out"},                     // the HTTP checkout
       {"handled order_create", "order-created"},                             // order created
@@ -103,8 +106,10 @@ std::vector<std::vector<std::string>> steps(bool approved) {
       {"handled record product-reservation(type=reserve)", "product-reserved(status=reserved)"},
       {"handled order_advance", "order-status-changed(to=stock_reserved)"},
       {"handled record product-reserved(status=reserved)", "payment-pending(type=charge)"},
+      {"handled record payment-pending(type=charge)", ""},
   };
-  if (approved) {
+  switch (how) {
+  case outcome::approved:
     out.push_back(
         {"handled record payment-pending(type=charge)", "payment-processed(status=approved"});
     out.push_back(
@@ -112,7 +117,8 @@ std::vector<std::vector<std::string>> steps(bool approved) {
     out.push_back({"handled order_advance", "order-status-changed(to=paid)"});
     out.push_back({"handled order_advance", "order-status-changed(to=confirmed)"});
     out.push_back({"handled record product-reservation(type=commit)", "stock-updated"});
-  } else {
+    break;
+  case outcome::declined:
     out.push_back(
         {"handled record payment-pending(type=charge)", "payment-processed(status=declined"});
     out.push_back(
@@ -120,6 +126,14 @@ std::vector<std::vector<std::string>> steps(bool approved) {
     out.push_back(
         {"handled order_advance", "order-status-changed(to=cancelled, reason=payment_declined)"});
     out.push_back({"handled record product-reservation(type=release)", "stock-updated"});
+    break;
+  case outcome::timed_out:
+    // The gateway never answers: the saga's reminder compensates, with the order's id.
+    out.push_back({"handled reminder payment-timeout", "product-reservation(type=release)"});
+    out.push_back(
+        {"handled order_advance", "order-status-changed(to=cancelled, reason=payment_timeout)"});
+    out.push_back({"handled record product-reservation(type=release)", "stock-updated"});
+    break;
   }
   return out;
 }
@@ -153,13 +167,20 @@ TEST_CASE("a correlation id sent with a checkout appears in the log line of ever
   test::pg_schema schema;
   temp_file log;
   auto unique = std::to_string(::getpid()) + "-" + std::to_string(test::free_port());
-  const std::string ok_cid = "log-ok-" + unique;
-  const std::string declined_cid = "log-declined-" + unique;
-  std::string ok_order, declined_order;
+  // One order per outcome: customer, card, correlation id, the order's last status.
+  struct order_case {
+    outcome how;
+    std::string customer, card, cid, terminal, order_id;
+  };
+  std::vector<order_case> cases{
+      {outcome::approved, "log-ok", "tok_ok", "log-ok-" + unique, "confirmed", {}},
+      {outcome::declined, "log-declined", "tok_decline", "log-declined-" + unique, "cancelled", {}},
+      {outcome::timed_out, "log-timeout", "tok_timeout", "log-timeout-" + unique, "cancelled", {}},
+  };
   {
     node_process node{schema.name(),
                       {"log.level=info", "log.format=json", "kafka.group_id=log-test",
-                       "postgres.reminder_poll_ms=100"},
+                       "postgres.reminder_poll_ms=100", "saga.payment_timeout_ms=1500"},
                       30s,
                       BAZAAR_BIN,
                       log.path};
@@ -174,27 +195,30 @@ TEST_CASE("a correlation id sent with a checkout appears in the log line of ever
                              test::bearer(admin));
     REQUIRE(created.status == 201);
 
-    auto ok = checkout(c, "log-ok", "tok_ok", ok_cid);
-    REQUIRE(ok.status == 202);
-    CHECK(ok.header("X-Correlation-Id") == ok_cid);
-    ok_order = std::string(ok.json().at("order_id").as_string());
-    auto declined = checkout(c, "log-declined", "tok_decline", declined_cid);
-    REQUIRE(declined.status == 202);
-    CHECK(declined.header("X-Correlation-Id") == declined_cid);
-    declined_order = std::string(declined.json().at("order_id").as_string());
-
-    REQUIRE(test::eventually([&] { return order_status(c, "log-ok", ok_order) == "confirmed"; },
-                             30s, 50ms));
-    REQUIRE(test::eventually(
-        [&] { return order_status(c, "log-declined", declined_order) == "cancelled"; }, 30s, 50ms));
-    // The stock's commit and release come through Kafka after the order's last step: wait
+    for (auto& o : cases) {
+      auto r = checkout(c, o.customer, o.card, o.cid);
+      REQUIRE(r.status == 202);
+      CHECK(r.header("X-Correlation-Id") == o.cid);
+      o.order_id = std::string(r.json().at("order_id").as_string());
+    }
+    for (const auto& o : cases) {
+      INFO(o.customer);
+      REQUIRE(test::eventually(
+          [&] { return order_status(c, o.customer, o.order_id) == o.terminal; }, 30s, 50ms));
+    }
+    // The stock's commit and releases come through Kafka after the order's last step: wait
     // until their lines are written (the rest is checked below, once the node stopped).
     REQUIRE(test::eventually(
         [&] {
           auto text = read_all(log.path);
+          std::size_t releases = 0;
+          for (auto at = text.find("handled record product-reservation(type=release)");
+               at != std::string::npos;
+               at = text.find("handled record product-reservation(type=release)", at + 1))
+            ++releases;
           return text.find("handled record product-reservation(type=commit)") !=
                      std::string::npos &&
-                 text.find("handled record product-reservation(type=release)") != std::string::npos;
+                 releases >= 2;
         },
         30s, 50ms));
     CHECK(node.stop(SIGTERM, 15s) == 0);
@@ -212,26 +236,24 @@ TEST_CASE("a correlation id sent with a checkout appears in the log line of ever
     }
   }
 
-  for (bool approved : {true, false}) {
-    const auto& cid = approved ? ok_cid : declined_cid;
-    const auto& order = approved ? ok_order : declined_order;
-    auto mine = lines_of(all, cid);
-    INFO("correlation id " << cid << ", order " << order << ", " << mine.size() << " lines");
+  for (const auto& o : cases) {
+    auto mine = lines_of(all, o.cid);
+    INFO("correlation id " << o.cid << ", order " << o.order_id << ", " << mine.size() << " lines");
     REQUIRE(!mine.empty());
     for (const auto& l : mine) {
       INFO(l.text);
-      CHECK(l.field("order_id") == order);
+      CHECK(l.field("order_id") == o.order_id);
       CHECK(!l.field("grain").empty());
     }
-    for (const auto& step : steps(approved)) {
+    for (const auto& step : steps(o.how)) {
       INFO("step: " << step[0] << " ... " << step[1]);
       CHECK(has_step(mine, {step[0], step[1]}));
     }
-    // The other order's correlation id is not on this order's lines.
+    // Every line about this order carries its correlation id (and no other).
     for (const auto& l : all)
-      if (l.field("order_id") == order) {
+      if (l.field("order_id") == o.order_id) {
         INFO(l.text);
-        CHECK(l.field("correlation_id") == cid);
+        CHECK(l.field("correlation_id") == o.cid);
       }
   }
 
@@ -245,6 +267,7 @@ TEST_CASE("a correlation id sent with a checkout appears in the log line of ever
   CHECK(text.find(node_process::token("log-ok").substr(0, 36)) == std::string::npos);
   CHECK(text.find("tok_ok") == std::string::npos);
   CHECK(text.find("tok_decline") == std::string::npos);
+  CHECK(text.find("tok_timeout") == std::string::npos);
 }
 
 TEST_CASE("a request without a usable X-Correlation-Id gets one the node made, in its answer") {
