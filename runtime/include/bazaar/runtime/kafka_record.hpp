@@ -32,11 +32,11 @@ struct kafka_record {
   bool chained = false;
   /// Who caused the event: the envelope's metadata.correlation_id and user_id. The events the
   /// grain emits while handling the record carry them on (through Kafka to the next grain).
-  command_meta meta;
+  command_meta meta{};
   /// For log lines: the envelope's data.order_id ("" if none), and the event described by its
   /// type and its data's type/status/to/reason (step_log.hpp).
-  std::string order_id;
-  std::string detail;
+  std::string order_id{};
+  std::string detail{};
 };
 
 template <class Inspector>
