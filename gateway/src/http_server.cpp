@@ -6,6 +6,7 @@
 #include "bazaar/gateway/http_codec.hpp"
 #include "bazaar/gateway/json_writer.hpp"
 #include "bazaar/gateway/token_cache.hpp"
+#include "bazaar/runtime/logging.hpp"
 
 #include "peer_state.hpp"
 
@@ -75,6 +76,17 @@ std::string new_correlation_id() {
     bits >>= 4;
   }
   return id;
+}
+
+/// A client's X-Correlation-Id is taken when it is 1..128 visible ASCII characters (it goes
+/// into answers, events and log lines as it is); otherwise the node makes one.
+bool usable_correlation_id(const std::string& id) {
+  if (id.empty() || id.size() > 128)
+    return false;
+  for (char c : id)
+    if (c <= ' ' || c > '~')
+      return false;
+  return true;
 }
 
 /// Appends `name: value` and CRLF, leaving out any CR or LF that would split the header.
@@ -326,9 +338,10 @@ class pistache_handler final : public Http::Handler {
     static const std::string correlation_header = "X-Correlation-Id";
     static const std::string idempotency_header = "Idempotency-Key";
     auto cid = req.headers().tryGetRaw(correlation_header);
-    r.correlation_id = cid && !cid->value().empty() && cid->value().size() <= 128
-                           ? cid->value()
-                           : new_correlation_id();
+    r.correlation_id =
+        cid && usable_correlation_id(cid->value()) ? cid->value() : new_correlation_id();
+    // This request's log lines carry its correlation id (the grains' lines carry it too).
+    runtime::log_scope logged{runtime::log_context{r.correlation_id, {}, {}, {}}};
     auto out = std::make_shared<responder>(std::move(conn), req.version(), r.correlation_id,
                                            keep_alive_of(req));
     if (!core_->accepting.load()) {
@@ -337,6 +350,7 @@ class pistache_handler final : public Http::Handler {
     }
     r.method = Http::methodString(req.method());
     r.path = req.resource();
+    spdlog::debug("HTTP {} {}", r.method, r.path);
     auto match = core_->routes->find(r.method, r.path, r.params);
     if (!match.found) {
       if (match.method_mismatch) {

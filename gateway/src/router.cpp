@@ -86,4 +86,15 @@ router::match router::find(const std::string& method, const std::string& path,
   return result;
 }
 
+std::vector<router::listed_route> router::list() const {
+  std::vector<listed_route> out;
+  for (const auto& r : routes_) {
+    std::string pattern;
+    for (const auto& s : r.segments)
+      pattern += "/" + s;
+    out.push_back(listed_route{r.method, pattern.empty() ? "/" : pattern, r.who});
+  }
+  return out;
+}
+
 } // namespace bazaar::gateway

@@ -8,6 +8,7 @@
 #include "bazaar/domain/order_journal.hpp"
 #include "bazaar/gateway/admin_routes.hpp"
 #include "bazaar/gateway/http_codec.hpp"
+#include "bazaar/gateway/openapi.hpp"
 #include "bazaar/gateway/order_stream.hpp"
 #include "bazaar/gateway/read_routes.hpp"
 #include "bazaar/runtime/errors.hpp"
@@ -499,6 +500,7 @@ std::shared_ptr<router> make_routes(route_context context) {
   auto r = std::make_shared<router>();
   auto& grains = *context.grains;
   add_health_routes(*r, std::move(context.ready));
+  add_openapi_route(*r);
   add_product_routes(*r, grains);
   add_basket_routes(*r, grains);
   add_checkout_route(*r, grains);

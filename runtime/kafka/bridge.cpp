@@ -3,6 +3,8 @@
 #include "bazaar/kafka/producer.hpp"
 #include "bazaar/runtime/errors.hpp"
 #include "bazaar/runtime/kafka_record.hpp"
+#include "bazaar/runtime/logging.hpp"
+#include "bazaar/runtime/step_log.hpp"
 
 #include <boost/json.hpp>
 #include <librdkafka/rdkafka.h>
@@ -33,6 +35,9 @@ struct record_state {
   runtime::grain_id target;
   std::string event_id;
   std::string event_type;
+  runtime::command_meta meta; ///< the envelope's metadata: correlation_id, user_id
+  std::string order_id;       ///< for log lines: data.order_id
+  std::string detail;         ///< for log lines: the event described (step_log.hpp)
   int attempts = 0;
   std::string last_error;
   clock_type::steady_time retry_at;
@@ -191,9 +196,20 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
       return std::string{"the envelope has no event_id or event_type"};
     r.event_id = std::string(id->as_string());
     r.event_type = std::string(type->as_string());
+    const auto* data = o.if_contains("data");
+    if (const auto* meta = o.if_contains("metadata"); meta != nullptr && meta->is_object()) {
+      const auto& m = meta->get_object();
+      if (const auto* c = m.if_contains("correlation_id"); c != nullptr && c->is_string())
+        r.meta.correlation_id = std::string(c->get_string());
+      if (const auto* u = m.if_contains("user_id"); u != nullptr && u->is_string())
+        r.meta.user_id = std::string(u->get_string());
+    }
+    if (data != nullptr && data->is_object()) {
+      r.order_id = runtime::order_id_in(data->get_object());
+      r.detail = runtime::describe_event(r.event_type, data->get_object());
+    }
     std::string key = r.key;
     if (!route->second.key_field.empty()) {
-      const auto* data = o.if_contains("data");
       const auto* field = data != nullptr && data->is_object()
                               ? data->as_object().if_contains(route->second.key_field)
                               : nullptr;
@@ -227,9 +243,11 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
 
   /// Sends `r` to its grain; false when the grain client refused it (too many in flight).
   bool dispatch(const record_ptr& r, bool chained) {
+    runtime::log_scope logged{
+        runtime::log_context{r->meta.correlation_id, r->target.type, r->target.key, r->order_id}};
     ++r->attempts;
-    runtime::kafka_record msg{r->topic,      r->partition, r->offset, r->event_id,
-                              r->event_type, r->value,     chained};
+    runtime::kafka_record msg{r->topic, r->partition, r->offset, r->event_id, r->event_type,
+                              r->value, chained,      r->meta,   r->order_id, r->detail};
     std::weak_ptr<impl> weak = shared_from_this();
     return grains.ask<bool>(r->target, std::move(msg), [weak, r](caf::expected<bool> ok) {
       auto me = weak.lock();
@@ -291,6 +309,8 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
       while (!line.waiting.empty() && line.waiting.front()->attempts >= opts.max_attempts) {
         auto r = line.waiting.front();
         line.waiting.pop_front();
+        runtime::log_scope logged{runtime::log_context{r->meta.correlation_id, r->target.type,
+                                                       r->target.key, r->order_id}};
         spdlog::warn("Kafka bridge: {}@{}:{} failed {} times ({}); to the DLQ", r->topic,
                      r->partition, r->offset, r->attempts, r->last_error);
         dead_letter(r, r->last_error);
@@ -301,6 +321,8 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
   }
 
   void dead_letter(const record_ptr& r, const std::string& error) {
+    runtime::log_scope logged{
+        runtime::log_context{r->meta.correlation_id, r->target.type, r->target.key, r->order_id}};
     r->last_error = error;
     auto id = next_dead_letter++;
     dead_letter_pending[id] = r;

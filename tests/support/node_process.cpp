@@ -90,7 +90,8 @@ process_exit run_until_exit(const std::string& binary, std::string schema,
 }
 
 node_process::node_process(std::string schema, std::vector<std::string> sets,
-                           std::chrono::milliseconds ready_within, std::string binary)
+                           std::chrono::milliseconds ready_within, std::string binary,
+                           std::string output_file)
     : port_(free_port()) {
   std::vector<std::string> args{binary, "serve"};
   sets.insert(sets.begin(), {"http.host=127.0.0.1", "http.port=" + std::to_string(port_),
@@ -104,6 +105,14 @@ node_process::node_process(std::string schema, std::vector<std::string> sets,
   if (pid_ < 0)
     throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    if (!output_file.empty()) {
+      int out = ::open(output_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (out < 0)
+        ::_exit(126);
+      ::dup2(out, 1);
+      ::dup2(out, 2);
+      ::close(out);
+    }
     ::setenv("BAZAAR_POSTGRES_URL", url.c_str(), 1);
     ::setenv("BAZAAR_JWT_SECRET", secret(), 1);
     std::vector<char*> argv;

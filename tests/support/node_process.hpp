@@ -39,10 +39,11 @@ class node_process {
  public:
   /// Starts `bazaar serve` (or `binary serve`) with `--set` overrides (http.port,
   /// postgres.schema and the test secret are added) and waits until /readyz answers 200
-  /// (throws after `ready_within`).
+  /// (throws after `ready_within`). With `output_file`, the process's stdout and stderr (its
+  /// log) go to that file (truncated first) instead of the test's own.
   node_process(std::string schema, std::vector<std::string> sets = {},
                std::chrono::milliseconds ready_within = std::chrono::seconds{20},
-               std::string binary = BAZAAR_BIN);
+               std::string binary = BAZAAR_BIN, std::string output_file = {});
   /// Kills the process (SIGKILL) if it still runs.
   ~node_process();
 

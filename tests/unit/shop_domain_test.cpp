@@ -296,3 +296,32 @@ TEST_CASE("sagas and payments survive their snapshot form") {
   CHECK(to_snapshot(*pb) == to_snapshot(p));
   CHECK_FALSE(checkout_from_json(boost::json::object{{"order_id", "x"}}));
 }
+
+TEST_CASE("a saga and a payment keep their correlation id in their snapshot, and snapshots "
+          "written before it existed are still read") {
+  auto c = started({{"mug", 2}});
+  c.correlation_id = "corr-7";
+  auto back = checkout_from_json(to_snapshot(c));
+  REQUIRE(back);
+  CHECK(back->correlation_id == "corr-7");
+  auto old = to_snapshot(c).as_object();
+  old.erase("correlation_id");
+  auto read = checkout_from_json(old);
+  REQUIRE(read);
+  CHECK(read->correlation_id.empty());
+  CHECK(read->order_id == c.order_id);
+
+  payment p;
+  p.payment_id = "pay-1";
+  p.request(charge_request{"pay-1", "ord-1", "alice", 1000, "USD", "tok_ok"}, gateway_answer{},
+            1000);
+  p.correlation_id = "corr-8";
+  auto pb = payment_from_json(to_snapshot(p));
+  REQUIRE(pb);
+  CHECK(pb->correlation_id == "corr-8");
+  auto old_p = to_snapshot(p).as_object();
+  old_p.erase("correlation_id");
+  auto pr = payment_from_json(old_p);
+  REQUIRE(pr);
+  CHECK(pr->correlation_id.empty());
+}

@@ -16,6 +16,7 @@
 #include "bazaar/runtime/cluster.hpp"
 #include "bazaar/runtime/event_history.hpp"
 #include "bazaar/runtime/host.hpp"
+#include "bazaar/runtime/logging.hpp"
 #include "bazaar/runtime/reminder_service.hpp"
 
 #include <caf/actor_system.hpp>
@@ -173,6 +174,10 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
     : impl_(std::make_unique<impl>()) {
   auto& d = *impl_;
   d.opts = std::move(opts);
+  // Log lines name the node and never show its secrets (runtime/logging.hpp).
+  runtime::set_log_node(node_name(d.opts));
+  runtime::add_log_secret(d.opts.auth.jwt_secret);
+  runtime::add_log_secret(runtime::password_in(d.opts.postgres.url));
   // Checked before anything starts: a bad route is a configuration error.
   auto routes = bridge_routes(d.opts, grain_types(d.opts, extensions));
   if (d.opts.cluster.failure_timeout_ms < 2 * d.opts.cluster.heartbeat_ms)
@@ -412,6 +417,7 @@ void node::start() {
   if (d.projector)
     d.projector->start();
   d.http->start();
+  runtime::set_log_node(node_name(d.opts, d.http->port()));
   if (d.cluster) {
     auto id = node_name(d.opts, d.http->port());
     if (!d.cluster->start(id, d.http->port(),

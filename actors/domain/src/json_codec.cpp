@@ -419,7 +419,7 @@ json::value to_snapshot(const checkout& c) {
                       {"stage", to_string(c.stage)}, {"payment", to_string(c.payment)},
                       {"payment_id", c.payment_id},  {"cancel_reason", c.cancel_reason},
                       {"started_at", c.started_at},  {"updated_at", c.updated_at},
-                      {"version", c.version}};
+                      {"version", c.version},        {"correlation_id", c.correlation_id}};
 }
 
 json::value to_json(const checkout& c) {
@@ -450,6 +450,7 @@ std::optional<checkout> checkout_from_json(const json::value& v) {
   c.started_at = get_int(o, "started_at").value_or(0);
   c.updated_at = get_int(o, "updated_at").value_or(0);
   c.version = static_cast<std::uint64_t>(*version);
+  c.correlation_id = get_string(o, "correlation_id").value_or(""); // absent in older snapshots
   for (const auto& item : lines->value().get_array()) {
     if (!item.is_object())
       return std::nullopt;
@@ -477,7 +478,8 @@ json::value to_snapshot(const payment& p) {
                       {"reason", p.reason},
                       {"created_at", p.created_at},
                       {"updated_at", p.updated_at},
-                      {"version", p.version}};
+                      {"version", p.version},
+                      {"correlation_id", p.correlation_id}};
 }
 
 json::value to_json(const payment& p) {
@@ -507,6 +509,7 @@ std::optional<payment> payment_from_json(const json::value& v) {
   p.created_at = get_int(o, "created_at").value_or(0);
   p.updated_at = get_int(o, "updated_at").value_or(0);
   p.version = static_cast<std::uint64_t>(*version);
+  p.correlation_id = get_string(o, "correlation_id").value_or(""); // absent in older snapshots
   return p;
 }
 

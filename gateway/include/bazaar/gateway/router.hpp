@@ -44,6 +44,16 @@ class router {
   match find(const std::string& method, const std::string& path,
              std::vector<std::string>& params) const;
 
+  /// A route as it is served: its method, pattern ("/api/v1/basket/items/{sku}") and access.
+  struct listed_route {
+    std::string method;
+    std::string pattern;
+    access who = access::customer;
+  };
+
+  /// Every route, in the order they were added (for the OpenAPI document's test).
+  std::vector<listed_route> list() const;
+
  private:
   std::vector<route> routes_;
 };

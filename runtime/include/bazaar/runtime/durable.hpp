@@ -130,6 +130,9 @@ class durable {
                                         services_.source));
   }
 
+  /// The events of the command being handled, not handed to storage yet.
+  const std::vector<persistence::event_record>& staged_events() const { return staged_events_; }
+
   void arm_reminder(std::string name, core::timestamp_ms due_ms) {
     staged_reminders_.push_back(persistence::reminder_change{std::move(name), due_ms, false});
   }

@@ -28,8 +28,12 @@
 /// query without arguments is answered once per committed version, shared by its readers). A
 /// command whose reply type is the state answers the state as of its own commit. A
 /// command's Idempotency-Key is its `idem` member (a Kafka record's is its event id); who asked
-/// is its `meta` member. A definition object carries the type's settings; one is shared by
-/// every activation of the type.
+/// is its `meta` member. A command that carries no correlation id (a reminder; a record whose
+/// envelope has none) takes the one `G::correlation_of(state)` gives, when G defines it (a saga
+/// remembers the correlation id it started with, so that its timeouts' events carry it).
+/// Every command is logged once its outcome is known (step_log.hpp), with its correlation id,
+/// the grain and the order id where known. A definition object carries the type's settings;
+/// one is shared by every activation of the type.
 
 #include "bazaar/runtime/command.hpp"
 #include "bazaar/runtime/grain_stub.hpp"
@@ -38,8 +42,10 @@
 #include "bazaar/runtime/observer_list.hpp"
 #include "bazaar/runtime/reminders.hpp"
 #include "bazaar/runtime/snapshot_text.hpp"
+#include "bazaar/runtime/step_log.hpp"
 
 #include "bazaar/runtime/atoms.hpp"
+#include "bazaar/runtime/logging.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/skip.hpp>
@@ -67,8 +73,9 @@ struct durable_grain_state {
   std::optional<durable<typename G::state>> d;
   grain_context ctx;
   grain_refs refs;
-  /// The command being handled (until its outcome is known).
+  /// The command being handled (until its outcome is known), and its log line.
   std::optional<command<typename G::state>> current;
+  step_note note;
   /// One per message of the interface (only queries without arguments use theirs).
   std::array<query_answer, caf::detail::tl_size<typename G::interface::signatures>::value> answers;
   /// Asked to deactivate while writes were in flight: leave once they are answered.
@@ -92,31 +99,94 @@ std::function<void(const caf::error&)> fail_with(caf::typed_response_promise<Rep
   return [rp](const caf::error& e) mutable { rp.deliver(e); };
 }
 
+template <class G, class = void>
+struct has_correlation_of : std::false_type {};
+template <class G>
+struct has_correlation_of<
+    G, std::void_t<decltype(G::correlation_of(std::declval<const typename G::state&>()))>>
+    : std::true_type {};
+
+/// The log context of the command being handled: its correlation id, the grain, the order id.
+template <class G>
+log_context context_of(durable_grain_actor<G>* self) {
+  auto& st = self->state;
+  return log_context{st.current->meta().correlation_id, st.ctx.id.type, st.ctx.id.key,
+                     st.note.order_id};
+}
+
+/// Logs the refusal of the command being handled, if its level is logged.
+template <class G>
+void log_refused(durable_grain_actor<G>* self, const core::failure& f) {
+  auto& note = self->state.note;
+  if (note.on)
+    spdlog::log(note.level, "refused {}: {}: {}", note.what, core::to_string(f.code), f.message);
+}
+
+/// Wraps `w` so that the command being handled is logged once its write committed (or failed),
+/// with the events it emitted; `w` itself when its level is not logged.
+template <class G, class T>
+waiter<T> logged(durable_grain_actor<G>* self, waiter<T> w) {
+  auto& st = self->state;
+  if (!st.note.on)
+    return w;
+  std::string order_id = st.note.order_id;
+  std::string events;
+  for (const auto& e : st.d->staged_events()) {
+    events += events.empty() ? ": emits " : ", ";
+    events += describe_envelope(e.envelope, order_id);
+  }
+  struct line {
+    spdlog::level::level_enum level;
+    std::string text;
+    std::string correlation_id;
+    grain_id grain;
+    std::string order_id;
+    void write(std::string_view outcome) const {
+      log_scope scope{log_context{correlation_id, grain.type, grain.key, order_id}};
+      spdlog::log(level, "{}{}", text, outcome);
+    }
+  };
+  auto l = std::make_shared<line>(line{st.note.level, "handled " + st.note.what + events,
+                                       st.current->meta().correlation_id, st.ctx.id,
+                                       std::move(order_id)});
+  return waiter<T>{[l, ok = std::move(w.ok)](const T& s) {
+                     l->write("");
+                     ok(s);
+                   },
+                   [l, fail = std::move(w.fail)](const caf::error& e) {
+                     l->write(" (not committed: " + to_failure(e).message + ")");
+                     fail(e);
+                   }};
+}
+
 /// Delivers a command's outcome: commits and replies, refuses, or waits for a grain call.
 template <class G, class Reply>
 void finish(durable_grain_actor<G>* self, const idempotency& idem, outcome<Reply> out,
             caf::typed_response_promise<Reply> rp) {
   using state_type = typename G::state;
   auto& d = *self->state.d;
+  log_scope scope{context_of(self)};
   if (out.is_deferred()) {
     auto start = std::move(out.start());
     start([self, idem, rp](outcome<Reply> next) { finish<G>(self, idem, std::move(next), rp); });
   } else if (out.refused()) {
     if (core::is_transient(out.refusal().code))
       self->state.kafka_chain_broken = true;
+    log_refused(self, out.refusal());
     d.refuse(self, idem, out.refusal(), fail_with(rp));
   } else {
     auto reply = std::move(out.reply());
     auto body = [&reply] { return encode(reply); };
     if constexpr (std::is_same<Reply, state_type>::value) {
       // The reply is the state as of this command, which the write keeps anyway.
-      d.commit(
-          self, idem, body,
-          waiter<state_type>{[rp](const state_type& s) mutable { rp.deliver(s); }, fail_with(rp)});
+      d.commit(self, idem, body,
+               logged(self, waiter<state_type>{[rp](const state_type& s) mutable { rp.deliver(s); },
+                                               fail_with(rp)}));
     } else {
       d.commit(self, idem, body,
-               waiter<state_type>{[rp, reply](const state_type&) mutable { rp.deliver(reply); },
-                                  fail_with(rp)});
+               logged(self, waiter<state_type>{
+                                [rp, reply](const state_type&) mutable { rp.deliver(reply); },
+                                fail_with(rp)}));
     }
   }
 }
@@ -206,7 +276,22 @@ caf::result<Reply> handle(durable_grain_actor<G>* self, const G& def, const Msg&
         return rp;
       }
     }
-    auto& cx = st.current.emplace(d, meta_of(msg), self, st.refs);
+    auto meta = meta_of(msg);
+    if constexpr (has_correlation_of<G>::value) {
+      if (meta.correlation_id.empty())
+        meta.correlation_id = G::correlation_of(d.current());
+    }
+    auto& note = st.note;
+    note.level = step_level<Msg>();
+    note.on = spdlog::should_log(note.level);
+    if (note.on)
+      note.what = step_name(msg);
+    if constexpr (std::is_same<Msg, kafka_record>::value)
+      note.order_id = msg.order_id;
+    else
+      note.order_id.clear();
+    auto& cx = st.current.emplace(d, std::move(meta), self, st.refs);
+    log_scope scope{context_of(self)};
     finish<G>(self, idem, def.on(cx, msg), rp);
     return rp;
   }

@@ -11,6 +11,8 @@
 /// that failed is retried by the bridge ahead of the records behind it, so their effects keep
 /// the partition's order (durable_grain.hpp).
 
+#include "bazaar/runtime/command_meta.hpp"
+
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
@@ -28,12 +30,19 @@ struct kafka_record {
   std::string envelope;
   /// Sent while an earlier record to the same grain had not been answered yet.
   bool chained = false;
+  /// Who caused the event: the envelope's metadata.correlation_id and user_id. The events the
+  /// grain emits while handling the record carry them on (through Kafka to the next grain).
+  command_meta meta{};
+  /// For log lines: the envelope's data.order_id ("" if none), and the event described by its
+  /// type and its data's type/status/to/reason (step_log.hpp).
+  std::string order_id{};
+  std::string detail{};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kafka_record& x) {
   return f(caf::meta::type_name("bazaar.kafka_record"), x.topic, x.partition, x.offset, x.event_id,
-           x.event_type, x.envelope, x.chained);
+           x.event_type, x.envelope, x.chained, x.meta, x.order_id, x.detail);
 }
 
 } // namespace bazaar::runtime

@@ -46,7 +46,8 @@ idempotency idempotency_of(const Msg& msg) {
     return idempotency{};
 }
 
-/// Who asked: a message's `meta` member; reminders are the system's.
+/// Who asked: a message's `meta` member (a Kafka record's is its envelope's metadata);
+/// reminders are the system's.
 template <class Msg>
 command_meta meta_of(const Msg& msg) {
   if constexpr (detail::has_meta<Msg>::value)

@@ -117,6 +117,9 @@ struct checkout {
   timestamp_ms started_at = 0;
   timestamp_ms updated_at = 0;
   std::uint64_t version = 0;
+  /// The correlation id of the request that started the checkout (docs/API.md "Events"): the
+  /// events of the saga's timeouts carry it too. "" in a snapshot written before it existed.
+  std::string correlation_id;
 
   bool terminal() const {
     return stage == checkout_stage::confirmed || stage == checkout_stage::cancelled;

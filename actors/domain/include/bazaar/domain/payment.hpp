@@ -66,6 +66,9 @@ struct payment {
   timestamp_ms created_at = 0;
   timestamp_ms updated_at = 0;
   std::uint64_t version = 0;
+  /// The correlation id of the charge request: a slow gateway's late answer carries it too.
+  /// "" in a snapshot written before it existed.
+  std::string correlation_id;
 
   /// Checks a charge request: this payment's id, an order id, an amount of 0..10^11 cents.
   static maybe_failure validate(const charge_request& r, const std::string& payment_id);

@@ -38,6 +38,7 @@ struct basket_clear {
 /// Turns the basket into a pending order and empties it. Needs an Idempotency-Key: a retry
 /// gets the first answer (the same order), another request with the key gets `conflict`.
 struct basket_checkout {
+  static constexpr bool logged_at_info = true; ///< a step of a checkout (step_log.hpp)
   std::string card_token;
   /// JSON text, "" when none.
   std::string shipping_address;

@@ -29,6 +29,7 @@ struct checkout_get {};
 /// Cancels the order on behalf of its owner or an admin and compensates (stock released,
 /// payment refunded); answers the cancelled order. Conflict once shipped or cancelled.
 struct checkout_cancel {
+  static constexpr bool logged_at_info = true; ///< a step of a checkout (step_log.hpp)
   std::string reason;
   runtime::command_meta meta;
   runtime::idempotency idem;
@@ -55,7 +56,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, checkout& x) {
   return f(caf::meta::type_name("bazaar.checkout"), x.order_id, x.customer_id, x.lines,
            x.amount_cents, x.currency, x.card_token, x.stage, x.payment, x.payment_id,
-           x.cancel_reason, x.started_at, x.updated_at, x.version);
+           x.cancel_reason, x.started_at, x.updated_at, x.version, x.correlation_id);
 }
 
 } // namespace bazaar::domain
@@ -87,6 +88,8 @@ struct checkout_grain {
   static std::optional<domain::checkout> from_snapshot(const boost::json::value& v) {
     return domain::checkout_from_json(v);
   }
+  /// The correlation id the saga's timeouts (and records without one) carry on.
+  static std::string correlation_of(const domain::checkout& s) { return s.correlation_id; }
 
   domain::checkout on(const domain::checkout& s, const checkout_get&) const { return s; }
 
@@ -115,6 +118,8 @@ struct checkout_grain {
       if (auto* bad = std::get_if<domain::failure>(&start))
         return *bad;
       effects = saga.start(std::get<domain::checkout_start>(start), c.now());
+      if (saga.correlation_id.empty())
+        saga.correlation_id = c.meta().correlation_id;
     } else if (r.event_type == "product-reserved") {
       auto sku = data_text(data, "sku");
       auto status = data_text(data, "status");

@@ -22,6 +22,7 @@ inline constexpr const char* order_payment_updated = "order-payment-updated";
 
 /// Creates the order in status `pending`; a create re-sent with the same content is harmless.
 struct order_create {
+  static constexpr bool logged_at_info = true; ///< a step of an order (step_log.hpp)
   domain::order_draft draft;
   runtime::command_meta meta;
 };
@@ -33,6 +34,7 @@ struct order_get {};
 /// nothing; empty: no status change), recording the payment's state when `payment_status` is
 /// not empty.
 struct order_advance {
+  static constexpr bool logged_at_info = true; ///< a step of an order (step_log.hpp)
   std::string status;
   std::string reason;
   std::string payment_id;
@@ -42,6 +44,7 @@ struct order_advance {
 
 /// Ships a confirmed order; answers the order.
 struct order_ship {
+  static constexpr bool logged_at_info = true; ///< a step of an order (step_log.hpp)
   std::string tracking_number;
   runtime::command_meta meta;
   runtime::idempotency idem;
@@ -49,6 +52,7 @@ struct order_ship {
 
 /// Marks a shipped order delivered; answers the order.
 struct order_deliver {
+  static constexpr bool logged_at_info = true; ///< a step of an order (step_log.hpp)
   runtime::command_meta meta;
   runtime::idempotency idem;
 };

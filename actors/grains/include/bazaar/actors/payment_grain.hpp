@@ -35,7 +35,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, payment& x) {
   return f(caf::meta::type_name("bazaar.payment"), x.payment_id, x.order_id, x.customer_id,
            x.amount_cents, x.currency, x.card_token, x.status, x.charges, x.refund_requested,
-           x.reason, x.created_at, x.updated_at, x.version);
+           x.reason, x.created_at, x.updated_at, x.version, x.correlation_id);
 }
 
 } // namespace bazaar::domain
@@ -65,6 +65,8 @@ struct payment_grain {
   static std::optional<domain::payment> from_snapshot(const boost::json::value& v) {
     return domain::payment_from_json(v);
   }
+  /// The correlation id a slow gateway's answer (a reminder) carries on.
+  static std::string correlation_of(const domain::payment& p) { return p.correlation_id; }
 
   domain::payment on(const domain::payment& p, const payment_get&) const { return p; }
 
@@ -99,6 +101,7 @@ struct payment_grain {
     auto answer = domain::simulate_gateway(req.card_token, p.payment_id, decline_rate, seed);
     if (!p.request(req, answer, c.now()))
       return true; // asked before: at most one charge
+    p.correlation_id = c.meta().correlation_id;
     if (answer.what == domain::gateway_answer::kind::delayed)
       c.arm_reminder(gateway_timer, c.now() + answer.delay_ms);
     else if (p.status != domain::payment_status::pending)
