@@ -390,6 +390,16 @@ void persister::commit(writer& wr, std::vector<grain_write>& batch) {
     stats_.rows.fetch_add(merged.size(), std::memory_order_relaxed);
     stats_.commit_us_total.fetch_add(static_cast<std::uint64_t>(us), std::memory_order_relaxed);
     healthy_ = true;
+    if (opts_.on_batch && held) {
+      batch_report report;
+      report.writes = batch.size() - later.size();
+      report.rows = merged.size();
+      report.took = std::chrono::microseconds{us};
+      for (std::size_t i = 0; i < merged.size(); ++i)
+        if (won[i])
+          report.saved.push_back(&merged[i].w);
+      opts_.on_batch(report);
+    }
   } catch (const std::exception& e) {
     if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr)
       wr.conn.reset();
