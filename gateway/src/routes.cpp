@@ -8,6 +8,7 @@
 #include "bazaar/domain/order_journal.hpp"
 #include "bazaar/gateway/cluster_routes.hpp"
 #include "bazaar/gateway/http_codec.hpp"
+#include "bazaar/gateway/metrics_route.hpp"
 #include "bazaar/gateway/order_stream.hpp"
 #include "bazaar/gateway/read_routes.hpp"
 #include "bazaar/runtime/errors.hpp"
@@ -514,6 +515,7 @@ std::shared_ptr<router> make_routes(route_context context) {
   add_admin_routes(*r, &grains, context.history, std::move(context.kafka_status));
   add_read_routes(*r, context.read_models);
   add_cluster_routes(*r, std::move(context.cluster_status), std::move(context.grains_status));
+  add_metrics_route(*r, std::move(context.metrics));
   return r;
 }
 

@@ -38,6 +38,8 @@ struct route_context {
   std::function<boost::json::value()> cluster_status;
   /// The body of GET /admin/grains?type=&limit= (this node's activations).
   std::function<boost::json::value(const std::string&, std::size_t)> grains_status;
+  /// The body of GET /metrics (Prometheus text format); null: 404.
+  std::function<std::string()> metrics;
 };
 
 /// Builds the router: health, catalog, basket, checkout, order and admin routes.
