@@ -191,11 +191,12 @@ void responder::finish(int status, std::string_view body, bool close,
   head += "\r\n\r\n";
   auto now = conn_->now_ns();
   conn_->active_ns = now;
+  // Counted before it is written: a client that saw the answer sees it counted.
+  if (meter_ != nullptr)
+    meter_->record(status, static_cast<double>(now - started_ns_) * 1e-9);
   conn_->write(head, body, close);
   conn_->unanswered.fetch_sub(1);
   conn_->exchanges->answered();
-  if (meter_ != nullptr)
-    meter_->record(status, static_cast<double>(now - started_ns_) * 1e-9);
 }
 
 std::shared_ptr<event_stream> responder::stream() {

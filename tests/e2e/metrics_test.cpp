@@ -520,9 +520,9 @@ TEST_CASE("the counters of /metrics move with requests, grains, commits, Kafka a
   CHECK(after("bazaar_persister_writes_total") - before("bazaar_persister_writes_total") >= writes);
   CHECK(after("bazaar_persister_commit_seconds_count") >
         before("bazaar_persister_commit_seconds_count"));
-  CHECK(after("bazaar_persister_batch_rows_count") - before("bazaar_persister_batch_rows_count") ==
-        after("bazaar_persister_transactions_total") -
-            before("bazaar_persister_transactions_total"));
+  // One transaction per write at least (each waited for its answer before the next).
+  CHECK(after("bazaar_persister_batch_rows_sum") - before("bazaar_persister_batch_rows_sum") >=
+        writes);
   // Cluster: this node, alive.
   CHECK(after("bazaar_cluster_members", {{"status", "alive"}}) == 1);
   CHECK(after("bazaar_cluster_members", {{"status", "dead"}}) == 0);
