@@ -181,8 +181,9 @@ void node_metrics::watch(const metered_parts& p) {
       }
       if (client != nullptr) {
         auto calls = gauge_family("bazaar_grain_calls_in_flight",
-                                  "Calls from the gateway and the Kafka bridge to grains, sent "
-                                  "and not answered yet (queued in mailboxes or being handled)");
+                                  "Calls to grains through the node's grain client (gateway, "
+                                  "Kafka bridge, reminders) not answered yet: queued in "
+                                  "mailboxes or being handled");
         add_sample(calls, {}, static_cast<double>(client->inflight()));
         out.push_back(std::move(calls));
       }
