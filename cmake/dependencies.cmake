@@ -4,6 +4,8 @@ find_package(PkgConfig REQUIRED)
 find_package(Boost 1.81 REQUIRED COMPONENTS json)
 find_package(spdlog REQUIRED)
 find_package(OpenSSL REQUIRED)
+# Metrics: prometheus-cpp's core library (registry, text format); no exposer.
+find_package(prometheus-cpp CONFIG REQUIRED)
 pkg_check_modules(PISTACHE REQUIRED IMPORTED_TARGET libpistache)
 
 # CAF 0.17 ships no CMake package on Debian: import the shared libraries by hand.

@@ -4,6 +4,7 @@
 #include "bazaar/gateway/event_stream.hpp"
 
 #include "bazaar/gateway/http_codec.hpp"
+#include "bazaar/gateway/http_metrics.hpp"
 #include "bazaar/gateway/json_writer.hpp"
 #include "bazaar/gateway/token_cache.hpp"
 #include "bazaar/runtime/logging.hpp"
@@ -176,7 +177,13 @@ void responder::send(int status, std::string_view body, bool close) {
     finish(status, body, close);
 }
 
-void responder::finish(int status, std::string_view body, bool close) {
+void responder::text(int status, std::string_view body, std::string_view content_type) {
+  if (claim())
+    finish(status, body, false, content_type);
+}
+
+void responder::finish(int status, std::string_view body, bool close,
+                       std::string_view content_type) {
   close = close || !keep_alive_;
   // The answer as Pistache's ResponseWriter would write it.
   auto& head = scratch(head_buffer);
@@ -185,15 +192,20 @@ void responder::finish(int status, std::string_view body, bool close) {
   core::json_text::append_int(head, status);
   head += ' ';
   head += Http::codeString(static_cast<Http::Code>(status));
-  head += close ? "\r\nContent-Type: application/json\r\nConnection: Close\r\n"
-                : "\r\nContent-Type: application/json\r\nConnection: Keep-Alive\r\n";
+  head += "\r\nContent-Type: ";
+  head += content_type;
+  head += close ? "\r\nConnection: Close\r\n" : "\r\nConnection: Keep-Alive\r\n";
   append_header(head, "X-Correlation-Id", correlation_id_);
   for (const auto& [name, value] : headers_)
     append_header(head, name, value);
   head += "Content-Length: ";
   core::json_text::append_uint(head, body.size());
   head += "\r\n\r\n";
-  conn_->active_ns = conn_->now_ns();
+  auto now = conn_->now_ns();
+  conn_->active_ns = now;
+  // Counted before it is written: a client that saw the answer sees it counted.
+  if (meter_ != nullptr)
+    meter_->record(status, static_cast<double>(now - started_ns_) * 1e-9);
   conn_->write(head, body, close);
   conn_->unanswered.fetch_sub(1);
   conn_->exchanges->answered();
@@ -213,7 +225,10 @@ std::shared_ptr<event_stream> responder::stream() {
   // The connection carries this stream only: later input is ignored, and neither the request
   // nor the keep-alive timeout applies to it.
   conn_->partial_since_ns = -1;
-  conn_->active_ns = conn_->now_ns();
+  auto now = conn_->now_ns();
+  conn_->active_ns = now;
+  if (meter_ != nullptr)
+    meter_->record(200, static_cast<double>(now - started_ns_) * 1e-9);
   auto s = std::make_shared<event_stream>(conn_, conn_->streams);
   conn_->write(head, {}, false, event_stream::max_unsent_bytes);
   conn_->unanswered.fetch_sub(1);
@@ -228,6 +243,8 @@ struct server_core {
   config::http_options http;
   config::auth_options auth;
   std::shared_ptr<router> routes;
+  /// Counts and times requests; null: not measured.
+  http_metrics* metrics = nullptr;
   /// The time every timing decision is made on (timeouts, token expiry).
   const runtime::clock* clock = nullptr;
   /// Bearer tokens verified with auth.jwt_secret, remembered until their exp.
@@ -334,6 +351,8 @@ class pistache_handler final : public Http::Handler {
   }
 
   void serve(const Http::Request& req, std::shared_ptr<peer_state> conn) {
+    auto* metrics = core_->metrics;
+    auto started = metrics != nullptr ? conn->now_ns() : 0;
     http_request r;
     static const std::string correlation_header = "X-Correlation-Id";
     static const std::string idempotency_header = "Idempotency-Key";
@@ -345,6 +364,8 @@ class pistache_handler final : public Http::Handler {
     auto out = std::make_shared<responder>(std::move(conn), req.version(), r.correlation_id,
                                            keep_alive_of(req));
     if (!core_->accepting.load()) {
+      if (metrics != nullptr)
+        out->measure(&metrics->unmatched(), started);
       out->fail(domain::failure{errc::unavailable, "the node is shutting down", {}});
       return;
     }
@@ -352,6 +373,8 @@ class pistache_handler final : public Http::Handler {
     r.path = req.resource();
     spdlog::debug("HTTP {} {}", r.method, r.path);
     auto match = core_->routes->find(r.method, r.path, r.params);
+    if (metrics != nullptr)
+      out->measure(match.found ? match.found->meter : &metrics->unmatched(), started);
     if (!match.found) {
       if (match.method_mismatch) {
         out->header("Allow", match.allowed);
@@ -509,12 +532,16 @@ class pistache_handler final : public Http::Handler {
 // -- http_server -----------------------------------------------------------------------------
 
 http_server::http_server(const config::http_options& http, const config::auth_options& auth,
-                         std::shared_ptr<router> routes, const runtime::clock& clock)
+                         std::shared_ptr<router> routes, const runtime::clock& clock,
+                         http_metrics* metrics)
     : core_(std::make_shared<server_core>()) {
   core_->http = http;
   core_->auth = auth;
   core_->routes = std::move(routes);
   core_->clock = &clock;
+  core_->metrics = metrics;
+  if (metrics != nullptr)
+    core_->routes->each([metrics](route& r) { r.meter = &metrics->meter(r.method, r.pattern()); });
   // Token expiry in whole seconds of the clock's wall time.
   core_->tokens =
       std::make_unique<auth::token_cache>(auth.jwt_secret, token_cache_capacity, [&clock] {

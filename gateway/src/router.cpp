@@ -36,6 +36,13 @@ bool is_param(const std::string& segment) {
 
 } // namespace
 
+std::string route::pattern() const {
+  std::string out;
+  for (const auto& s : segments)
+    out += '/' + s;
+  return out.empty() ? "/" : out;
+}
+
 void router::add(std::string method, const std::string& pattern, access who, handler run) {
   std::vector<std::string> segments;
   for_each_segment(pattern, [&segments](std::string_view s) {

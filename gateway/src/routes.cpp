@@ -8,6 +8,7 @@
 #include "bazaar/domain/order_journal.hpp"
 #include "bazaar/gateway/admin_routes.hpp"
 #include "bazaar/gateway/http_codec.hpp"
+#include "bazaar/gateway/metrics_route.hpp"
 #include "bazaar/gateway/openapi.hpp"
 #include "bazaar/gateway/order_stream.hpp"
 #include "bazaar/gateway/read_routes.hpp"
@@ -509,6 +510,7 @@ std::shared_ptr<router> make_routes(route_context context) {
   add_event_routes(*r, &grains, context.history);
   add_read_routes(*r, context.read_models);
   add_admin_routes(*r, std::move(context.admin));
+  add_metrics_route(*r, std::move(context.metrics));
   return r;
 }
 

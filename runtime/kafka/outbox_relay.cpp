@@ -18,6 +18,12 @@ namespace bazaar::kafka {
 
 namespace {
 
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 /// The correlation id inside an envelope, for the record's header ("" if absent).
 std::string correlation_of(const std::string& envelope) {
   boost::system::error_code ec;
@@ -193,7 +199,9 @@ void outbox_relay::run() {
   // report, or delivered and waiting to be marked. A row stays here until it is marked (or
   // its delivery failed), so that a read of the outbox meanwhile, where it is still
   // unpublished, does not produce it again.
-  std::set<std::int64_t> owned;
+  // Each with when it was committed (ms since the epoch, PostgreSQL's clock), for the publish
+  // delay.
+  std::map<std::int64_t, std::int64_t> owned;
   std::vector<std::int64_t> confirmed; // delivered, not handed to the bookkeeper yet
   bookkeeper books{settings_, published_, backlog_};
   std::size_t awaiting = 0; // produced, delivery report not served yet
@@ -204,6 +212,9 @@ void outbox_relay::run() {
                  --awaiting;
                  if (ok) {
                    confirmed.push_back(id);
+                   if (on_published_)
+                     if (auto o = owned.find(id); o != owned.end() && o->second > 0)
+                       on_published_(std::chrono::milliseconds{wall_ms() - o->second});
                  } else {
                    owned.erase(id);
                    failed_min = std::min(failed_min, id);
@@ -269,13 +280,13 @@ void outbox_relay::run() {
           auto topic = topics_.find(row.event_type);
           std::string error;
           if (topic == topics_.end()) {
-            owned.insert(row.id); // journal-only: marked without publishing
+            owned.emplace(row.id, 0); // journal-only: marked without publishing
             confirmed.push_back(row.id);
           } else if (out.produce(topic->second, row.aggregate_id, row.envelope,
                                  {{"event_type", row.event_type},
                                   {"correlation_id", correlation_of(row.envelope)}},
                                  row.id, &error)) {
-            owned.insert(row.id);
+            owned.emplace(row.id, row.committed_ms);
             ++awaiting;
           } else {
             // The local queue is full: stop here; deliveries free it and wake this thread,

@@ -5,6 +5,9 @@
 
 #include <caf/send.hpp>
 
+#include <algorithm>
+#include <unordered_map>
+
 namespace bazaar::runtime {
 
 bool activation::idle_since(std::uint64_t observed_touches) const {
@@ -37,6 +40,8 @@ caf::actor catalog::spawn_locked(shard& s, std::size_t hash, const grain_id& id,
   record->touches_ = 1;
   record->idle_since_ = record->activated_at_;
   record->remote_ = remote;
+  if (!remote)
+    record->counters_ = type.counters.get();
   auto handle =
       (remote ? type.stub : type.factory)(system_, grain_context{id, record, shared_from_this()});
   record->handle_ = handle;
@@ -52,6 +57,8 @@ caf::actor catalog::spawn_locked(shard& s, std::size_t hash, const grain_id& id,
   } else {
     active_.fetch_add(1, std::memory_order_acq_rel);
     activations_total_.fetch_add(1);
+    type.counters->active.fetch_add(1, std::memory_order_relaxed);
+    type.counters->activations.fetch_add(1, std::memory_order_relaxed);
   }
   return handle;
 }
@@ -150,17 +157,23 @@ void catalog::remove(const grain_id& id, const caf::actor_addr& who) {
   auto hash = grain_id_hash{}(id);
   auto& s = shard_of(hash);
   bool remote = false;
+  type_counters* counters = nullptr;
   {
     std::lock_guard<std::mutex> guard{s.mtx};
     auto* found = s.active.find(id, hash);
     if (found == nullptr || found->handle_.address() != who)
       return;
     remote = found->remote_;
+    counters = found->counters_;
     s.active.erase(hash, found);
   }
   if (remote) {
     stubs_.fetch_sub(1, std::memory_order_acq_rel);
     return;
+  }
+  if (counters != nullptr) { // the types' counters live as long as the catalog
+    counters->active.fetch_sub(1, std::memory_order_relaxed);
+    counters->deactivations.fetch_add(1, std::memory_order_relaxed);
   }
   if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1 && closed_.load()) {
     std::lock_guard<std::mutex> guard{empty_mtx_};
@@ -228,6 +241,34 @@ void catalog::close() {
 
 std::size_t catalog::size() const {
   return active_.load(std::memory_order_acquire);
+}
+
+std::vector<type_stats> catalog::types() const {
+  std::vector<type_stats> out;
+  std::unordered_map<const type_counters*, std::size_t> slot;
+  for (const auto& [name, t] : types_) {
+    slot.emplace(t.counters.get(), out.size());
+    type_stats ts;
+    ts.type = name;
+    ts.active = t.counters->active.load(std::memory_order_relaxed);
+    ts.activations = t.counters->activations.load(std::memory_order_relaxed);
+    ts.deactivations = t.counters->deactivations.load(std::memory_order_relaxed);
+    out.push_back(std::move(ts));
+  }
+  for (auto& s : shards_) {
+    std::lock_guard<std::mutex> guard{s.mtx};
+    s.active.for_each([&](activation& a) {
+      auto i = slot.find(a.counters_);
+      if (i == slot.end())
+        return; // a remote stub
+      auto n = a.mailbox();
+      out[i->second].mailbox_total += n;
+      out[i->second].mailbox_max = std::max<std::uint64_t>(out[i->second].mailbox_max, n);
+    });
+  }
+  std::sort(out.begin(), out.end(),
+            [](const type_stats& a, const type_stats& b) { return a.type < b.type; });
+  return out;
 }
 
 std::vector<activation_info> catalog::list(const std::string& type, std::size_t limit) const {

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <future>
+#include <mutex>
 #include <thread>
 
 using namespace bazaar;
@@ -89,7 +90,7 @@ TEST_CASE("nodes that start at once migrate safely under the advisory lock") {
 
 TEST_CASE("the persister commits many grains' writes in few transactions") {
   migrated_schema db;
-  persistence::persister p{db.schema.settings(), {2, 500, 5ms, {}, {}}};
+  persistence::persister p{db.schema.settings(), {2, 500, 5ms, {}, {}, {}}};
   constexpr int grains = 2000;
   std::vector<std::promise<save_status>> outcomes(grains);
   for (int i = 0; i < grains; ++i)
@@ -104,7 +105,7 @@ TEST_CASE("the persister commits many grains' writes in few transactions") {
 TEST_CASE("several versions of one grain queued together are coalesced into the newest") {
   migrated_schema db;
   // A long linger holds the batch open so that all versions land in it.
-  persistence::persister p{db.schema.settings(), {1, 500, 200ms, {}, {}}};
+  persistence::persister p{db.schema.settings(), {1, 500, 200ms, {}, {}, {}}};
   std::vector<std::promise<save_status>> outcomes(5);
   for (std::uint64_t v = 1; v <= 5; ++v)
     p.write(make_write("hot", v - 1, v, &outcomes[v - 1]));
@@ -117,7 +118,7 @@ TEST_CASE("several versions of one grain queued together are coalesced into the 
 
 TEST_CASE("a write fenced off by a newer version fails and writes none of its events") {
   migrated_schema db;
-  persistence::persister p{db.schema.settings(), {1, 500, 0ms, {}, {}}};
+  persistence::persister p{db.schema.settings(), {1, 500, 0ms, {}, {}, {}}};
   std::promise<save_status> v1, stale, dup;
   p.write(make_write("g", 0, 1, &v1));
   REQUIRE(v1.get_future().get() == save_status::saved);
@@ -134,11 +135,11 @@ TEST_CASE("a write fenced off by a newer version fails and writes none of its ev
 
 TEST_CASE("in one batch a fenced write fails alone and the others commit") {
   migrated_schema db;
-  persistence::persister p{db.schema.settings(), {1, 500, 0ms, {}, {}}};
+  persistence::persister p{db.schema.settings(), {1, 500, 0ms, {}, {}, {}}};
   std::promise<save_status> seed;
   p.write(make_write("fenced", 0, 1, &seed));
   REQUIRE(seed.get_future().get() == save_status::saved);
-  persistence::persister batched{db.schema.settings(), {1, 500, 200ms, {}, {}}};
+  persistence::persister batched{db.schema.settings(), {1, 500, 200ms, {}, {}, {}}};
   std::promise<save_status> a, b, c;
   batched.write(make_write("ok-1", 0, 1, &a));
   batched.write(make_write("fenced", 5, 6, &b));
@@ -149,10 +150,63 @@ TEST_CASE("in one batch a fenced write fails alone and the others commit") {
   CHECK(db.schema.scalar("SELECT count(*) FROM outbox") == "3");
 }
 
+TEST_CASE("a batch report names the writes that committed, never a fenced one, before any "
+          "answer") {
+  migrated_schema db;
+  persistence::persister p{db.schema.settings(), {1, 500, 0ms, {}, {}, {}}};
+  std::promise<save_status> seed;
+  p.write(make_write("fenced", 0, 1, &seed));
+  REQUIRE(seed.get_future().get() == save_status::saved);
+  std::mutex mtx;
+  std::vector<persistence::persister::batch_report> reports; // `saved` as keys, below
+  std::vector<std::vector<std::string>> saved;
+  std::atomic<int> answered{0};
+  persistence::persister::options opts{1, 500, 200ms, {}, {}, {}};
+  opts.on_batch = [&](const persistence::persister::batch_report& r) {
+    std::lock_guard<std::mutex> guard{mtx};
+    CHECK(answered.load() == 0); // reported before any of its writes is answered
+    reports.push_back(persistence::persister::batch_report{r.writes, r.rows, r.took, {}});
+    std::vector<std::string> keys;
+    for (const auto* w : r.saved)
+      keys.push_back(w->key + "@" + std::to_string(w->version) + "+" +
+                     std::to_string(w->events.size()));
+    saved.push_back(std::move(keys));
+  };
+  persistence::persister batched{db.schema.settings(), opts};
+  std::vector<std::promise<save_status>> out(4);
+  auto count = [&answered](std::promise<save_status>& pr) {
+    return [&answered, &pr](save_status s) {
+      ++answered;
+      pr.set_value(s);
+    };
+  };
+  auto w1 = make_write("ok", 0, 1, nullptr);
+  w1.done = count(out[0]);
+  auto w2 = make_write("ok", 1, 2, nullptr); // coalesced with w1
+  w2.done = count(out[1]);
+  auto w3 = make_write("fenced", 5, 6, nullptr);
+  w3.done = count(out[2]);
+  auto w4 = make_write("other", 0, 1, nullptr);
+  w4.done = count(out[3]);
+  for (auto* w : {&w1, &w2, &w3, &w4})
+    batched.write(std::move(*w));
+  CHECK(out[0].get_future().get() == save_status::saved);
+  CHECK(out[1].get_future().get() == save_status::saved);
+  CHECK(out[2].get_future().get() == save_status::conflict);
+  CHECK(out[3].get_future().get() == save_status::saved);
+  std::lock_guard<std::mutex> guard{mtx};
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].writes == 4);
+  CHECK(reports[0].rows == 3);
+  CHECK(reports[0].took.count() > 0);
+  std::sort(saved[0].begin(), saved[0].end());
+  CHECK(saved[0] == std::vector<std::string>{"ok@2+2", "other@1+1"});
+}
+
 TEST_CASE("a persister without a reachable server answers unavailable") {
   persistence::persister p{
       persistence::pg_settings{"postgresql://bazaar:bazaar@127.0.0.1:1/none", "public", 500, 1000},
-      {1, 10, 0ms, {}, {}}};
+      {1, 10, 0ms, {}, {}, {}}};
   std::promise<save_status> out;
   p.write(make_write("g", 0, 1, &out));
   CHECK(out.get_future().get() == save_status::unavailable);
@@ -401,7 +455,7 @@ TEST_CASE("a write of awkward keys, names and JSON reads back exactly as it was 
 
 TEST_CASE("a write the server refuses fails its batch, writes nothing, and the next one commits") {
   migrated_schema db;
-  persistence::persister p{db.schema.settings(), {1, 500, 200ms, {}, {}}};
+  persistence::persister p{db.schema.settings(), {1, 500, 200ms, {}, {}, {}}};
   std::promise<save_status> bad_key, bad_uuid, bystander, next;
   p.write(make_write(std::string("nul\0key", 7), 0, 1, &bad_key));
   p.write(make_write("bystander", 0, 1, &bystander));

@@ -11,6 +11,7 @@
 #include "bazaar/kafka/embedded_kafka.hpp"
 #include "bazaar/kafka/outbox_relay.hpp"
 #include "bazaar/kafka/projector.hpp"
+#include "bazaar/node_metrics.hpp"
 #include "bazaar/persistence/pg_read_models.hpp"
 #include "bazaar/persistence/pg_storage.hpp"
 #include "bazaar/runtime/cluster.hpp"
@@ -138,6 +139,8 @@ boost::json::array projections_json(const kafka::projector* projector) {
 
 struct node::impl {
   config::node_options opts;
+  /// GET /metrics; outlives every part that reports to it.
+  node_metrics metrics;
   std::unique_ptr<kafka::embedded_kafka> embedded;
   std::string bootstrap;
   std::unique_ptr<kafka::outbox_relay> relay;
@@ -224,6 +227,8 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
     // Commits with events wake the relay. Safe at shutdown: stop() stops pg_storage, joining
     // the writer threads that call this, before it stops and destroys the relay.
     so.writes.on_events_committed = [relay = d.relay.get()] { relay->notify(); };
+    so.writes.on_batch = d.metrics.persister_batches();
+    d.relay->on_published(d.metrics.publish_delays());
     // Grain writes commit only while this node holds its cluster membership.
     d.lease = std::make_shared<persistence::node_lease>();
     so.writes.lease = d.lease;
@@ -372,6 +377,9 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
                                 {"alive", view->members().size()},
                                 {"nodes", std::move(nodes)}};
     };
+  d.metrics.watch({&d.host->grains(), &d.host->client(), d.pg ? &d.pg->write_stats() : nullptr,
+                   d.bridge.get(), d.relay.get(), d.projector.get(), d.cluster.get()});
+  routes_ctx.metrics = [self] { return self->impl_->metrics.scrape(); };
   routes_ctx.admin = admin_hooks_for(std::move(admin));
   routes_ctx.ready = [self] {
     std::string why;
@@ -390,8 +398,9 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
     }
     return checks;
   };
-  d.http = std::make_unique<gateway::http_server>(
-      d.opts.http, d.opts.auth, gateway::make_routes(std::move(routes_ctx)), d.clock);
+  d.http = std::make_unique<gateway::http_server>(d.opts.http, d.opts.auth,
+                                                  gateway::make_routes(std::move(routes_ctx)),
+                                                  d.clock, &d.metrics.http());
 }
 
 node::~node() {

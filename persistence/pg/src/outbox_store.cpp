@@ -51,7 +51,8 @@ std::optional<std::vector<outbox_row>> outbox_store::unpublished(std::int64_t af
   try {
     pqxx::nontransaction n{*conn_};
     auto r = n.exec("SELECT id, event_id::text, event_type, aggregate_type, aggregate_id, "
-                    "sequence, envelope::text FROM outbox WHERE published_at IS NULL AND id > " +
+                    "sequence, envelope::text, (extract(epoch FROM created_at) * 1000)::bigint "
+                    "FROM outbox WHERE published_at IS NULL AND id > " +
                     std::to_string(after_id) + " ORDER BY id LIMIT " + std::to_string(limit));
     std::vector<outbox_row> rows;
     rows.reserve(r.size());
@@ -59,7 +60,7 @@ std::optional<std::vector<outbox_row>> outbox_store::unpublished(std::int64_t af
       rows.push_back(outbox_row{row[0].as<std::int64_t>(), row[1].as<std::string>(),
                                 row[2].as<std::string>(), row[3].as<std::string>(),
                                 row[4].as<std::string>(), row[5].as<std::uint64_t>(),
-                                row[6].as<std::string>()});
+                                row[6].as<std::string>(), row[7].as<std::int64_t>()});
     return rows;
   } catch (const std::exception& e) {
     spdlog::warn("outbox relay: reading the outbox failed: {}", e.what());

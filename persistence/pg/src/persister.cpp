@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -340,6 +341,7 @@ void persister::commit(writer& wr, std::vector<grain_write>& batch) {
   std::unordered_map<grain_ref, std::size_t, grain_ref_hash> index;
   coalesce(batch, later, merged, index);
   std::vector<save_status> outcome(merged.size(), save_status::unavailable);
+  std::optional<batch_report> report; // of a committed transaction, for on_batch
   auto started = std::chrono::steady_clock::now();
   try {
     if (!wr.conn || !wr.conn->is_open()) {
@@ -390,6 +392,15 @@ void persister::commit(writer& wr, std::vector<grain_write>& batch) {
     stats_.rows.fetch_add(merged.size(), std::memory_order_relaxed);
     stats_.commit_us_total.fetch_add(static_cast<std::uint64_t>(us), std::memory_order_relaxed);
     healthy_ = true;
+    if (opts_.on_batch && held) {
+      report.emplace();
+      report->writes = batch.size() - later.size();
+      report->rows = merged.size();
+      report->took = std::chrono::microseconds{us};
+      for (std::size_t i = 0; i < merged.size(); ++i)
+        if (won[i])
+          report->saved.push_back(&merged[i].w);
+    }
   } catch (const std::exception& e) {
     if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr)
       wr.conn.reset();
@@ -399,6 +410,13 @@ void persister::commit(writer& wr, std::vector<grain_write>& batch) {
       spdlog::error("persister: transaction of {} writes failed: {}", merged.size(), e.what());
     stats_.failed_transactions.fetch_add(1, std::memory_order_relaxed);
     std::fill(outcome.begin(), outcome.end(), save_status::unavailable);
+  }
+  if (report) { // outside the try: the transaction committed whatever the hook does
+    try {
+      opts_.on_batch(*report);
+    } catch (const std::exception& e) {
+      spdlog::warn("persister: the batch report hook failed: {}", e.what());
+    }
   }
   for (std::size_t i = 0; i < merged.size(); ++i) {
     if (outcome[i] == save_status::conflict)

@@ -10,6 +10,7 @@
 #include <pistache/http_defs.h>
 
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,6 +41,7 @@ struct http_request {
 /// What the server knows of one connection (http_server.cpp).
 struct peer_state;
 class event_stream;
+class route_meter;
 
 /// Answers one request exactly once, from any thread. The answer is built in buffers of the
 /// calling thread (the status line and headers in one, the body in another: JSON is
@@ -65,6 +67,15 @@ class responder {
   void fail(const domain::failure& f);
   /// Sends a prepared body; `close` closes the connection once it is written.
   void send(int status, std::string_view body, bool close = false);
+  /// Sends a prepared body of another media type than JSON.
+  void text(int status, std::string_view body, std::string_view content_type);
+
+  /// Counts and times the answer with `meter` (http_metrics.hpp), from `started_ns` on the
+  /// server's steady clock.
+  void measure(route_meter* meter, std::int64_t started_ns) {
+    meter_ = meter;
+    started_ns_ = started_ns;
+  }
 
   /// Answers 200 with a server-sent event stream (event_stream.hpp): the head goes out now
   /// (Content-Type: text/event-stream, Cache-Control: no-cache, no Content-Length, the
@@ -81,7 +92,8 @@ class responder {
   /// Claims the exchange (false when it was answered already).
   bool claim();
   /// Writes the answer with the body `body` (claim() must have returned true).
-  void finish(int status, std::string_view body, bool close);
+  void finish(int status, std::string_view body, bool close,
+              std::string_view content_type = "application/json");
 
   std::shared_ptr<peer_state> conn_;
   Pistache::Http::Version version_;
@@ -89,6 +101,8 @@ class responder {
   bool keep_alive_;
   std::vector<std::pair<std::string, std::string>> headers_;
   std::atomic<bool> answered_{false};
+  route_meter* meter_ = nullptr;
+  std::int64_t started_ns_ = 0;
 };
 
 using responder_ptr = std::shared_ptr<responder>;

@@ -30,14 +30,17 @@ class Endpoint;
 namespace bazaar::gateway {
 
 struct server_core;
+class http_metrics;
 
 class http_server {
  public:
   /// `clock` must outlive the server. Its steady time drives the request and keep-alive
   /// timeouts (the sweep that applies them runs every tenth of http.header_timeout_ms, within
-  /// 10..250 ms, of real time); its wall time decides token expiry.
+  /// 10..250 ms, of real time); its wall time decides token expiry. `metrics`, when given
+  /// (it must outlive the server), counts and times every answer by route pattern and status.
   http_server(const config::http_options& http, const config::auth_options& auth,
-              std::shared_ptr<router> routes, const runtime::clock& clock);
+              std::shared_ptr<router> routes, const runtime::clock& clock,
+              http_metrics* metrics = nullptr);
   ~http_server();
 
   http_server(const http_server&) = delete;

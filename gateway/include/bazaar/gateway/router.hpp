@@ -19,11 +19,18 @@ enum class access {
 
 using handler = std::function<void(http_request&, const responder_ptr&)>;
 
+class route_meter;
+
 struct route {
   std::string method;
   std::vector<std::string> segments; ///< "{x}" marks a parameter
   access who = access::customer;
   handler run;
+  /// Counts and times its requests (http_metrics.hpp); null: not measured.
+  route_meter* meter = nullptr;
+
+  /// The pattern it was added with, e.g. "/api/v1/basket/items/{sku}".
+  std::string pattern() const;
 };
 
 class router {
@@ -53,6 +60,13 @@ class router {
 
   /// Every route, in the order they were added (for the OpenAPI document's test).
   std::vector<listed_route> list() const;
+
+  /// Calls `fn` with every route, in the order added (e.g. to give each its meter before the
+  /// server starts).
+  void each(const std::function<void(route&)>& fn) {
+    for (auto& r : routes_)
+      fn(r);
+  }
 
  private:
   std::vector<route> routes_;

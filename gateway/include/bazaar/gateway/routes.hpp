@@ -35,6 +35,8 @@ struct route_context {
   readiness_probe ready;
   /// The runtime administration routes' answers (admin_routes.hpp).
   admin_hooks admin;
+  /// The body of GET /metrics (Prometheus text format); null: 404.
+  std::function<std::string()> metrics;
 };
 
 /// Builds the router: health, catalog, basket, checkout, order and admin routes.

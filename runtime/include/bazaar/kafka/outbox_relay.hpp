@@ -18,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -39,6 +40,12 @@ class outbox_relay {
   /// empty with its node): records published but not consumed yet are not lost. Consumers
   /// remember event ids, so what they had handled has no second effect.
   void republish_on_lead(std::chrono::seconds window) { republish_window_ = window; }
+
+  /// Before start(): `fn` gets, for each record Kafka confirmed, how long after its commit
+  /// that was (the node's wall clock against PostgreSQL's commit time); on the relay's thread.
+  void on_published(std::function<void(std::chrono::milliseconds)> fn) {
+    on_published_ = std::move(fn);
+  }
 
   void start();
   /// Delivers what is in flight (bounded wait), then stops. Idempotent.
@@ -74,6 +81,7 @@ class outbox_relay {
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::int64_t> backlog_{-1};
   std::atomic<bool> leading_{false};
+  std::function<void(std::chrono::milliseconds)> on_published_;
 };
 
 } // namespace bazaar::kafka

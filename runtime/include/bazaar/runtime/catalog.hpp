@@ -15,10 +15,13 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -30,6 +33,7 @@
 namespace bazaar::runtime {
 
 class catalog;
+struct type_counters;
 
 /// One live activation of a grain on this node.
 class activation {
@@ -88,6 +92,16 @@ class activation {
   /// Since when the idle collector has seen this activation untouched.
   clock::steady_time idle_since() const { return idle_since_; }
 
+  /// The grain notes how many messages wait in its mailbox (read by the grain itself while it
+  /// handles one: CAF's mailbox is not safe to read from another thread); written only when it
+  /// changed. For metrics: what the grain last saw, which is 0 once it handled the last one.
+  void note_mailbox(std::size_t waiting) {
+    auto n = static_cast<std::uint32_t>(std::min<std::size_t>(waiting, UINT32_MAX));
+    if (mailbox_.load(std::memory_order_relaxed) != n)
+      mailbox_.store(n, std::memory_order_relaxed);
+  }
+  std::uint32_t mailbox() const { return mailbox_.load(std::memory_order_relaxed); }
+
  private:
   friend class catalog;
   friend class idle_collector;
@@ -103,6 +117,9 @@ class activation {
   std::int64_t activated_wall_ms_;
   std::atomic<std::uint64_t> version_{0};
   std::atomic<std::size_t> observers_{0};
+  std::atomic<std::uint32_t> mailbox_{0};
+  /// The counters of this activation's type (null for remote stubs).
+  type_counters* counters_ = nullptr;
   std::atomic<std::uint64_t> call_id_{0};
   std::atomic<clock::steady_time::rep> call_deadline_ns_{0};
   clock::steady_time idle_since_;
@@ -111,6 +128,25 @@ class activation {
 };
 
 using activation_ptr = std::shared_ptr<activation>;
+
+/// A grain type's activations since start, for metrics; a scrape reads them.
+struct type_counters {
+  std::atomic<std::uint64_t> active{0};
+  std::atomic<std::uint64_t> activations{0};
+  std::atomic<std::uint64_t> deactivations{0};
+};
+
+/// One grain type as metrics show it.
+struct type_stats {
+  std::string type;
+  std::uint64_t active = 0;
+  std::uint64_t activations = 0;
+  std::uint64_t deactivations = 0;
+  /// Messages waiting in the mailboxes of its activations, as each grain last saw its own
+  /// (activation::note_mailbox): their sum, and the largest.
+  std::uint64_t mailbox_total = 0;
+  std::uint64_t mailbox_max = 0;
+};
 
 /// What a grain factory gets to build an activation.
 struct grain_context {
@@ -204,6 +240,10 @@ class catalog : public std::enable_shared_from_this<catalog> {
   /// Activations made since start, for metrics and tests.
   std::uint64_t activations_total() const { return activations_total_.load(); }
 
+  /// Every registered type with its counters and its activations' mailboxes, sorted by type.
+  /// Visits every activation (under each shard's lock in turn): for scrapes, not hot paths.
+  std::vector<type_stats> types() const;
+
   const clock& time() const { return clock_; }
   caf::actor_system& system() const { return system_; }
 
@@ -212,6 +252,7 @@ class catalog : public std::enable_shared_from_this<catalog> {
     grain_factory factory;
     std::chrono::milliseconds idle_timeout;
     grain_factory stub;
+    std::shared_ptr<type_counters> counters = std::make_shared<type_counters>();
   };
   struct shard {
     mutable std::mutex mtx;

@@ -228,6 +228,13 @@ caf::result<Reply> shared_answer(durable_grain_actor<G>* self, const G& def, con
   return out;
 }
 
+/// Notes how many messages wait behind the one being handled (activation::note_mailbox): the
+/// queued ones CAF has taken in so far (reading it, unlike mailbox().size(), changes nothing).
+template <class G>
+void note_mailbox(durable_grain_actor<G>* self) {
+  self->state.ctx.record->note_mailbox(self->mailbox().queue().total_task_size());
+}
+
 /// Handles one message of G's interface; `slot` is its position in the interface.
 template <class G, class Reply, std::size_t Slot, class Msg>
 caf::result<Reply> handle(durable_grain_actor<G>* self, const G& def, const Msg& msg) {
@@ -235,6 +242,7 @@ caf::result<Reply> handle(durable_grain_actor<G>* self, const G& def, const Msg&
   auto& st = self->state;
   auto& d = *st.d;
   st.ctx.record->touch();
+  note_mailbox(self);
   if constexpr (is_query<G, Msg>::value) {
     if (d.settled()) {
       if constexpr (std::is_empty<Msg>::value)
@@ -331,6 +339,7 @@ caf::message_handler lifecycle(durable_grain_actor<G>* self) {
   return {
       [self](persisted_atom, std::uint64_t epoch, std::uint64_t write_no, std::uint8_t status) {
         auto& st = self->state;
+        note_mailbox(self);
         auto before = st.d->committed().version;
         if (static_cast<persistence::save_status>(status) != persistence::save_status::saved)
           st.kafka_chain_broken = true;

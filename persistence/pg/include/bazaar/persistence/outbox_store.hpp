@@ -24,6 +24,8 @@ struct outbox_row {
   std::string aggregate_id;
   std::uint64_t sequence = 0;
   std::string envelope;
+  /// When it was committed: ms since the epoch on PostgreSQL's clock.
+  std::int64_t committed_ms = 0;
 };
 
 class outbox_store {

@@ -27,6 +27,15 @@ namespace bazaar::persistence {
 
 class persister {
  public:
+  /// A committed transaction, for metrics (options::on_batch).
+  struct batch_report {
+    std::size_t writes = 0;            ///< grain writes in it, before coalescing
+    std::size_t rows = 0;              ///< grains written (snapshot rows after coalescing)
+    std::chrono::microseconds took{0}; ///< from the first statement to the commit
+    /// The writes that committed (the fence let them through); valid during the call only.
+    std::vector<const grain_write*> saved;
+  };
+
   struct options {
     int writers = 2;
     int batch_max_rows = 500;
@@ -35,6 +44,9 @@ class persister {
     std::function<void()> on_events_committed;
     /// The cluster membership the writes are fenced on (node_lease.hpp); null: none.
     std::shared_ptr<const node_lease> lease;
+    /// Runs on the writer thread after each transaction that committed (not after a failed
+    /// or fenced one), before the writes' `done`; it must be quick.
+    std::function<void(const batch_report&)> on_batch;
   };
 
   /// Counters for metrics and benchmarks.
