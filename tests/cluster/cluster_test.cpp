@@ -98,6 +98,16 @@ struct cluster_fixture {
     }
   }
 
+  /// Adds `quantity` of `sku` to `customer`'s basket through node i; it must succeed.
+  void add_to_basket(int i, const std::string& customer, const std::string& sku, int quantity) {
+    http_connection c{port(i)};
+    auto r = c.request("POST", "/api/v1/basket/items",
+                       json::serialize(json::object{{"sku", sku}, {"quantity", quantity}}),
+                       bearer(node_process::token(customer)));
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+  }
+
   void create_product(const std::string& sku, int stock) {
     http_connection c{port(0)};
     auto r = c.request("POST", "/api/v1/products",
@@ -261,15 +271,8 @@ TEST_CASE("a basket written through one node reads the same through the others, 
   cluster_fixture cluster;
   cluster.create_product("c-sku", 1000);
   constexpr int customers = 30;
-  for (int i = 0; i < customers; ++i) {
-    auto customer = "reader-" + std::to_string(i);
-    http_connection c{cluster.port(i % 3)};
-    auto r = c.request("POST", "/api/v1/basket/items",
-                       json::serialize(json::object{{"sku", "c-sku"}, {"quantity", 1 + i % 5}}),
-                       bearer(node_process::token(customer)));
-    INFO(r.body);
-    REQUIRE(r.status == 200);
-  }
+  for (int i = 0; i < customers; ++i)
+    cluster.add_to_basket(i % 3, "reader-" + std::to_string(i), "c-sku", 1 + i % 5);
   for (int i = 0; i < customers; ++i)
     for (int n = 0; n < 3; ++n) {
       INFO("customer " << i << " through node " << n);
@@ -311,15 +314,8 @@ TEST_CASE("bazaarctl through any node of three answers for the cluster: where ea
   cluster_fixture cluster;
   cluster.create_product("ctl-sku", 1000);
   constexpr int customers = 12;
-  for (int i = 0; i < customers; ++i) {
-    auto customer = "ctl-" + std::to_string(i);
-    http_connection c{cluster.port(i % 3)};
-    auto r = c.request("POST", "/api/v1/basket/items",
-                       json::serialize(json::object{{"sku", "ctl-sku"}, {"quantity", i + 1}}),
-                       bearer(node_process::token(customer)));
-    INFO(r.body);
-    REQUIRE(r.status == 200);
-  }
+  for (int i = 0; i < customers; ++i)
+    cluster.add_to_basket(i % 3, "ctl-" + std::to_string(i), "ctl-sku", i + 1);
   auto ctl = [&](int via, std::vector<std::string> args) {
     args.push_back("--json");
     auto r = test::bazaarctl(cluster.port(via), node_process::secret(), args);
