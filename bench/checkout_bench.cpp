@@ -21,6 +21,7 @@
 #include "bazaar/actors/order_grain.hpp"
 #include "bazaar/persistence/pg.hpp"
 #include "bazaar/runtime/host.hpp"
+#include "bazaar/runtime/logging.hpp"
 
 #include "support/http_client.hpp"
 #include "support/test_node.hpp"
@@ -167,6 +168,7 @@ double raw_upserts(const persistence::pg_settings& pg, double seconds) {
 int main(int argc, char** argv) {
   double seconds = 10, latency_seconds = 10, rate = 0, goal_rate = 3000;
   int clients = 32, products = 500, http_threads = 2;
+  std::string log_level = "warn";
   CLI::App app{"Confirmed checkouts per second and 202 -> confirmed delay on one node"};
   app.add_option("--seconds", seconds, "Seconds of full load");
   app.add_option("--clients", clients, "Closed-loop HTTP clients at full load");
@@ -175,14 +177,22 @@ int main(int argc, char** argv) {
   app.add_option("--rate", rate, "Checkouts/s of the open-loop phase (0: half of full load)");
   app.add_option("--http-threads", http_threads, "The node's Pistache threads");
   app.add_option("--goal-rate", goal_rate, "Confirmed orders/s to reach");
+  app.add_option("--log-level", log_level,
+                 "The node's log level: at info each checkout step is a JSON line on stderr "
+                 "(about a dozen per checkout; redirect stderr to a file)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"warn", "info", "debug"}));
   CLI11_PARSE(app, argc, argv);
 
   auto opts = test::test_node_options();
   opts.http.threads = http_threads;
   opts.runtime.max_threads = 0;
   opts.http.request_timeout_ms = 30000;
+  config::log_options log;
+  log.level = log_level;
+  log.format = "json";
+  runtime::setup_logging(log);
   test::test_node node{opts};
-  spdlog::set_level(spdlog::level::warn);
   auto admin = node.admin_token();
   auto c = node.connect();
   // The bridge owns every partition of the routed topics before anything is measured.
