@@ -44,10 +44,14 @@ caf::error admin_error(const caf::error& e, const grain_id& id) {
 template <class R, class... Ts>
 void ask(caf::actor_system& sys, const caf::actor& target, std::chrono::milliseconds timeout,
          std::function<void(caf::expected<R>)> done, Ts... xs) {
-  sys.spawn([target, timeout, done = std::move(done), xs...](caf::event_based_actor* self) {
-    self->request(target, timeout, xs...)
-        .then([done](R& r) { done(std::move(r)); }, [done](caf::error& e) { done(e); });
-  });
+  // The target is an argument, not a capture: CAF 0.17 binds a reference through a null
+  // pointer when a function-based actor gets no arguments (UBSan).
+  sys.spawn(
+      [timeout, done = std::move(done), xs...](caf::event_based_actor* self, caf::actor to) {
+        self->request(to, timeout, xs...)
+            .then([done](R& r) { done(std::move(r)); }, [done](caf::error& e) { done(e); });
+      },
+      target);
 }
 
 /// The JSON object text of a grain's inspection with the catalog's facts of its activation.
@@ -108,21 +112,23 @@ caf::behavior local_grain_admin(caf::event_based_actor* self, std::shared_ptr<ca
           return false;
         auto rp = self->make_response_promise<bool>();
         // A watcher per request: it learns that the grain stopped from its down message.
-        self->spawn([handle, rp](caf::event_based_actor* w) mutable -> caf::behavior {
-          w->monitor(handle);
-          w->set_down_handler([w, rp](caf::down_msg&) {
-            auto promise = rp;
-            promise.deliver(true);
-            w->quit();
-          });
-          w->send(handle, deactivate_atom::value, force_deactivation);
-          w->delayed_send(w, deactivate_timeout, tick_atom::value);
-          return {[w, rp](tick_atom) mutable {
-            rp.deliver(make_failure(core::errc::timeout,
-                                    "the grain did not stop within 15 s (writes in flight)"));
-            w->quit();
-          }};
-        });
+        self->spawn(
+            [rp](caf::event_based_actor* w, caf::actor grain) mutable -> caf::behavior {
+              w->monitor(grain);
+              w->set_down_handler([w, rp](caf::down_msg&) {
+                auto promise = rp;
+                promise.deliver(true);
+                w->quit();
+              });
+              w->send(grain, deactivate_atom::value, force_deactivation);
+              w->delayed_send(w, deactivate_timeout, tick_atom::value);
+              return {[w, rp](tick_atom) mutable {
+                rp.deliver(make_failure(core::errc::timeout,
+                                        "the grain did not stop within 15 s (writes in flight)"));
+                w->quit();
+              }};
+            },
+            handle);
         return rp;
       },
       [self, grains](list_atom, const std::string& type,
