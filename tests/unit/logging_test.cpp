@@ -108,8 +108,7 @@ TEST_CASE("a password in a PostgreSQL URL or connection string is masked in ever
         "URI: \"postgres://u:***@[::1]:5/x?sslmode=require\" failed");
   CHECK(redact_secrets("host=db user=shop password=s3cret dbname=x") ==
         "host=db user=shop password=*** dbname=x");
-  CHECK(redact_secrets("host=db PASSWORD='a b \\' c' dbname=x") ==
-        "host=db PASSWORD=*** dbname=x");
+  CHECK(redact_secrets("host=db PASSWORD='a b \\' c' dbname=x") == "host=db PASSWORD=*** dbname=x");
   CHECK(redact_secrets("postgresql://db/x?user=u&password=s3cret&sslmode=disable") ==
         "postgresql://db/x?user=u&password=***&sslmode=disable");
   // No password: unchanged.
