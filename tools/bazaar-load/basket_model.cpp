@@ -1,0 +1,223 @@
+#include "basket_model.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace bazaar::load {
+
+namespace {
+
+/// More candidate quantities than this for one line and the model stops telling them apart.
+constexpr std::size_t max_candidates = 16;
+constexpr std::size_t max_notes = 20;
+
+/// The quantity a line has after `op` when it had `q` (the node's own rules: a line holds at
+/// most 999 units, more is refused, so an add past it does not happen).
+int after(const basket_op& op, int q) {
+  switch (op.what) {
+  case basket_op::kind::add:
+    return q + op.quantity > 999 ? q : q + op.quantity;
+  case basket_op::kind::set:
+    return op.quantity;
+  case basket_op::kind::remove:
+  case basket_op::kind::clear:
+  case basket_op::kind::checkout:
+    return 0;
+  case basket_op::kind::get:
+    return q;
+  }
+  return q;
+}
+
+bool touches_every_line(basket_op::kind k) {
+  return k == basket_op::kind::clear || k == basket_op::kind::checkout;
+}
+
+} // namespace
+
+const char* to_string(basket_op::kind k) {
+  switch (k) {
+  case basket_op::kind::add:
+    return "add";
+  case basket_op::kind::set:
+    return "set";
+  case basket_op::kind::remove:
+    return "remove";
+  case basket_op::kind::clear:
+    return "clear";
+  case basket_op::kind::get:
+    return "get";
+  case basket_op::kind::checkout:
+    return "checkout";
+  }
+  return "?";
+}
+
+bool basket_model::line_candidates::allows(int quantity) const {
+  return any || std::binary_search(values.begin(), values.end(), quantity);
+}
+
+basket_model::basket_model(std::size_t customers) {
+  customers_.reserve(customers);
+  for (std::size_t i = 0; i < customers; ++i)
+    customers_.push_back(std::make_unique<customer_state>());
+}
+
+bool basket_model::try_acquire(std::size_t customer) {
+  bool expected = false;
+  return customers_[customer]->busy.compare_exchange_strong(expected, true,
+                                                            std::memory_order_acquire);
+}
+
+void basket_model::release(std::size_t customer) {
+  customers_[customer]->busy.store(false, std::memory_order_release);
+}
+
+void basket_model::apply(customer_state& c, const basket_op& op, bool maybe) {
+  c.touched = true;
+  auto update = [&](line_candidates& line) {
+    if (line.any)
+      return;
+    std::set<int> next;
+    for (int q : line.values) {
+      next.insert(after(op, q));
+      if (maybe)
+        next.insert(q);
+    }
+    if (next.size() > max_candidates) {
+      line.any = true;
+      line.values.clear();
+      return;
+    }
+    line.values.assign(next.begin(), next.end());
+  };
+  if (touches_every_line(op.what)) {
+    for (auto& [sku, line] : c.lines)
+      update(line);
+  } else if (op.what != basket_op::kind::get) {
+    update(c.lines[op.sku]);
+  }
+  // Lines that can only be absent are not kept.
+  for (auto it = c.lines.begin(); it != c.lines.end();) {
+    if (!it->second.any && it->second.values == std::vector<int>{0})
+      it = c.lines.erase(it);
+    else
+      ++it;
+  }
+}
+
+bool basket_model::compare(std::size_t customer, customer_state& c, const basket_view& view,
+                           const char* where) {
+  bool ok = true;
+  std::set<int> skus;
+  for (const auto& [sku, line] : c.lines)
+    skus.insert(sku);
+  for (const auto& [sku, q] : view.lines)
+    skus.insert(sku);
+  for (int sku : skus) {
+    auto shown = view.lines.count(sku) ? view.lines.at(sku) : 0;
+    auto it = c.lines.find(sku);
+    line_candidates expected = it == c.lines.end() ? line_candidates{} : it->second;
+    if (!expected.allows(shown)) {
+      ok = false;
+      bool phantom = expected.values == std::vector<int>{0};
+      (phantom ? phantom_ : lost_).fetch_add(1);
+      std::string allowed;
+      for (int q : expected.values)
+        allowed += (allowed.empty() ? "" : " or ") + std::to_string(q);
+      note(std::string{phantom ? "phantom write" : "lost write"} + " (" + where + "): customer #" +
+           std::to_string(customer) + ", sku #" + std::to_string(sku) + ": the node shows " +
+           std::to_string(shown) + ", the acknowledged operations allow " + allowed);
+    }
+    // From here the model follows the node (one anomaly is counted once).
+    if (shown == 0)
+      c.lines.erase(sku);
+    else
+      c.lines[sku] = line_candidates{{shown}, false};
+  }
+  for (const auto& sku : view.foreign_skus) {
+    ok = false;
+    phantom_.fetch_add(1);
+    note(std::string{"phantom write ("} + where + "): customer #" + std::to_string(customer) +
+         " has a line of sku \"" + sku + "\" that this run never added");
+  }
+  if (view.version >= 0) {
+    // A write that changes nothing (setting a line to its quantity) keeps the version.
+    if (view.version < c.last_version) {
+      ok = false;
+      regressions_.fetch_add(1);
+      note(std::string{"version regression ("} + where + "): customer #" +
+           std::to_string(customer) + ": version " + std::to_string(view.version) +
+           " after an acknowledged version " + std::to_string(c.last_version));
+    }
+    c.last_version = std::max(c.last_version, view.version);
+  }
+  return ok;
+}
+
+bool basket_model::acknowledged(std::size_t customer, const basket_op& op,
+                                const basket_view* answer) {
+  auto& c = *customers_[customer];
+  apply(c, op, false);
+  if (answer == nullptr)
+    return true;
+  answers_.fetch_add(1);
+  return compare(customer, c, *answer, "in an answer");
+}
+
+void basket_model::unknown(std::size_t customer, const basket_op& op) {
+  unknown_.fetch_add(1);
+  apply(*customers_[customer], op, true);
+}
+
+bool basket_model::check_final(std::size_t customer, const basket_view& actual) {
+  final_.fetch_add(1);
+  return compare(customer, *customers_[customer], actual, "in the final read");
+}
+
+int basket_model::expected_quantity(std::size_t customer, int sku) const {
+  const auto& lines = customers_[customer]->lines;
+  auto it = lines.find(sku);
+  if (it == lines.end() || it->second.any)
+    return 0;
+  return it->second.values.back();
+}
+
+std::vector<int> basket_model::expected_skus(std::size_t customer) const {
+  std::vector<int> skus;
+  for (const auto& [sku, line] : customers_[customer]->lines)
+    skus.push_back(sku);
+  return skus;
+}
+
+bool basket_model::touched(std::size_t customer) const {
+  return customers_[customer]->touched;
+}
+
+void basket_model::inject_lost_write(std::size_t customer, int sku, int quantity) {
+  apply(*customers_[customer], basket_op{basket_op::kind::add, sku, quantity}, false);
+}
+
+consistency_counts basket_model::counts() const {
+  consistency_counts c;
+  c.lost_writes = lost_.load();
+  c.phantom_writes = phantom_.load();
+  c.version_regressions = regressions_.load();
+  c.unknown_outcomes = unknown_.load();
+  c.answers_checked = answers_.load();
+  c.final_checked = final_.load();
+  return c;
+}
+
+void basket_model::note(std::string what) {
+  std::lock_guard lock{notes_mutex_};
+  if (notes_.size() < max_notes)
+    notes_.push_back(std::move(what));
+}
+
+std::vector<std::string> basket_model::anomalies() const {
+  std::lock_guard lock{notes_mutex_};
+  return notes_;
+}
+
+} // namespace bazaar::load
