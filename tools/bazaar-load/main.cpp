@@ -15,7 +15,9 @@
 #include <boost/json.hpp>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -100,6 +102,15 @@ std::string random_run_id() {
   for (int i = 0; i < 8; ++i)
     id += hex[rng() % 16];
   return id;
+}
+
+std::atomic<bool> interrupted{false};
+
+/// The first Ctrl-C ends the load as its duration would (the report and checks follow); the
+/// second one ends the process.
+void on_interrupt(int) {
+  if (interrupted.exchange(true))
+    std::_Exit(130);
 }
 
 } // namespace
@@ -191,7 +202,8 @@ int main(int argc, char** argv) {
   app.add_option("--run-id", o.run_id,
                  "Names the run's customers and products (load-<id>-c<i>, load-<id>-s<i>); "
                  "random by default, so that runs never share baskets");
-  app.add_option("--seed", o.seed, "Seed of the virtual users' choices (default: random)");
+  app.add_option("--seed", o.seed,
+                 "Seed of the virtual users' choices (default: derived from the run id)");
   app.add_option("--json", o.json_file, "Also write the report as JSON to this file");
   app.add_option("--chart", o.chart_file,
                  "Write an SVG chart of throughput and latency percentiles over time");
@@ -201,7 +213,12 @@ int main(int argc, char** argv) {
   // Test-only: proves the check catches a lost write (the model records an acknowledged add
   // that was never sent). Never changes what is sent to the node.
   app.add_flag("--inject-lost-write", o.inject_lost_write)->group("");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help answers 0; every usage error exits 2, as the footer says.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   auto usage = [](const std::string& why) {
     std::cerr << "bazaar-load: " << why << "\n";
@@ -272,7 +289,9 @@ int main(int argc, char** argv) {
     if (o.progress)
       std::cerr << "\r" << progress_line(o, p, t) << "    " << std::flush;
   };
-  auto run = run_load(o, s, model, targets, on_second);
+  std::signal(SIGINT, on_interrupt);
+  auto run = run_load(o, s, model, targets, on_second, interrupted);
+  std::signal(SIGINT, SIG_DFL);
   if (o.progress)
     std::cerr << "\n";
 

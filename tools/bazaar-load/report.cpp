@@ -105,6 +105,8 @@ void print_report(std::ostream& out, const load_report& r) {
       << (o.zipf ? "Zipf (s = " + fixed(o.zipf_exponent, 2) + ")" : std::string{"uniform"})
       << " choice\n\n";
 
+  if (r.run.interrupted)
+    out << "  interrupted  (Ctrl-C): the load ended early; the checks ran as usual\n";
   double rate = r.run.seconds > 0 ? static_cast<double>(t.requests) / r.run.seconds : 0;
   out << "  requests     " << grouped(t.requests) << " in " << fixed(r.run.seconds, 1)
       << " s = " << fixed(rate, 1) << " /s, iterations " << grouped(t.iterations)
@@ -206,6 +208,7 @@ json::object report_json(const load_report& r) {
   j["skus"] = o.skus;
   j["distribution"] = o.zipf ? "zipf" : "uniform";
   j["seconds"] = r.run.seconds;
+  j["interrupted"] = r.run.interrupted;
   j["requests"] = t.requests;
   j["iterations"] = t.iterations;
   j["throughput"] = r.run.seconds > 0 ? static_cast<double>(t.requests) / r.run.seconds : 0.0;

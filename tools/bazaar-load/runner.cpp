@@ -494,7 +494,8 @@ class worker {
 
 run_result run_load(const load_options& o, const shop& s, basket_model& model,
                     const std::vector<target>& targets,
-                    const std::function<void(const interval_point&, const run_totals&)>& progress) {
+                    const std::function<void(const interval_point&, const run_totals&)>& progress,
+                    const std::atomic<bool>& interrupted) {
   run_context ctx{o,
                   s,
                   model,
@@ -550,6 +551,8 @@ run_result run_load(const load_options& o, const shop& s, basket_model& model,
     auto now = load_clock::now();
     if (now >= deadline)
       ctx.stopping = true;
+    if (interrupted.load() && !ctx.stopping.exchange(true))
+      result.interrupted = true;
     if (now >= next_tick) {
       collect(now);
       next_tick += std::chrono::seconds{1};

@@ -11,6 +11,7 @@
 #include "shop.hpp"
 #include "stats.hpp"
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <string>
@@ -35,13 +36,16 @@ struct run_result {
   std::uint64_t checkouts_unknown = 0;
   std::uint64_t connections_opened = 0;
   double seconds = 0; ///< from the first iteration to the last answer
+  bool interrupted = false;
 };
 
 /// Runs the load of `o` on the shop and model; `progress` (when set) is called once a second
-/// with the point just ended and the totals so far.
+/// with the point just ended and the totals so far. The load stops early, as at the end of its
+/// duration, once `interrupted` holds (Ctrl-C).
 run_result run_load(const load_options& o, const shop& s, basket_model& model,
                     const std::vector<target>& targets,
-                    const std::function<void(const interval_point&, const run_totals&)>& progress);
+                    const std::function<void(const interval_point&, const run_totals&)>& progress,
+                    const std::atomic<bool>& interrupted);
 
 /// Whether an order status is one a checkout ends in (this tool ships nothing).
 bool is_terminal(const std::string& status);
