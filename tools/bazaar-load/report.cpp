@@ -343,14 +343,24 @@ void axes(std::ostream& out, const panel& p, const std::string& label,
       << "</text>\n";
 }
 
+/// A line through `pts`, broken where a point is missing (NaN: a second without answers).
 void series(std::ostream& out, const panel& p, const std::vector<std::pair<double, double>>& pts,
             const char* colour, const char* name, double legend_x) {
-  if (!pts.empty()) {
-    out << "<polyline fill='none' stroke='" << colour << "' stroke-width='1.5' points='";
-    for (const auto& [t, v] : pts)
-      out << fixed(p.px(t), 1) << "," << fixed(p.py(v), 1) << " ";
-    out << "'/>\n";
+  bool open = false;
+  for (const auto& [t, v] : pts) {
+    if (std::isnan(v)) {
+      if (open)
+        out << "'/>\n";
+      open = false;
+      continue;
+    }
+    if (!open)
+      out << "<polyline fill='none' stroke='" << colour << "' stroke-width='1.5' points='";
+    open = true;
+    out << fixed(p.px(t), 1) << "," << fixed(p.py(v), 1) << " ";
   }
+  if (open)
+    out << "'/>\n";
   out << "<rect x='" << legend_x << "' y='" << p.y - 18 << "' width='10' height='10' fill='"
       << colour << "'/><text x='" << legend_x + 14 << "' y='" << p.y - 9 << "'>" << name
       << "</text>\n";
@@ -374,7 +384,10 @@ void write_chart(std::ostream& out, const load_report& r) {
       errors.emplace_back(pt.end_s, err);
       rate_max = std::max({rate_max, rate, err});
     }
-    if (pt.requests > 0 && pt.max > 0) {
+    if (pt.requests == 0 || pt.max == 0) {
+      for (auto* line : {&p50, &p90, &p99, &mx})
+        line->emplace_back(pt.end_s, std::nan(""));
+    } else {
       p50.emplace_back(pt.end_s, ms(pt.p50));
       p90.emplace_back(pt.end_s, ms(pt.p90));
       p99.emplace_back(pt.end_s, ms(pt.p99));
