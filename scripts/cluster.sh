@@ -165,7 +165,7 @@ cmd_start() {
   done
 
   ./scripts/install-deps.sh
-  ./scripts/build.sh bazaar bazaarctl
+  ./scripts/build.sh bazaar bazaarctl bazaar-load
   BAZAAR_POSTGRES_URL=$(./scripts/postgres.sh)
   export BAZAAR_POSTGRES_URL
   rm -f "$dir"/node-*.pid "$dir/kafka-mock.pid"

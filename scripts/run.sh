@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
-./scripts/build.sh bazaar bazaarctl
+./scripts/build.sh bazaar bazaarctl bazaar-load
 BAZAAR_POSTGRES_URL=$(./scripts/postgres.sh)
 export BAZAAR_POSTGRES_URL
 
@@ -38,6 +38,8 @@ cat <<BANNER
 
   build/bin/bazaarctl --url http://127.0.0.1:${port} grain basket/alice    # or: cluster, grains,
                                                   # kafka, dlq list, sagas --stuck 30s (--help)
+  build/bin/bazaar-load basket --url http://127.0.0.1:${port} --duration 30s --concurrency 64
+                                                  # load test; ends with a consistency check
 
 BANNER
 exec build/bin/bazaar serve --set "http.port=${port}" "$@"
