@@ -13,7 +13,8 @@
 /// retry budget. A call in flight to a node that fails (the connection to its router drops)
 /// fails fast: a query or a message with an Idempotency-Key (a Kafka record's event id) is
 /// sent again to the new owner, since a second delivery changes nothing; any other command
-/// fails `unavailable` with its outcome unknown, so that the caller decides.
+/// fails `timeout` with its outcome unknown, so that the caller decides (not `unavailable`,
+/// which promises that nothing happened).
 ///
 /// A stub leaves when idle like an activation, when the catalog rebalances after a view change
 /// (once its calls are answered), and when the remote activation it observes for a caller
@@ -231,7 +232,9 @@ caf::behavior grain_stub(grain_stub_actor* self, grain_context ctx) {
       if (call.retry_safe) {
         detail::stub_again(self, key);
       } else {
-        call.rp.deliver(make_failure(core::errc::unavailable,
+        // Not `unavailable`: that promises nothing happened, and the node may have committed
+        // it before it failed. Like a grain that did not answer in time, the outcome is unknown.
+        call.rp.deliver(make_failure(core::errc::timeout,
                                      "the node serving " + st.ctx.id.str() +
                                          " failed; the outcome of the request is unknown"));
         st.calls.erase(key);
