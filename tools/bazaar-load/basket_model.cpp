@@ -1,7 +1,6 @@
 #include "basket_model.hpp"
 
 #include <algorithm>
-#include <set>
 
 namespace bazaar::load {
 
@@ -27,6 +26,11 @@ int after(const basket_op& op, int q) {
     return q;
   }
   return q;
+}
+
+/// Whether a line can only be absent.
+bool absent(const basket_model::line_candidates& line) {
+  return !line.any && line.values.size() == 1 && line.values.front() == 0;
 }
 
 bool touches_every_line(basket_op::kind k) {
@@ -78,49 +82,61 @@ void basket_model::apply(customer_state& c, const basket_op& op, bool maybe) {
   auto update = [&](line_candidates& line) {
     if (line.any)
       return;
-    std::set<int> next;
-    for (int q : line.values) {
-      next.insert(after(op, q));
-      if (maybe)
-        next.insert(q);
+    if (!maybe && line.values.size() == 1) { // the usual case: one known quantity
+      line.values.front() = after(op, line.values.front());
+      return;
     }
+    std::vector<int> next;
+    next.reserve(line.values.size() * 2);
+    for (int q : line.values) {
+      next.push_back(after(op, q));
+      if (maybe)
+        next.push_back(q);
+    }
+    std::sort(next.begin(), next.end());
+    next.erase(std::unique(next.begin(), next.end()), next.end());
     if (next.size() > max_candidates) {
       line.any = true;
       line.values.clear();
       return;
     }
-    line.values.assign(next.begin(), next.end());
+    line.values = std::move(next);
   };
   if (touches_every_line(op.what)) {
-    for (auto& [sku, line] : c.lines)
-      update(line);
+    for (auto it = c.lines.begin(); it != c.lines.end();) {
+      update(it->second);
+      it = absent(it->second) ? c.lines.erase(it) : std::next(it);
+    }
   } else if (op.what != basket_op::kind::get) {
-    update(c.lines[op.sku]);
-  }
-  // Lines that can only be absent are not kept.
-  for (auto it = c.lines.begin(); it != c.lines.end();) {
-    if (!it->second.any && it->second.values == std::vector<int>{0})
-      it = c.lines.erase(it);
-    else
-      ++it;
+    auto it = c.lines.try_emplace(op.sku).first;
+    update(it->second);
+    if (absent(it->second)) // lines that can only be absent are not kept
+      c.lines.erase(it);
   }
 }
 
 bool basket_model::compare(std::size_t customer, customer_state& c, const basket_view& view,
                            const char* where) {
   bool ok = true;
-  std::set<int> skus;
+  // Every sku of the model or of the view, in order (both maps are sorted).
+  std::vector<int> skus;
+  skus.reserve(c.lines.size() + view.lines.size());
   for (const auto& [sku, line] : c.lines)
-    skus.insert(sku);
+    skus.push_back(sku);
   for (const auto& [sku, q] : view.lines)
-    skus.insert(sku);
+    skus.push_back(sku);
+  std::inplace_merge(skus.begin(), skus.begin() + static_cast<std::ptrdiff_t>(c.lines.size()),
+                     skus.end());
+  skus.erase(std::unique(skus.begin(), skus.end()), skus.end());
   for (int sku : skus) {
-    auto shown = view.lines.count(sku) ? view.lines.at(sku) : 0;
+    auto in_view = view.lines.find(sku);
+    auto shown = in_view == view.lines.end() ? 0 : in_view->second;
     auto it = c.lines.find(sku);
-    line_candidates expected = it == c.lines.end() ? line_candidates{} : it->second;
+    static const line_candidates none{};
+    const line_candidates& expected = it == c.lines.end() ? none : it->second;
     if (!expected.allows(shown)) {
       ok = false;
-      bool phantom = expected.values == std::vector<int>{0};
+      bool phantom = absent(expected);
       (phantom ? phantom_ : lost_).fetch_add(1);
       std::string allowed;
       for (int q : expected.values)
@@ -130,10 +146,15 @@ bool basket_model::compare(std::size_t customer, customer_state& c, const basket
            std::to_string(shown) + ", the acknowledged operations allow " + allowed);
     }
     // From here the model follows the node (one anomaly is counted once).
-    if (shown == 0)
-      c.lines.erase(sku);
-    else
-      c.lines[sku] = line_candidates{{shown}, false};
+    if (shown == 0) {
+      if (it != c.lines.end())
+        c.lines.erase(it);
+    } else if (it == c.lines.end()) {
+      c.lines.emplace(sku, line_candidates{{shown}, false});
+    } else if (it->second.any || it->second.values.size() != 1 ||
+               it->second.values.front() != shown) {
+      it->second = line_candidates{{shown}, false};
+    }
   }
   for (const auto& sku : view.foreign_skus) {
     ok = false;

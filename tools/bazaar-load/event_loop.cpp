@@ -21,11 +21,15 @@ event_loop::~event_loop() {
 }
 
 void event_loop::watch(int fd, std::uint32_t events, io_handler* handler) {
+  auto [it, added] = watched_.emplace(fd, events);
+  if (!added) {
+    if (it->second == events)
+      return;
+    it->second = events;
+  }
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = handler;
-  auto [it, added] = watched_.emplace(fd, true);
-  (void)it;
   if (::epoll_ctl(epoll_fd_, added ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) != 0)
     throw std::runtime_error(std::string{"epoll_ctl: "} + std::strerror(errno));
 }

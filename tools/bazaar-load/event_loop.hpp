@@ -30,7 +30,8 @@ class event_loop {
   event_loop(const event_loop&) = delete;
   event_loop& operator=(const event_loop&) = delete;
 
-  /// Watches `fd` for `events` (added the first time, modified after).
+  /// Watches `fd` for `events` (added the first time, modified after; no system call when
+  /// they are the events it is watched for already).
   void watch(int fd, std::uint32_t events, io_handler* handler);
   /// Stops watching `fd` (before it is closed).
   void unwatch(int fd);
@@ -48,7 +49,7 @@ class event_loop {
   int epoll_fd_ = -1;
   std::uint64_t next_timer_id_ = 0;
   std::map<timer, std::function<void()>> timers_;
-  std::map<int, bool> watched_;
+  std::map<int, std::uint32_t> watched_; ///< the events each fd is watched for
   bool stopped_ = false;
 };
 

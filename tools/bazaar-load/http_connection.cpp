@@ -75,14 +75,15 @@ void http_connection::send(const http_request& r, callback done) {
   ++request_seq_;
   out_ = encode(r, to_->host_header, to_->prefix, keep_alive_);
   written_ = 0;
-  parser_ = response_parser{};
+  parser_.reset();
   deadline_ = loop_.at(load_clock::now() + timeout_, [this] {
     deadline_ = {};
     finish(http_outcome{0, {}, "timeout", written_ > 0});
   });
-  if (fd_ >= 0) {
+  if (fd_ >= 0 && load_clock::now() - idle_since_ > std::chrono::milliseconds{200}) {
     // A kept-alive connection the node closed while it was idle reads as end of file: open a
-    // new one rather than lose the request on it.
+    // new one rather than lose the request on it. (The loop also drops an idle connection
+    // that turns readable; this closes the gap of a close not yet seen by the loop.)
     char probe;
     auto n = ::recv(fd_, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || n > 0)
@@ -95,6 +96,7 @@ void http_connection::send(const http_request& r, callback done) {
 }
 
 void http_connection::open() {
+  parser_ = response_parser{}; // nothing of an earlier connection carries over
   fd_ = ::socket(to_->address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) {
     fail_soon("connect");
@@ -210,6 +212,7 @@ void http_connection::finish(http_outcome outcome) {
   deadline_ = {};
   if (!outcome.answered())
     close_socket(); // a connection in an unknown state is never used again
+  idle_since_ = load_clock::now();
   auto done = std::move(done_);
   done_ = nullptr;
   done(std::move(outcome));

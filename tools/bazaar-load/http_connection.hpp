@@ -85,6 +85,8 @@ class http_connection final : public io_handler {
   event_loop::timer deadline_{};
   std::uint64_t connects_ = 0;
   std::uint64_t request_seq_ = 0;
+  /// When the last answer arrived: a connection idle for longer is probed before it is used.
+  load_clock::time_point idle_since_{};
 };
 
 } // namespace bazaar::load

@@ -111,6 +111,13 @@ void print_report(std::ostream& out, const load_report& r) {
   out << "  requests     " << grouped(t.requests) << " in " << fixed(r.run.seconds, 1)
       << " s = " << fixed(rate, 1) << " /s, iterations " << grouped(t.iterations)
       << ", connections opened " << grouped(r.run.connections_opened) << "\n";
+  double busy = r.run.seconds > 0 ? r.run.cpu_seconds / r.run.seconds : 0;
+  out << "  client CPU   " << fixed(100 * busy, 0) << " % of a core ("
+      << fixed(t.requests ? 1e6 * r.run.cpu_seconds / static_cast<double>(t.requests) : 0, 1)
+      << " us per request)";
+  if (busy > 0.85 * o.threads)
+    out << ": the tool is near its limit; add --threads or use another machine";
+  out << "\n";
   out << "  errors       " << grouped(t.errors) << " ("
       << fixed(t.requests ? 100.0 * static_cast<double>(t.errors) / static_cast<double>(t.requests)
                           : 0,
@@ -213,6 +220,7 @@ json::object report_json(const load_report& r) {
   j["iterations"] = t.iterations;
   j["throughput"] = r.run.seconds > 0 ? static_cast<double>(t.requests) / r.run.seconds : 0.0;
   j["errors"] = t.errors;
+  j["client_cpu_seconds"] = r.run.cpu_seconds;
   j["dropped"] = t.dropped;
   j["connections_opened"] = r.run.connections_opened;
   j["latency"] = histogram_json(t.latency);

@@ -11,9 +11,24 @@
 #include <random>
 #include <thread>
 
+#include <sys/resource.h>
+
 namespace bazaar::load {
 
 namespace json = boost::json;
+
+namespace {
+
+double cpu_now() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(u.ru_utime) + seconds(u.ru_stime);
+}
+
+} // namespace
 
 bool is_terminal(const std::string& status) {
   return status == "confirmed" || status == "cancelled" || status == "shipped" ||
@@ -512,6 +527,7 @@ run_result run_load(const load_options& o, const shop& s, basket_model& model,
     first += n;
   }
   auto start = load_clock::now();
+  auto cpu_start = cpu_now();
   std::atomic<std::size_t> running{threads};
   std::vector<std::thread> pool;
   for (auto& w : workers)
@@ -564,6 +580,7 @@ run_result run_load(const load_options& o, const shop& s, basket_model& model,
   if (end - last > std::chrono::milliseconds{100} || result.timeline.empty())
     collect(end);
   result.seconds = std::chrono::duration<double>(end - start).count();
+  result.cpu_seconds = cpu_now() - cpu_start;
   for (auto& w : workers) {
     result.totals.merge(w->stats().totals());
     for (auto& order : w->orders())

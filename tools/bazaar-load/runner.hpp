@@ -36,6 +36,9 @@ struct run_result {
   std::uint64_t checkouts_unknown = 0;
   std::uint64_t connections_opened = 0;
   double seconds = 0; ///< from the first iteration to the last answer
+  /// CPU time this process spent during the load (user + system, all threads): when it nears
+  /// `threads` seconds per second, the tool, not the node, limits the figures.
+  double cpu_seconds = 0;
   bool interrupted = false;
 };
 

@@ -60,7 +60,13 @@ shop shop::make(const load_options& o) {
 }
 
 std::optional<basket_view> shop::parse_basket(const std::string& body) const {
-  auto v = parse_json(body);
+  // Parsed into a buffer on the stack: one basket per answer, thousands of answers a second.
+  unsigned char buffer[16384];
+  json::monotonic_resource memory{buffer, sizeof buffer};
+  json::error_code ec;
+  auto v = json::parse(body, ec, &memory);
+  if (ec)
+    return std::nullopt;
   if (!v.is_object() || !v.as_object().contains("items"))
     return std::nullopt;
   const auto& b = v.as_object();
