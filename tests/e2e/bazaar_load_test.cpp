@@ -79,14 +79,17 @@ TEST_CASE("bazaar-load's basket scenario finds every acknowledged write in the n
   std::remove(json_file.c_str());
   std::remove(chart_file.c_str());
 
-  // The same in an open loop: iterations on a schedule, the budget spent either way.
-  r = load(node, {"basket", "--rate", "300", "--requests", "300", "--concurrency", "8",
-                  "--customers", "40", "--skus", "10", "--run-id", "b2", "--json", json_file});
+  // The same in an open loop, a new connection per request: iterations on a schedule, the
+  // budget spent either way.
+  r = load(node,
+           {"basket", "--rate", "300", "--requests", "300", "--concurrency", "8", "--customers",
+            "40", "--skus", "10", "--run-id", "b2", "--no-keepalive", "--json", json_file});
   INFO("open loop stdout: " << r.out << "\nstderr: " << r.err);
   REQUIRE(r.status == 0);
   j = report(json_file);
   CHECK(j.at("mode") == "open");
   CHECK(j.at("requests").as_int64() + j.at("dropped").as_int64() == 300);
+  CHECK(j.at("connections_opened").as_int64() == j.at("requests").as_int64());
   CHECK(j.at("consistency").at("passed").as_bool());
   std::remove(json_file.c_str());
 }

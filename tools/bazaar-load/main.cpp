@@ -266,6 +266,7 @@ int main(int argc, char** argv) {
   if (o.seed == 0)
     o.seed = std::hash<std::string>{}(o.run_id) | 1;
   o.check = !no_check;
+  o.keep_alive = !no_keepalive;
   o.progress = !no_progress && (progress || ::isatty(2));
 
   std::vector<target> targets;
