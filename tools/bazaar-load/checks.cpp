@@ -8,13 +8,27 @@ namespace bazaar::load {
 
 namespace json = boost::json;
 
+namespace {
+
+/// Reads in a row that found no answer before the checks stop asking a node that is gone
+/// (each read is already tried a few times).
+constexpr int give_up_after = 10;
+
+} // namespace
+
 basket_check check_baskets(sync_client& client, const shop& s, basket_model& model) {
   basket_check result;
+  int failed_in_a_row = 0;
   for (std::size_t c = 0; c < model.customers(); ++c) {
     if (!model.touched(c))
       continue;
+    if (failed_in_a_row >= give_up_after) {
+      ++result.read_failures;
+      continue;
+    }
     auto answer = client.call({"GET", "/api/v1/basket", s.customer_tokens[c], {}, {}});
     auto view = answer.status == 200 ? s.parse_basket(answer.body) : std::nullopt;
+    failed_in_a_row = answer.answered() ? 0 : failed_in_a_row + 1;
     if (!view) {
       ++result.read_failures;
       continue;
@@ -72,17 +86,20 @@ checkout_check check_orders(sync_client& client, const shop& s, std::vector<orde
   // Every order read once more (its lines and reason), until terminal or --settle is over.
   std::vector<bool> final_read(orders.size(), false);
   auto deadline = load_clock::now() + o.settle;
+  int failed_in_a_row = 0;
   for (;;) {
     bool all = true;
-    for (std::size_t i = 0; i < orders.size(); ++i) {
+    for (std::size_t i = 0; i < orders.size() && failed_in_a_row < give_up_after; ++i) {
       if (final_read[i])
         continue;
-      if (read_order(client, s, orders[i], cancel_reason) && orders[i].terminal)
+      bool read = read_order(client, s, orders[i], cancel_reason);
+      failed_in_a_row = read ? 0 : failed_in_a_row + 1;
+      if (read && orders[i].terminal)
         final_read[i] = true;
       else
         all = false;
     }
-    if (all || load_clock::now() > deadline)
+    if (all || failed_in_a_row >= give_up_after || load_clock::now() > deadline)
       break;
     std::this_thread::sleep_for(o.poll);
   }
@@ -111,8 +128,13 @@ checkout_check check_orders(sync_client& client, const shop& s, std::vector<orde
   deadline = load_clock::now() + o.settle;
   for (;;) {
     result.stock_mismatches.clear();
+    failed_in_a_row = 0;
     for (std::size_t i = 0; i < s.skus.size(); ++i) {
-      auto answer = client.call({"GET", "/api/v1/products/" + s.skus[i], s.admin_token, {}, {}});
+      auto answer =
+          failed_in_a_row >= give_up_after
+              ? http_outcome{}
+              : client.call({"GET", "/api/v1/products/" + s.skus[i], s.admin_token, {}, {}});
+      failed_in_a_row = answer.answered() ? 0 : failed_in_a_row + 1;
       auto v = parse_json(answer.body);
       stock_mismatch m{s.skus[i], expected_stock[i], -1, s.initial_reserved[i], -1};
       if (answer.status == 200 && v.is_object()) {
@@ -122,7 +144,8 @@ checkout_check check_orders(sync_client& client, const shop& s, std::vector<orde
       if (m.stock != m.expected_stock || m.reserved != m.expected_reserved)
         result.stock_mismatches.push_back(m);
     }
-    if (result.stock_mismatches.empty() || load_clock::now() > deadline)
+    if (result.stock_mismatches.empty() || failed_in_a_row >= give_up_after ||
+        load_clock::now() > deadline)
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds{250});
   }

@@ -167,7 +167,7 @@ void print_report(std::ostream& out, const load_report& r) {
       << ", version regressions " << b.counts.version_regressions << ", outcomes unknown "
       << b.counts.unknown_outcomes;
   if (b.read_failures > 0)
-    out << ", baskets not readable " << b.read_failures;
+    out << ", baskets that could not be read " << b.read_failures;
   out << "\n";
   for (const auto& a : b.anomalies)
     out << "    " << a << "\n";
@@ -192,9 +192,18 @@ void print_report(std::ostream& out, const load_report& r) {
           << " checkouts got no answer even when sent again: stock cannot be verified\n";
     out << "               stock: " << (c.stock_mismatches.empty() ? "conserved" : "NOT conserved")
         << " over " << r.options.skus << " products\n";
-    for (const auto& m : c.stock_mismatches)
-      out << "    " << m.sku << ": stock " << m.stock << " (expected " << m.expected_stock
-          << "), reserved " << m.reserved << " (expected " << m.expected_reserved << ")\n";
+    std::size_t shown = 0;
+    for (const auto& m : c.stock_mismatches) {
+      if (++shown > 10) {
+        out << "    ... and " << c.stock_mismatches.size() - 10 << " more\n";
+        break;
+      }
+      if (m.stock < 0)
+        out << "    " << m.sku << ": could not be read\n";
+      else
+        out << "    " << m.sku << ": stock " << m.stock << " (expected " << m.expected_stock
+            << "), reserved " << m.reserved << " (expected " << m.expected_reserved << ")\n";
+    }
   }
   out << "  consistency check " << (r.passed() ? "passed" : "FAILED") << "\n";
 }
