@@ -54,6 +54,7 @@
 #include <array>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -313,11 +314,12 @@ auto handler_of(durable_grain_actor<G>* self, std::shared_ptr<const G> def,
   };
 }
 
+/// The handlers of the grain's interface, one per message (a tuple of functions: the running
+/// behavior is built from every handler at once, see durable_grain()).
 template <class G, class... Sigs, std::size_t... Slots>
-caf::message_handler interface_handlers(durable_grain_actor<G>* self, std::shared_ptr<const G> def,
-                                        caf::detail::type_list<Sigs...>,
-                                        std::index_sequence<Slots...>) {
-  return caf::message_handler{handler_of<G, Slots>(self, def, Sigs{})...};
+auto interface_handlers(durable_grain_actor<G>* self, std::shared_ptr<const G> def,
+                        caf::detail::type_list<Sigs...>, std::index_sequence<Slots...>) {
+  return std::make_tuple(handler_of<G, Slots>(self, def, Sigs{})...);
 }
 
 /// Leaves the catalog and quits, failing whatever still waits.
@@ -335,8 +337,8 @@ void leave(durable_grain_actor<G>* self) {
 /// deactivates only when no write is in flight (a forced deactivation waits for them). After
 /// a write that moved the committed version, the observers get the committed state.
 template <class G>
-caf::message_handler lifecycle(durable_grain_actor<G>* self) {
-  return {
+auto lifecycle(durable_grain_actor<G>* self) {
+  return std::make_tuple(
       [self](persisted_atom, std::uint64_t epoch, std::uint64_t write_no, std::uint8_t status) {
         auto& st = self->state;
         note_mailbox(self);
@@ -364,15 +366,14 @@ caf::message_handler lifecycle(durable_grain_actor<G>* self) {
           leave(self);
         else if (touches == force_deactivation)
           st.leaving = true; // leave once the writes in flight are answered
-      },
-  };
+      });
 }
 
 /// Observers come and go: (observe_atom, who) adds one (monitored, so that it is dropped when
 /// it goes down) and answers the committed state; (unobserve_atom, who) drops one.
 template <class G>
-caf::message_handler observation(durable_grain_actor<G>* self) {
-  return {
+auto observation(durable_grain_actor<G>* self) {
+  return std::make_tuple(
       [self](observe_atom, const caf::actor& who) -> caf::result<typename G::state> {
         auto& st = self->state;
         if (!who)
@@ -396,8 +397,7 @@ caf::message_handler observation(durable_grain_actor<G>* self) {
           self->demonitor(who);
           st.ctx.record->set_observers(st.observers.size());
         }
-      },
-  };
+      });
 }
 
 /// Operators look inside (grain_admin.hpp): (inspect_atom) answers the committed state as its
@@ -405,8 +405,8 @@ caf::message_handler observation(durable_grain_actor<G>* self) {
 /// flight; (probe_atom) answers the mailbox depth. Neither counts as a use of the grain, so
 /// looking does not keep an idle grain active.
 template <class G>
-caf::message_handler inspection(durable_grain_actor<G>* self) {
-  return {
+auto inspection(durable_grain_actor<G>* self) {
+  return std::make_tuple(
       [self](inspect_atom) -> std::string {
         auto& st = self->state;
         const auto& committed = st.d->committed();
@@ -420,8 +420,7 @@ caf::message_handler inspection(durable_grain_actor<G>* self) {
         out += '}';
         return out;
       },
-      [self](probe_atom) -> std::uint64_t { return self->mailbox().size(); },
-  };
+      [self](probe_atom) -> std::uint64_t { return self->mailbox().size(); });
 }
 
 /// Drops an observer that went down.
@@ -462,12 +461,14 @@ caf::behavior durable_grain(durable_grain_actor<G>* self, grain_context ctx,
         self->set_default_handler(caf::print_and_drop);
         self->set_down_handler([self](caf::down_msg& dm) { observer_down(self, dm); });
         using signatures = typename G::interface::signatures;
-        self->become(caf::behavior{
-            interface_handlers(self, def, signatures{},
-                               std::make_index_sequence<caf::detail::tl_size<signatures>::value>{})
-                .or_else(lifecycle(self))
-                .or_else(observation(self))
-                .or_else(inspection(self))});
+        // One behavior of every handler, not four joined with or_else: each message_handler
+        // and each join is an allocation of its own, kept by every idle activation.
+        self->become(std::apply(
+            [](auto&&... handlers) { return caf::behavior{std::move(handlers)...}; },
+            std::tuple_cat(interface_handlers(
+                               self, def, signatures{},
+                               std::make_index_sequence<caf::detail::tl_size<signatures>::value>{}),
+                           lifecycle(self), observation(self), inspection(self))));
       },
   };
 }
