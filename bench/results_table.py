@@ -105,6 +105,13 @@ def parse(path):
     return results, runs, meta
 
 
+def goal_display(goal):
+    """The goal with thousands separated: "≥ 20000 writes/s" -> "≥ 20,000 writes/s"."""
+    if not goal:
+        return "—"
+    return re.sub(r"\d{4,}(?:\.\d+)?", lambda m: number(float(m.group())), goal)
+
+
 def table(results):
     rows = ["| figure | Bazaar | raw baseline, same run | ratio | goal | met |",
             "|---|---:|---:|---:|---|---|"]
@@ -114,7 +121,7 @@ def table(results):
             f"{number(r['baseline'])} {r.get('baseline_unit', '')}".strip()
         met = {True: "yes", False: "**no**", None: "—"}[r.get("met")]
         rows.append(f"| {describe(r['name'])} | {fig} | {base} | {ratio_text(r.get('ratio'))} "
-                    f"| {r.get('goal') or '—'} | {met} |")
+                    f"| {goal_display(r.get('goal'))} | {met} |")
     return "\n".join(rows)
 
 
@@ -137,6 +144,11 @@ def block(results, runs, meta):
            "- Each figure is from that one run, beside its raw baseline measured by the same "
            "benchmark in the same run; the ratio is Bazaar / baseline. One run on a shared "
            "machine: see the sections below for the spread between runs.",
+           "",
+           "Built first with `JOBS=2 ./scripts/build.sh bench_grains bench_durable bench_kafka "
+           "bench_bridge bench_checkout bench_projector bench_cluster bench_activation "
+           "bench_pistache_baseline bazaar bazaarctl`; the benchmarks, in the order they ran "
+           "(exit 3: the benchmark ran and a goal of its was not met):",
            "",
            "| benchmark | command | took | exit |",
            "|---|---|---:|---:|"]

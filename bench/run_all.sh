@@ -18,7 +18,7 @@
 #                   uses build/bin of this checkout, whatever BUILD_DIR is, and cluster.sh
 #                   start runs scripts/build.sh for bazaar and bazaarctl, a no-op when built)
 #   --log FILE      where the whole output goes (default BUILD_DIR/run_all/run_all-<UTC>.log)
-# Takes about 10 minutes on the 2-core machine of docs/BENCHMARKS.md.
+# Took 7 min 51 s on the 2-core machine of docs/BENCHMARKS.md (about 6.5 without the cluster).
 # Needs the local PostgreSQL of ./scripts/postgres.sh (started if it is not running), wrk and
 # python3. Every benchmark works in a scratch schema that is dropped afterwards; only 127.0.0.1.
 #
@@ -28,7 +28,7 @@
 # having run): the table's "met" column shows it.
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 write_doc=0
 with_cluster=1
 log=""
@@ -88,10 +88,24 @@ failed=0
 run() {
   local name=$1
   shift
-  echo "## $(date -u +%H:%M:%S) UTC, load $(loadavg): $name: $*" | tee -a "$log"
-  local start=$SECONDS part="$log.part"
+  # The command as it can be typed again (an argument with spaces in single quotes).
+  local shown="" arg
+  for arg in "$@"; do
+    if [[ "$arg" == *" "* ]]; then
+      if [[ "$arg" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; then
+        arg="${arg%%=*}='${arg#*=}'"
+      else
+        arg="'$arg'"
+      fi
+    fi
+    shown+="${shown:+ }$arg"
+  done
+  echo "## $(date -u +%H:%M:%S) UTC, load $(loadavg): $name: $shown" | tee -a "$log"
+  local start part="$log.part"
+  start=$(date +%s.%N)
   "$@" 2>&1 | tee "$part"
-  local rc=${PIPESTATUS[0]}
+  local rc=${PIPESTATUS[0]} end
+  end=$(date +%s.%N)
   cat "$part" >>"$log"
   local results
   results=$(grep -c '^BENCH_RESULT ' "$part")
@@ -101,8 +115,8 @@ run() {
     ran=false
     failed=1
   fi
-  python3 -c 'import json, sys; print("BENCH_RUN " + json.dumps({"bench": sys.argv[1], "command": sys.argv[2], "exit": int(sys.argv[3]), "seconds": float(sys.argv[4]), "results": int(sys.argv[5]), "ran": sys.argv[6] == "true"}))' \
-    "$name" "$*" "$rc" "$((SECONDS - start))" "$results" "$ran" | tee -a "$log"
+  python3 -c 'import json, sys; print("BENCH_RUN " + json.dumps({"bench": sys.argv[1], "command": sys.argv[2], "exit": int(sys.argv[3]), "seconds": round(float(sys.argv[7]) - float(sys.argv[4]), 1), "results": int(sys.argv[5]), "ran": sys.argv[6] == "true"}))' \
+    "$name" "$shown" "$rc" "$start" "$results" "$ran" "$end" | tee -a "$log"
 }
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
