@@ -23,7 +23,7 @@
 # python3. Every benchmark works in a scratch schema that is dropped afterwards; only 127.0.0.1.
 #
 # Exit status: 0 when every benchmark ran; 1 when one failed to run (an exit status other than
-# 0 or 3, or no BENCH_RESULT line; the others still run); 2 when something is missing before
+# 0 or 3, no BENCH_RESULT line, or still running after 15 min; the others still run); 2 when something is missing before
 # the start. A goal not met does NOT change it (a benchmark exits 3 for that, which counts as
 # having run): the table's "met" column shows it.
 set -uo pipefail
@@ -103,7 +103,8 @@ run() {
   echo "## $(date -u +%H:%M:%S) UTC, load $(loadavg): $name: $shown" | tee -a "$log"
   local start part="$log.part"
   start=$(date +%s.%N)
-  "$@" 2>&1 | tee "$part"
+  # A benchmark that hangs is interrupted (SIGINT, so that the scripts clean up) after 15 min.
+  timeout -s INT -k 60 900 "$@" 2>&1 | tee "$part"
   local rc=${PIPESTATUS[0]} end
   end=$(date +%s.%N)
   cat "$part" >>"$log"
