@@ -104,7 +104,7 @@ run() {
   local start part="$log.part"
   start=$(date +%s.%N)
   # A benchmark that hangs is interrupted (SIGINT, so that the scripts clean up) after 15 min.
-  timeout -s INT -k 60 900 "$@" 2>&1 | tee "$part"
+  timeout --foreground -s INT -k 60 900 "$@" 2>&1 | tee "$part"
   local rc=${PIPESTATUS[0]} end
   end=$(date +%s.%N)
   cat "$part" >>"$log"
