@@ -53,6 +53,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no bench/__pycache__ in the checkout
 import bench_result  # noqa: E402  (bench/bench_result.py: the BENCH_RESULT lines)
 
 CLUSTER_SH = os.path.join(REPO, "scripts", "cluster.sh")
