@@ -18,7 +18,7 @@
 //        (tests/support/ledger_grain.hpp) on pg_storage (the group-commit persister): each
 //        record's effect and its event id written durably before the offset is committed.
 // Records/s of each from its first record to its last durably handled, and the ratio.
-// Works in a private schema that is dropped at the end. Exits 1 if a ratio is below --goal.
+// Works in a private schema that is dropped at the end. Exits 3 if a ratio is below --goal.
 
 #include "bazaar/config/options.hpp"
 #include "bazaar/kafka/bridge.hpp"
@@ -28,6 +28,8 @@
 #include "bazaar/runtime/host.hpp"
 
 #include "support/ledger_grain.hpp"
+
+#include "bench_result.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
@@ -278,6 +280,8 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(b.rows),
                 static_cast<unsigned long long>(b.transactions), raw, ratio, goal);
     std::fflush(stdout);
+    bench::print_result(
+        {"bridge." + topic, b.rate, "records/s", raw, "records/s", bench::ratio_at_least(goal)});
     ok = ok && ratio >= goal;
   }
   {
@@ -285,5 +289,5 @@ int main(int argc, char** argv) {
     pqxx::nontransaction n{*conn};
     n.exec("DROP SCHEMA " + persistence::quote_identifier(schema) + " CASCADE");
   }
-  return ok ? 0 : 1;
+  return ok ? 0 : 3;
 }

@@ -23,6 +23,7 @@
 #include "support/pg_schema.hpp"
 #include "support/test_node.hpp"
 
+#include "bench_result.hpp"
 #include "xorshift.hpp"
 
 #include <CLI/CLI.hpp>
@@ -242,6 +243,8 @@ int main(int argc, char** argv) {
               f_ours.rate(), static_cast<unsigned long long>(f_ours.errors));
   std::printf("  ratio ours / raw: %.2f (goal >= 0.7)\n",
               f_raw.rate() > 0 ? f_ours.rate() / f_raw.rate() : 0.0);
+  bazaar::bench::print_result({"cluster.cross_node_requests", f_ours.rate(), "req/s", f_raw.rate(),
+                               "req/s", bazaar::bench::ratio_at_least(0.7)});
   for (auto& h : raw_baskets)
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);

@@ -26,6 +26,8 @@
 #include "bazaar/persistence/pg_storage.hpp"
 #include "bazaar/runtime/host.hpp"
 
+#include "bench_result.hpp"
+
 #include <CLI/CLI.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -309,6 +311,8 @@ void other_scenarios(node_under_test& node, const settings& s, double rate) {
               "p99 %.2f ms, max %.2f ms (goal p99 <= 20 ms)\n",
               s.latency_rate > 0 ? "a fixed rate" : "half load", offered, ok2, failed2, p50 / 1000,
               p99 / 1000, worst / 1000);
+  bench::print_result({s.latency_rate > 0 ? "durable.p99_fixed_rate" : "durable.p99_half_load",
+                       p99 / 1000, "ms", std::nullopt, "", bench::figure_at_most(20)});
   if (txs > 0)
     std::printf("  persister: %llu transactions of %.1f writes on average, %.2f ms each\n",
                 static_cast<unsigned long long>(txs),
@@ -322,8 +326,11 @@ void other_scenarios(node_under_test& node, const settings& s, double rate) {
   };
   auto t0 = clk::now();
   auto [ok3, failed3] = node.run(256, s.seconds, hot);
-  std::printf("one hot basket: %.0f durable writes/s (%ld failed) (goal >= 20000)\n",
-              ok3 / since(t0), failed3);
+  double hot_rate = ok3 / since(t0);
+  std::printf("one hot basket: %.0f durable writes/s (%ld failed) (goal >= 20000)\n", hot_rate,
+              failed3);
+  bench::print_result({"durable.hot_basket", hot_rate, "writes/s", std::nullopt, "",
+                       bench::figure_at_least(20000)});
 
   // Activations: every basket leaves memory, then each is read once (load from snapshot).
   for (int i = 0; i < s.baskets; ++i)
@@ -345,9 +352,12 @@ void other_scenarios(node_under_test& node, const settings& s, double rate) {
                                                     });
     }
     w.drain(s.window);
+    double activation_rate = s.baskets / since(t0);
     std::printf("activations from snapshot: %.0f /s (%ld of %d restored, %llu loads)\n",
-                s.baskets / since(t0), good.load(), s.baskets,
+                activation_rate, good.load(), s.baskets,
                 static_cast<unsigned long long>(node.storage->loads() - loads0));
+    bench::print_result({"durable.activations_from_snapshot", activation_rate, "activations/s",
+                         std::nullopt, "", std::nullopt});
   }
 }
 
@@ -422,6 +432,9 @@ int main(int argc, char** argv) {
                 "%.1f writes per transaction; raw %.0f rows/s; ratio %.2f (goal >= 0.6)\n",
                 s.baskets, rate, failed, txs ? static_cast<double>(ok) / txs : 0.0, raw,
                 raw > 0 ? rate / raw : 0.0);
+    if (!s.profile)
+      bench::print_result(
+          {"durable.writes", rate, "writes/s", raw, "rows/s", bench::ratio_at_least(0.6)});
     print_cpu("write", c0, c1, static_cast<double>(ok));
     if (s.profile)
       std::printf("profile: %ld commands acknowledged in the counted interval, %llu of them "

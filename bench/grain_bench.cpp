@@ -11,6 +11,7 @@
 #include "bazaar/runtime/atoms.hpp"
 #include "bazaar/runtime/host.hpp"
 
+#include "bench_result.hpp"
 #include "xorshift.hpp"
 
 #include <CLI/CLI.hpp>
@@ -837,9 +838,21 @@ int run(const bench_options& o) {
   using grain_add = grain_workload<actors::basket_add, add_message>;
   int failures = 0;
 
-  auto row = [&](const std::string& name, int w, const figure& baz, const figure& raw,
-                 double goal) {
+  // Prints a row; `key` names its BENCH_RESULT line (analysis rows have none).
+  auto row = [&](const std::string& name, int w, const figure& baz, const figure& raw, double goal,
+                 const std::string& key = {}) {
     print_row(name, w, baz.ops_per_second(), raw.ops_per_second(), goal, baz.errors + raw.errors);
+    if (!key.empty() && !o.bazaar_only) {
+      bazaar::bench::result r{"grains." + key + ".w" + std::to_string(w),
+                              baz.ops_per_second(),
+                              "op/s",
+                              raw.ops_per_second(),
+                              "op/s",
+                              std::nullopt};
+      if (goal > 0)
+        r.target = bazaar::bench::ratio_at_least(goal);
+      bazaar::bench::print_result(r);
+    }
     if (goal > 0 && raw.ops_per_second() > 0 && baz.ops_per_second() / raw.ops_per_second() < goal)
       ++failures;
   };
@@ -850,7 +863,7 @@ int run(const bench_options& o) {
       auto f = interleave({unless_bazaar_only(drivers_probe(sys, raw_get{raw_baskets}, o, w)),
                            drivers_probe(sys, grain_get{grains, ids}, o, w)},
                           o);
-      row("get, actor drivers (read of an active grain)", w, f[1], f[0], 0.7);
+      row("get, actor drivers (read of an active grain)", w, f[1], f[0], 0.7, "get");
     }
   }
   if (selected(o, "call")) {
@@ -858,7 +871,7 @@ int run(const bench_options& o) {
       auto f = interleave({unless_bazaar_only(drivers_probe(sys, raw_quote{raw_quoters}, o, w)),
                            drivers_probe(sys, grain_quote{grains, quote_ids}, o, w)},
                           o);
-      row("call, grain asks a product grain (two hops)", w, f[1], f[0], 0.6);
+      row("call, grain asks a product grain (two hops)", w, f[1], f[0], 0.6, "call");
     }
   }
   if (selected(o, "set")) {
@@ -869,7 +882,7 @@ int run(const bench_options& o) {
                       unless_bazaar_only(drivers_probe(sys, handle_workload{domain_baskets}, o, w)),
                       unless_bazaar_only(drivers_probe(sys, handle_workload{grain_handles}, o, w))},
                      o);
-      row("set, actor drivers (durable, memory storage)", w, f[1], f[0], 0);
+      row("set, actor drivers (durable, memory storage)", w, f[1], f[0], 0, "set");
       if (!o.bazaar_only) {
         row("  set, raw actor answering a domain::basket", w, f[2], f[0], 0);
         row("  set, grain actor by cached handle", w, f[3], f[0], 0);
@@ -883,7 +896,7 @@ int run(const bench_options& o) {
       auto f = interleave({unless_bazaar_only(drivers_probe(sys, raw_add{raw_baskets}, o, w)),
                            drivers_probe(sys, grain_add{grains, ids}, o, w)},
                           o);
-      row("add, actor drivers (durable + product grain)", w, f[1], f[0], 0);
+      row("add, actor drivers (durable + product grain)", w, f[1], f[0], 0, "add");
     }
   }
   if (selected(o, "client")) {
@@ -915,7 +928,7 @@ int run(const bench_options& o) {
             });
       };
       auto f = interleave({unless_bazaar_only(raw), baz}, o);
-      row("set, plain threads via grain_client::ask", w, f[1], f[0], 0);
+      row("set, plain threads via grain_client::ask", w, f[1], f[0], 0, "client");
     }
     for (auto& r : relays)
       caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
@@ -977,6 +990,9 @@ int run(const bench_options& o) {
       }));
     }
     print_activation_row("from a plain thread", median_of(baz_thread), median_of(raw_thread));
+    bazaar::bench::print_result({"grains.activate.thread", median_of(baz_thread).loop_per_second,
+                                 "activations/s", median_of(raw_thread).loop_per_second, "spawns/s",
+                                 std::nullopt});
     print_activation_row("from inside an actor (raw: self->spawn)", median_of(baz_actor),
                          median_of(raw_actor));
     print_activation_row("from inside an actor (raw: system.spawn)", median_of(baz_actor),

@@ -21,7 +21,8 @@
 #                    NODE_ARGS="--set postgres.schema=http_bench" (drop it afterwards)
 #
 # Only 127.0.0.1 is used. Every server is stopped by its PID. Exits non-zero when the node
-# answered any non-2xx, had socket errors, died, or did not stop cleanly on SIGTERM.
+# answered any non-2xx, had socket errors, died, or did not stop cleanly on SIGTERM (a ratio
+# below GOAL does not change the exit status). Prints a BENCH_RESULT line (bench_result.py).
 set -euo pipefail
 
 build_dir=${1:-build}
@@ -345,6 +346,8 @@ if [[ -n "$jwt_pid" ]]; then
   echo "(pistache + JWT: the baseline also verifying the HS256 bearer token, for analysis)"
 fi
 echo "ratio node/baseline: $ratio (goal >= $goal: $verdict)"
+python3 "$(dirname "$0")/bench_result.py" --name http.basket_writes --figure "${rps[1]}" \
+  --unit req/s --baseline "${rps[0]}" --baseline-unit "req/s (bare Pistache)" --goal "ratio:>=:$goal"
 echo "cpu during the node's rounds: $cpu_line"
 echo "load (1 5 15 min) at the first round: $load_start; after the last: $load_end"
 echo "node after the run: alive=$node_alive, /healthz=$health," \

@@ -36,6 +36,8 @@
 
 #include "support/ledger_grain.hpp"
 
+#include "bench_result.hpp"
+
 #include <CLI/CLI.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -184,15 +186,21 @@ class tail {
   std::thread thread_;
 };
 
+/// The q-quantile of latencies (nearest rank); 0 without samples.
+double quantile(std::vector<double> ms, double q) {
+  if (ms.empty())
+    return 0;
+  std::sort(ms.begin(), ms.end());
+  auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(ms.size())));
+  return ms[std::min(ms.size() - 1, i == 0 ? 0 : i - 1)];
+}
+
 /// "p50 X ms, p99 Y ms, max Z ms" of latencies in milliseconds.
 std::string percentiles(std::vector<double> ms) {
   if (ms.empty())
     return "no samples";
   std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) {
-    auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(ms.size())));
-    return ms[std::min(ms.size() - 1, i == 0 ? 0 : i - 1)];
-  };
+  auto at = [&](double q) { return quantile(ms, q); };
   char buf[128];
   std::snprintf(buf, sizeof buf, "p50 %.1f ms, p99 %.1f ms, max %.1f ms", at(0.5), at(0.99),
                 ms.back());
@@ -281,6 +289,8 @@ void throughput(kafka::embedded_kafka& cluster, const persistence::pg_settings& 
       std::printf("bridge into durable grains: %.0f records/s (%llu transactions); raw %.0f "
                   "records/s; ratio %.2f (goal >= 0.5)\n",
                   rate, static_cast<unsigned long long>(txs), raw_rate, rate / raw_rate);
+      bench::print_result(
+          {"kafka.bridge", rate, "records/s", raw_rate, "records/s", bench::ratio_at_least(0.5)});
       bridge.stop();
       host.stop(seconds{5});
     }
@@ -306,7 +316,9 @@ void throughput(kafka::embedded_kafka& cluster, const persistence::pg_settings& 
       left =
           n.exec("SELECT count(*) FROM outbox WHERE published_at IS NULL")[0][0].as<std::int64_t>();
     }
-    std::printf("outbox relay: %.0f rows/s published and marked\n", records / since(start));
+    double relay_rate = records / since(start);
+    std::printf("outbox relay: %.0f rows/s published and marked\n", relay_rate);
+    bench::print_result({"kafka.relay", relay_rate, "rows/s", std::nullopt, "", std::nullopt});
     relay.stop();
   }
 }
@@ -419,7 +431,7 @@ void latency(kafka::embedded_kafka& cluster, const persistence::pg_settings& pg,
               "relay_sweep_ms=%d)\n",
               lo.no_commit_wake ? "relay NOT notified at commit" : "relay notified at commit",
               lo.fetch_wait_ms, ko.relay_sweep_ms);
-  auto report = [&](const char* what, const std::vector<std::string>& keys,
+  auto report = [&](const char* what, const char* name, const std::vector<std::string>& keys,
                     const std::vector<std::string>& raw_keys) {
     wait_all(keys);
     wait_all(raw_keys);
@@ -436,6 +448,8 @@ void latency(kafka::embedded_kafka& cluster, const persistence::pg_settings& pg,
     std::printf("    relay, commit -> record CreateTime: %s\n", percentiles(created).c_str());
     std::printf("    raw producer, produce() -> consumer receipt: %s\n",
                 percentiles(raw_received).c_str());
+    bench::print_result({name, quantile(received, 0.99), "ms", quantile(raw_received, 0.99), "ms",
+                         bench::figure_at_most(20)});
   };
 
   // (a) sparse: one event at a time, 100-300 ms apart (the same gaps for raw and relay).
@@ -454,7 +468,7 @@ void latency(kafka::embedded_kafka& cluster, const persistence::pg_settings& pg,
     send_raw(sparse_raw[i]);
     std::this_thread::sleep_for(gaps[i] - gaps[i] / 2);
   }
-  report("sparse (100-300 ms apart)", sparse, sparse_raw);
+  report("sparse (100-300 ms apart)", "kafka.commit_to_kafka_p99.sparse", sparse, sparse_raw);
 
   // (b) under load: a steady stream of commits, each event its own product.
   auto n = static_cast<int>(lo.load_rate * lo.load_seconds);
@@ -473,7 +487,7 @@ void latency(kafka::embedded_kafka& cluster, const persistence::pg_settings& pg,
   char what[96];
   std::snprintf(what, sizeof what, "under load (%.0f events/s for %.0f s)", lo.load_rate,
                 lo.load_seconds);
-  report(what, load, load_raw);
+  report(what, "kafka.commit_to_kafka_p99.load", load, load_raw);
   if (failed > 0)
     std::printf("  (%d writes failed)\n", failed.load());
   relay.stop();

@@ -17,6 +17,8 @@
 #include "bazaar/kafka/projector.hpp"
 #include "bazaar/persistence/migrations.hpp"
 
+#include "bench_result.hpp"
+
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <librdkafka/rdkafka.h>
@@ -177,6 +179,8 @@ int main(int argc, char** argv) {
               "events/s; raw/projector = %.1f\n",
               projection.c_str(), static_cast<unsigned long long>(applied), took, applied / took,
               (records / raw) / (applied / took));
+  bench::print_result({"projector." + projection, took > 0 ? applied / took : 0, "events/s",
+                       raw > 0 ? records / raw : 0, "records/s", std::nullopt});
   try {
     pqxx::connection c{url};
     pqxx::nontransaction n{c};
