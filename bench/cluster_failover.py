@@ -365,7 +365,8 @@ class Load:
                     outcome = "ok"
                     break
                 fails.append(str(status))
-                retryable = status == 503 or isinstance(status, str)
+                # 504: the outcome is unknown; the same Idempotency-Key makes a retry safe.
+                retryable = status in (503, 504) or isinstance(status, str)
                 if not retryable or time.monotonic() >= give_up:
                     outcome = str(status)
                     break

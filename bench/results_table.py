@@ -51,6 +51,7 @@ DESCRIPTIONS = [
     (r"cluster\.rolling_restart_p99", "basket writes p99 in a rolling restart (cluster_failover.py)"),
     (r"memory\.idle_basket\.(\w+)", "idle basket grain memory, {0} storage (bench_activation)"),
     (r"activation\.latency_p99\.(\w+)", "activation latency p99, {0} storage (bench_activation)"),
+    (r"load_tool\.basket_writes", "bazaar-load basket writes beside wrk, same node (load_tool_bench.sh)"),
 ]
 
 

@@ -9,7 +9,7 @@
 #   BUILD_DIR       default build; this script builds nothing. Build first:
 #                     JOBS=2 ./scripts/build.sh bench_grains bench_durable bench_kafka \
 #                       bench_bridge bench_checkout bench_projector bench_cluster \
-#                       bench_activation bench_pistache_baseline bazaar bazaarctl
+#                       bench_activation bench_pistache_baseline bazaar bazaarctl bazaar-load
 #   --write-doc     regenerate the block between <!-- run_all:begin --> and <!-- run_all:end -->
 #                   of docs/BENCHMARKS.md (the rest of the file is left as it is)
 #   --no-cluster    skip bench/cluster_failover.py, which runs last (three nodes of
@@ -55,7 +55,7 @@ while (($#)); do
 done
 bin="$build_dir/bin"
 for exe in bench_grains bench_durable bench_kafka bench_bridge bench_checkout bench_projector \
-  bench_cluster bench_activation bench_pistache_baseline bazaar bazaarctl; do
+  bench_cluster bench_activation bench_pistache_baseline bazaar bazaarctl bazaar-load; do
   if [[ ! -x "$bin/$exe" ]]; then
     echo "run_all: $bin/$exe not found; build it first (see --help)" >&2
     exit 2
@@ -148,6 +148,7 @@ run bench_projector "$bin/bench_projector" --records 20000
 run bench_cluster "$bin/bench_cluster" --seconds 6
 run bench_activation "$bin/bench_activation" --storage postgres
 run bench_activation "$bin/bench_activation" --only latency --storage memory
+run load_tool_bench.sh bench/load_tool_bench.sh "$build_dir" 10
 if ((with_cluster)); then
   run cluster_failover.py bench/cluster_failover.py --kills 3 --warmup-seconds 3 --baseline-seconds 10
 fi
