@@ -64,15 +64,16 @@ enum class key_check {
 template <class T>
 class durable {
  public:
-  durable(grain_context ctx, grain_services services)
-      : ctx_(std::move(ctx)), services_(std::move(services)) {}
+  /// `ctx` is the activation's own (its actor state's), which outlives this.
+  durable(const grain_context& ctx, grain_services services)
+      : ctx_(&ctx), services_(std::move(services)) {}
 
-  const grain_id& id() const { return ctx_.id; }
+  const grain_id& id() const { return ctx_->id; }
   T& current() { return current_; }
   const T& committed() const { return committed_; }
-  core::timestamp_ms now() const { return ctx_.host->time().wall_ms(); }
+  core::timestamp_ms now() const { return ctx_->host->time().wall_ms(); }
   const grain_services& services() const { return services_; }
-  const grain_context& context() const { return ctx_; }
+  const grain_context& context() const { return *ctx_; }
 
   /// Adopts a loaded snapshot (or `initial` when there is none); false if it is unreadable.
   template <class FromJson>
@@ -93,7 +94,7 @@ class durable {
     stored_version_ = submitted_version_ = current_.version;
     for (const auto& k : r.keys)
       keys_[k.scope + '\n' + k.key] = k;
-    ctx_.record->set_version(current_.version);
+    ctx_->record->set_version(current_.version);
     return true;
   }
 
@@ -253,7 +254,7 @@ class durable {
       caf::anon_send(handle, persisted_atom::value, epoch, no, static_cast<std::uint8_t>(status));
     };
     submitted_version_ = current_.version;
-    ctx_.record->set_version(current_.version);
+    ctx_->record->set_version(current_.version);
     pending_.push_back(std::move(p));
     services_.storage->write(std::move(gw));
   }
@@ -270,13 +271,13 @@ class durable {
     staged_events_.clear();
     staged_reminders_.clear();
     ++epoch_;
-    ctx_.record->set_version(current_.version);
+    ctx_->record->set_version(current_.version);
     for (auto& p : failed)
       for (auto& w : p.waiters)
         w.fail(e);
   }
 
-  grain_context ctx_;
+  const grain_context* ctx_; // not a copy: an idle activation keeps one
   grain_services services_;
   T current_;
   T committed_;

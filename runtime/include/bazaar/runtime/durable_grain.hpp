@@ -75,7 +75,8 @@ struct durable_grain_state {
   grain_context ctx;
   grain_refs refs;
   /// The command being handled (until its outcome is known), and its log line.
-  std::optional<command<typename G::state>> current;
+  /// (On the heap: an idle activation keeps only the pointer, not a command's 96 bytes.)
+  std::unique_ptr<command<typename G::state>> current;
   step_note note;
   /// One per message of the interface (only queries without arguments use theirs).
   std::array<query_answer, caf::detail::tl_size<typename G::interface::signatures>::value> answers;
@@ -299,7 +300,8 @@ caf::result<Reply> handle(durable_grain_actor<G>* self, const G& def, const Msg&
       note.order_id = msg.order_id;
     else
       note.order_id.clear();
-    auto& cx = st.current.emplace(d, std::move(meta), self, st.refs);
+    st.current = std::make_unique<command<typename G::state>>(d, std::move(meta), self, st.refs);
+    auto& cx = *st.current;
     log_scope scope{context_of(self)};
     finish<G>(self, idem, def.on(cx, msg), rp);
     return rp;
@@ -447,7 +449,7 @@ caf::behavior durable_grain(durable_grain_actor<G>* self, grain_context ctx,
   return {
       [=](loaded_atom, const load_result_ptr& r) {
         auto& st = self->state;
-        st.d.emplace(ctx, services);
+        st.d.emplace(st.ctx, services);
         if (!r->ok || !st.d->restore(*r, &G::from_snapshot, G::initial(ctx.id.key))) {
           self->set_default_handler(
               [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
