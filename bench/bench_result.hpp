@@ -10,10 +10,12 @@
 /// the ratio or on the figure itself; "met" is null without a goal or without what it needs.
 /// bench/bench_result.py prints the same line for the Python and shell benchmarks.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace bazaar::bench {
 
@@ -115,6 +117,15 @@ inline bool print_result(const result& r) {
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
   return ok;
+}
+
+/// The q-quantile of `samples` (nearest rank); 0 without samples.
+inline double quantile(std::vector<double> samples, double q) {
+  if (samples.empty())
+    return 0;
+  std::sort(samples.begin(), samples.end());
+  auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(samples.size())));
+  return samples[std::min(samples.size() - 1, i == 0 ? 0 : i - 1)];
 }
 
 } // namespace bazaar::bench

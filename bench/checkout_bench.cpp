@@ -52,20 +52,11 @@ double since(clk::time_point t) {
   return duration<double>(clk::now() - t).count();
 }
 
-/// The q-quantile of `ms` (nearest rank); 0 without samples.
-double quantile(std::vector<double> ms, double q) {
-  if (ms.empty())
-    return 0;
-  std::sort(ms.begin(), ms.end());
-  auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(ms.size())));
-  return ms[std::min(ms.size() - 1, i == 0 ? 0 : i - 1)];
-}
-
 std::string percentiles(std::vector<double> ms) {
   if (ms.empty())
     return "no samples";
   std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return quantile(ms, q); };
+  auto at = [&](double q) { return bench::quantile(ms, q); };
   char buf[128];
   std::snprintf(buf, sizeof buf, "p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu orders)", at(0.5),
                 at(0.99), ms.back(), ms.size());
@@ -323,10 +314,10 @@ int main(int argc, char** argv) {
                 "confirmed %s (goal p50 <= 50 ms, p99 <= 200 ms)\n",
                 rate, offered, latency_seconds, percentiles(track.delays_ms).c_str());
     if (!track.delays_ms.empty()) {
-      bench::print_result({"checkout.confirm_delay_p50", quantile(track.delays_ms, 0.5), "ms",
-                           std::nullopt, "", bench::figure_at_most(50)});
-      bench::print_result({"checkout.confirm_delay_p99", quantile(track.delays_ms, 0.99), "ms",
-                           std::nullopt, "", bench::figure_at_most(200)});
+      bench::print_result({"checkout.confirm_delay_p50", bench::quantile(track.delays_ms, 0.5),
+                           "ms", std::nullopt, "", bench::figure_at_most(50)});
+      bench::print_result({"checkout.confirm_delay_p99", bench::quantile(track.delays_ms, 0.99),
+                           "ms", std::nullopt, "", bench::figure_at_most(200)});
     }
   }
 

@@ -186,21 +186,12 @@ class tail {
   std::thread thread_;
 };
 
-/// The q-quantile of latencies (nearest rank); 0 without samples.
-double quantile(std::vector<double> ms, double q) {
-  if (ms.empty())
-    return 0;
-  std::sort(ms.begin(), ms.end());
-  auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(ms.size())));
-  return ms[std::min(ms.size() - 1, i == 0 ? 0 : i - 1)];
-}
-
 /// "p50 X ms, p99 Y ms, max Z ms" of latencies in milliseconds.
 std::string percentiles(std::vector<double> ms) {
   if (ms.empty())
     return "no samples";
   std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return quantile(ms, q); };
+  auto at = [&](double q) { return bench::quantile(ms, q); };
   char buf[128];
   std::snprintf(buf, sizeof buf, "p50 %.1f ms, p99 %.1f ms, max %.1f ms", at(0.5), at(0.99),
                 ms.back());
@@ -448,8 +439,8 @@ void latency(kafka::embedded_kafka& cluster, const persistence::pg_settings& pg,
     std::printf("    relay, commit -> record CreateTime: %s\n", percentiles(created).c_str());
     std::printf("    raw producer, produce() -> consumer receipt: %s\n",
                 percentiles(raw_received).c_str());
-    bench::print_result({name, quantile(received, 0.99), "ms", quantile(raw_received, 0.99), "ms",
-                         bench::figure_at_most(20)});
+    bench::print_result({name, bench::quantile(received, 0.99), "ms",
+                         bench::quantile(raw_received, 0.99), "ms", bench::figure_at_most(20)});
   };
 
   // (a) sparse: one event at a time, 100-300 ms apart (the same gaps for raw and relay).

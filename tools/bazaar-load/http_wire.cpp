@@ -69,6 +69,14 @@ response_parser::state response_parser::feed(const char* data, std::size_t n) {
   return parse();
 }
 
+bool response_parser::take_body() {
+  auto take = std::min(remaining_, buffer_.size() - pos_);
+  response_.body.append(buffer_, pos_, take);
+  pos_ += take;
+  remaining_ -= take;
+  return remaining_ == 0;
+}
+
 response_parser::state response_parser::fail(std::string why) {
   error_ = std::move(why);
   return state_ = state::error;
@@ -136,15 +144,10 @@ response_parser::state response_parser::parse() {
       }
       break;
     }
-    case phase::body: {
-      auto take = std::min(remaining_, buffer_.size() - pos_);
-      response_.body.append(buffer_, pos_, take);
-      pos_ += take;
-      remaining_ -= take;
-      if (remaining_ > 0)
+    case phase::body:
+      if (!take_body())
         return state_;
       return state_ = state::done;
-    }
     case phase::chunk_size: {
       auto eol = buffer_.find("\r\n", pos_);
       if (eol == std::string::npos)
@@ -159,16 +162,11 @@ response_parser::state response_parser::parse() {
       phase_ = size == 0 ? phase::trailers : phase::chunk_data;
       break;
     }
-    case phase::chunk_data: {
-      auto take = std::min(remaining_, buffer_.size() - pos_);
-      response_.body.append(buffer_, pos_, take);
-      pos_ += take;
-      remaining_ -= take;
-      if (remaining_ > 0)
+    case phase::chunk_data:
+      if (!take_body())
         return state_;
       phase_ = phase::chunk_crlf;
       break;
-    }
     case phase::chunk_crlf:
       if (buffer_.size() - pos_ < 2)
         return state_;

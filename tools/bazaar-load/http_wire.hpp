@@ -50,6 +50,8 @@ class response_parser {
  private:
   state parse();
   state fail(std::string why);
+  /// Moves up to `remaining_` buffered bytes into the body; true once none remain.
+  bool take_body();
 
   enum class phase { head, body, chunk_size, chunk_data, chunk_crlf, trailers };
   std::string buffer_;
