@@ -18,7 +18,8 @@
 #                   uses build/bin of this checkout, whatever BUILD_DIR is, and cluster.sh
 #                   start runs scripts/build.sh for bazaar and bazaarctl, a no-op when built)
 #   --log FILE      where the whole output goes (default BUILD_DIR/run_all/run_all-<UTC>.log)
-# Took 7 min 51 s on the 2-core machine of docs/BENCHMARKS.md (about 6.5 without the cluster).
+# Took 6 min 53 s on the 2-core machine of docs/BENCHMARKS.md at load 2.6, 7 to 8 min under heavier
+# load (about 5.5 without the cluster).
 # Needs the local PostgreSQL of ./scripts/postgres.sh (started if it is not running), wrk and
 # python3. Every benchmark works in a scratch schema that is dropped afterwards; only 127.0.0.1.
 #
