@@ -16,7 +16,8 @@
 #                   scripts/cluster.sh, 3 SIGKILL failovers and two rolling restarts: about
 #                   1.5 minutes with the small settings below, and it loads the machine; it
 #                   uses build/bin of this checkout, whatever BUILD_DIR is, and cluster.sh
-#                   start runs scripts/build.sh for bazaar and bazaarctl, a no-op when built)
+#                   start runs scripts/build.sh for bazaar, bazaarctl and bazaar-load, a no-op
+#                   when built)
 #   --log FILE      where the whole output goes (default BUILD_DIR/run_all/run_all-<UTC>.log)
 # Took 6 min 53 s on the 2-core machine of docs/BENCHMARKS.md at load 2.6, 7 to 8 min under heavier
 # load (about 5.5 without the cluster).
