@@ -42,6 +42,8 @@ void memory_storage::write(grain_write w) {
         else
           reminders_[name] = r.due_at_ms;
       }
+      if (in_doubt_)
+        status = save_status::unknown; // made, but the answer is "lost"
     }
   }
   w.done(status);
@@ -52,6 +54,11 @@ bool memory_storage::ready(std::string& why) const {
   if (!available_)
     why = "memory storage set unavailable";
   return available_;
+}
+
+void memory_storage::set_commit_in_doubt(bool in_doubt) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  in_doubt_ = in_doubt;
 }
 
 void memory_storage::set_available(bool available) {

@@ -223,6 +223,31 @@ TEST_CASE("when storage fails the change is refused, nothing changes, and reads 
         std::vector<std::string>{"basket-item-added", "basket-item-added"});
 }
 
+TEST_CASE("a write whose commit storage did not confirm answers timeout, not unavailable, and "
+          "the next activation shows what storage holds") {
+  shop s;
+  s.create_product("A");
+  REQUIRE(s.ask<basket_grain>(alice, add("A", 1)));
+  s.memory->set_commit_in_doubt(true); // the commit is made, its answer lost
+  auto doubtful = s.ask<basket_grain>(alice, add("A", 5));
+  REQUIRE_FALSE(doubtful);
+  CHECK(code_of(doubtful.error()) == core::errc::timeout);
+  s.memory->set_commit_in_doubt(false);
+  // The grain left; its next activation loads the change that storage did make.
+  auto now = s.ask<basket_grain>(alice, actors::basket_get{});
+  for (int i = 0; i < 200 && now && now->version != 2; ++i) {
+    std::this_thread::sleep_for(5ms);
+    now = s.ask<basket_grain>(alice, actors::basket_get{});
+  }
+  REQUIRE(now);
+  CHECK(now->version == 2);
+  CHECK(now->lines[0].quantity == 6);
+  auto later = s.ask<basket_grain>(alice, add("A", 1));
+  REQUIRE(later);
+  CHECK(later->lines[0].quantity == 7);
+  CHECK(later->version == 3);
+}
+
 TEST_CASE("a grain written by another activation refuses its next write and reloads") {
   shop s;
   s.create_product("A");

@@ -409,7 +409,12 @@ void persister::commit(writer& wr, std::vector<grain_write>& batch) {
     if (healthy_.exchange(false))
       spdlog::error("persister: transaction of {} writes failed: {}", merged.size(), e.what());
     stats_.failed_transactions.fetch_add(1, std::memory_order_relaxed);
-    std::fill(outcome.begin(), outcome.end(), save_status::unavailable);
+    // A COMMIT whose answer was lost may have been made: say so, not "nothing was written".
+    bool in_doubt = dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr;
+    if (in_doubt)
+      wr.conn.reset();
+    std::fill(outcome.begin(), outcome.end(),
+              in_doubt ? save_status::unknown : save_status::unavailable);
   }
   if (report) { // outside the try: the transaction committed whatever the hook does
     try {

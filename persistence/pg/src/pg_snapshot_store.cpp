@@ -55,6 +55,9 @@ save_status pg_snapshot_store::save(const snapshot& s, std::uint64_t expected_ve
     }
     w.commit();
     return r.empty() ? save_status::conflict : save_status::saved;
+  } catch (const pqxx::in_doubt_error&) {
+    conn_.reset();
+    return save_status::unknown;
   } catch (const pqxx::broken_connection&) {
     conn_.reset();
     return save_status::unavailable;

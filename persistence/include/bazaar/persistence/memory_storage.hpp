@@ -29,6 +29,10 @@ class memory_storage final : public grain_store, public reminder_store, public j
   /// Makes every following load and write fail as `unavailable` (an outage), or not.
   void set_available(bool available);
 
+  /// Makes every following write take effect but answer `unknown`, as a COMMIT whose answer
+  /// was lost (pqxx::in_doubt_error), or not.
+  void set_commit_in_doubt(bool in_doubt);
+
   memory_snapshot_store& snapshots() { return snapshots_; }
   std::vector<event_record> events() const;
   std::map<std::string, std::int64_t> reminders() const; ///< "type/key/name" -> due_at_ms
@@ -40,6 +44,7 @@ class memory_storage final : public grain_store, public reminder_store, public j
   std::map<std::string, std::vector<idempotency_record>> keys_; ///< by "type/key"
   std::map<std::string, std::int64_t> reminders_;
   bool available_ = true;
+  bool in_doubt_ = false;
   std::int64_t now_ms_ = 0;
 };
 

@@ -27,6 +27,9 @@ enum class save_status {
   conflict,
   /// The store cannot be reached now; nothing was written.
   unavailable,
+  /// The store did not confirm the commit (the connection broke during COMMIT): the write may
+  /// or may not have been made. Not `unavailable`, which promises that nothing was written.
+  unknown,
 };
 
 /// The first answer to a request with an Idempotency-Key (or to a Kafka record, keyed by its

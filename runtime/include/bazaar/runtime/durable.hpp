@@ -195,6 +195,14 @@ class durable {
       give_up(
           make_failure(core::errc::unavailable, "storage is unavailable; the change was not made"));
       return true;
+    case persistence::save_status::unknown:
+      // The commit may have been made: the caller learns that the outcome is unknown (a retry
+      // with the same Idempotency-Key is safe), and the grain leaves so that its next
+      // activation loads what storage really holds.
+      spdlog::warn("{}: storage did not confirm a commit; deactivating", id().str());
+      give_up(make_failure(core::errc::timeout,
+                           "storage did not confirm the change; its outcome is unknown"));
+      return false;
     case persistence::save_status::conflict:
       spdlog::warn("{} was written by another activation; deactivating", id().str());
       give_up(make_failure(core::errc::unavailable, "the grain moved; retry the request"));
