@@ -1,5 +1,7 @@
 #include "http_connection.hpp"
 
+#include "http_client.hpp"
+
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,42 +16,21 @@
 namespace bazaar::load {
 
 target target::resolve(const std::string& url) {
-  const std::string scheme = "http://";
-  if (url.compare(0, scheme.size(), scheme) != 0)
-    throw std::invalid_argument("--url must start with http:// (got \"" + url + "\")");
-  auto rest = url.substr(scheme.size());
-  auto slash = rest.find('/');
-  auto authority = rest.substr(0, slash);
-  target t;
-  t.url = url;
-  if (slash != std::string::npos) {
-    t.prefix = rest.substr(slash);
-    while (!t.prefix.empty() && t.prefix.back() == '/')
-      t.prefix.pop_back();
-  }
-  std::string host = authority, port = "80";
-  auto colon = authority.rfind(':');
-  if (colon != std::string::npos && authority.find(']') == std::string::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  } else if (auto close = authority.find("]:"); close != std::string::npos) {
-    host = authority.substr(0, close + 1);
-    port = authority.substr(close + 2);
-  }
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  if (host.empty() || port.empty() || port.find_first_not_of("0123456789") != std::string::npos)
-    throw std::invalid_argument("--url \"" + url + "\" names no host[:port]");
+  auto e = ctl::endpoint::parse(url); // the URL rules of bazaarctl, one parser for both tools
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
-  if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0)
+  if (int rc = ::getaddrinfo(e.host.c_str(), e.port.c_str(), &hints, &found); rc != 0)
     throw std::runtime_error("--url \"" + url + "\": " + gai_strerror(rc));
   std::unique_ptr<addrinfo, void (*)(addrinfo*)> guard{found, ::freeaddrinfo};
+  target t;
   std::memcpy(&t.address, found->ai_addr, found->ai_addrlen);
   t.address_length = found->ai_addrlen;
-  t.host_header = authority;
+  auto host = e.host.find(':') == std::string::npos ? e.host : "[" + e.host + "]";
+  t.host_header = host + ":" + e.port;
+  t.prefix = e.prefix;
+  t.url = url;
   return t;
 }
 
