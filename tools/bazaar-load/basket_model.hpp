@@ -84,6 +84,11 @@ class basket_model {
 
   /// The quantity the model most expects for a line (0 for none), for choosing operations.
   int expected_quantity(std::size_t customer, int sku) const;
+  /// How many lines the model expects, and whether one of them is `sku`'s.
+  std::size_t line_count(std::size_t customer) const { return customers_[customer]->lines.size(); }
+  bool has_line(std::size_t customer, int sku) const {
+    return customers_[customer]->lines.count(sku) > 0;
+  }
   /// Sku indices of the lines the model expects.
   std::vector<int> expected_skus(std::size_t customer) const;
   /// Whether any operation was applied to the customer (only those are read at the end).

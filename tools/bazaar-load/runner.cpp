@@ -177,11 +177,12 @@ class virtual_user {
   /// 100 lines (the node refuses more; that would only measure refusals).
   basket_op writable(basket_op op) {
     auto& m = model();
-    auto lines = m.expected_skus(customer_);
     if (op.what == basket_op::kind::add || op.what == basket_op::kind::set) {
-      bool has = std::find(lines.begin(), lines.end(), op.sku) != lines.end();
-      if (!has && lines.size() >= 100)
+      // (The list of lines is built only for a full basket, not for every write.)
+      if (m.line_count(customer_) >= 100 && !m.has_line(customer_, op.sku)) {
+        auto lines = m.expected_skus(customer_);
         op.sku = lines[std::uniform_int_distribution<std::size_t>{0, lines.size() - 1}(rng_)];
+      }
       if (op.what == basket_op::kind::add &&
           m.expected_quantity(customer_, op.sku) + op.quantity > 999)
         op.what = basket_op::kind::set;
