@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Bazaar builds and tests with. Skips apt entirely when
-# everything is already installed, so re-running is cheap.
+# everything is already installed, so re-running is cheap. tests/deps/check_deps.py (ctest
+# dependency_check) fails when a header, CMake package or command the project uses comes from
+# no package of this list (or of a bare Debian: Essential, required, apt, and their Depends).
 set -euo pipefail
 
 packages=(
@@ -16,6 +18,9 @@ packages=(
   prometheus-cpp-dev
   libssl-dev
   wrk
+  valgrind  # bench/durable_bench.cpp: <valgrind/callgrind.h>, and profiling it under callgrind
+  time      # bench/load_tool_bench.sh: /usr/bin/time (GNU time)
+  python3   # bench/*.py, cluster.sh status, tests/deps/check_deps.py
 )
 
 missing=()
