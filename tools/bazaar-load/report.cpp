@@ -145,12 +145,24 @@ void print_report(std::ostream& out, const load_report& r) {
         << format_ms(h.percentile(50)) << std::setw(12) << format_ms(h.percentile(99))
         << std::setw(12) << format_ms(h.max()) << "\n";
   }
-  if (t.order_time.count() > 0)
-    out << "    " << std::left << std::setw(9) << "to final" << std::right << std::setw(10)
-        << grouped(t.order_time.count()) << std::setw(12) << format_ms(t.order_time.percentile(50))
-        << std::setw(12) << format_ms(t.order_time.percentile(99)) << std::setw(12)
-        << format_ms(t.order_time.max())
-        << "   (checkout's 202 to the order seen confirmed or cancelled)\n";
+  // An order is read every --poll until final: the first figure is late by up to one poll
+  // (and a read's round trip); its own timeline gives the second, exact on the node's clock.
+  auto order_line = [&out](const char* name, const latency_histogram& h, const std::string& how) {
+    out << "    " << std::left << std::setw(9) << name << std::right << std::setw(10)
+        << grouped(h.count()) << std::setw(12) << format_ms(h.percentile(50)) << std::setw(12)
+        << format_ms(h.percentile(99)) << std::setw(12) << format_ms(h.max()) << "   (" << how
+        << ")\n";
+  };
+  if (t.order_time.count() > 0) {
+    auto poll = std::to_string(o.poll.count()) + " ms";
+    order_line("to final", t.order_time,
+               "checkout's 202 to the order seen confirmed or cancelled, read every " + poll +
+                   ": late by up to " + poll + " plus a read's round trip");
+  }
+  if (t.order_node_time.count() > 0)
+    order_line("  on node", t.order_node_time,
+               "the same orders, created to final by their own timeline on the node's clock: "
+               "exact to the millisecond");
   out << "\n  answers     ";
   for (const auto& [what, n] : t.outcomes)
     out << " " << what << ": " << grouped(n);
@@ -238,8 +250,13 @@ json::object report_json(const load_report& r) {
     if (t.by_kind[k].count() > 0)
       kinds[to_string(static_cast<request_kind>(k))] = histogram_json(t.by_kind[k]);
   j["by_request"] = std::move(kinds);
-  if (t.order_time.count() > 0)
+  if (t.order_time.count() > 0) {
+    // Seen final by a read every order_poll_ms: late by up to that much.
     j["order_to_final"] = histogram_json(t.order_time);
+    j["order_poll_ms"] = o.poll.count();
+  }
+  if (t.order_node_time.count() > 0)
+    j["order_to_final_on_node"] = histogram_json(t.order_node_time); // by the order's timeline
   json::object outcomes;
   for (const auto& [what, n] : t.outcomes)
     outcomes[what] = n;
@@ -315,15 +332,10 @@ struct panel {
   }
 };
 
-/// A "nice" upper bound for an axis: 1, 2 or 5 times a power of ten.
-double nice_ceiling(double v) {
-  if (v <= 0)
-    return 1;
-  double p = std::pow(10, std::floor(std::log10(v)));
-  for (double m : {1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0})
-    if (m * p >= v)
-      return m * p;
-  return 10 * p;
+/// m × 10^k as the double nearest that decimal number (an integer m): an exact product for
+/// k >= 0, a correctly rounded quotient of exact numbers below (10^-k is exact up to 10^22).
+double decimal(double m, int k) {
+  return k >= 0 ? m * std::pow(10.0, k) : m / std::pow(10.0, -k);
 }
 
 std::string escape(const std::string& s) {
@@ -341,21 +353,24 @@ std::string escape(const std::string& s) {
   return out;
 }
 
+/// Draws a panel's frame, its value ticks (each with its label) and its time ticks, which
+/// end at the right edge (the panel's t_max is the last of them).
 void axes(std::ostream& out, const panel& p, const std::string& label,
-          const std::vector<double>& ticks, const std::string& unit) {
+          const std::vector<std::pair<double, std::string>>& value_ticks,
+          const std::vector<double>& time_ticks) {
   out << "<rect x='" << p.x << "' y='" << p.y << "' width='" << p.w << "' height='" << p.h
       << "' fill='none' stroke='#888'/>\n";
-  for (double v : ticks) {
+  for (const auto& [v, text] : value_ticks) {
     double yy = p.py(v);
     out << "<line x1='" << p.x << "' x2='" << p.x + p.w << "' y1='" << yy << "' y2='" << yy
         << "' stroke='#ddd'/>\n<text x='" << p.x - 6 << "' y='" << yy + 4 << "' text-anchor='end'>"
-        << (v >= 1 || v == 0 ? fixed(v, 0) : fixed(v, v >= 0.1 ? 1 : 2)) << unit << "</text>\n";
+        << escape(text) << "</text>\n";
   }
-  double step = nice_ceiling(p.t_max / 8);
-  for (double t = 0; t <= p.t_max + 1e-9; t += step)
+  double step = time_ticks.size() > 1 ? time_ticks[1] : 1;
+  for (double t : time_ticks)
     out << "<line x1='" << p.px(t) << "' x2='" << p.px(t) << "' y1='" << p.y + p.h << "' y2='"
         << p.y + p.h + 4 << "' stroke='#888'/>\n<text x='" << p.px(t) << "' y='" << p.y + p.h + 16
-        << "' text-anchor='middle'>" << fixed(t, 0) << " s</text>\n";
+        << "' text-anchor='middle'>" << tick_label(t, step) << " s</text>\n";
   out << "<text x='" << p.x << "' y='" << p.y - 8 << "' font-weight='bold'>" << escape(label)
       << "</text>\n";
 }
@@ -385,6 +400,32 @@ void series(std::ostream& out, const panel& p, const std::vector<std::pair<doubl
 
 } // namespace
 
+std::vector<double> axis_ticks(double max, int at_most) {
+  at_most = std::max(at_most, 1);
+  if (!(max > 0) || !std::isfinite(max))
+    max = 1;
+  // From a step too small to fit (at most a tenth of an even split's) up to the first that
+  // fits, the smallest; the tolerance counts 0.3 / 0.05 (5.999… or 6.000…1 in doubles) as 6.
+  for (int k = static_cast<int>(std::floor(std::log10(max / at_most))) - 1;; ++k)
+    for (double m : {1.0, 2.0, 5.0}) {
+      double steps = std::max(1.0, std::ceil(max / decimal(m, k) - 1e-9));
+      if (steps > at_most)
+        continue;
+      std::vector<double> ticks;
+      for (int i = 0; i <= static_cast<int>(steps); ++i)
+        ticks.push_back(decimal(m * i, k));
+      return ticks;
+    }
+}
+
+std::string tick_label(double value, double step) {
+  // A step of m × 10^-d (m of 1, 2 or 5) makes every tick a multiple of 10^-d: d decimals
+  // print it exactly. (The tolerance keeps a step of 0.1 computed as 0.09999… at 1.)
+  int decimals =
+      step >= 1 || !(step > 0) ? 0 : static_cast<int>(std::ceil(-std::log10(step) - 1e-9));
+  return fixed(value, decimals);
+}
+
 void write_chart(std::ostream& out, const load_report& r) {
   const auto& timeline = r.run.timeline;
   double t_max = 1;
@@ -413,12 +454,16 @@ void write_chart(std::ostream& out, const load_report& r) {
       lat_min = std::min(lat_min, std::max(ms(pt.p50), 0.001));
     }
   }
-  double lo = std::pow(10, std::floor(std::log10(std::min(lat_min, lat_max))));
-  double hi = std::pow(10, std::ceil(std::log10(lat_max * 1.01)));
-  if (hi <= lo)
-    hi = lo * 10;
-  panel top{80, 70, 820, 230, t_max, 0, nice_ceiling(rate_max * 1.05)};
-  panel bottom{80, 370, 820, 260, t_max, lo, hi, true};
+  // Whole decades: from 10^k_lo to 10^k_hi milliseconds.
+  int k_lo = static_cast<int>(std::floor(std::log10(std::min(lat_min, lat_max))));
+  int k_hi = std::max(k_lo + 1, static_cast<int>(std::ceil(std::log10(lat_max * 1.01))));
+  double lo = decimal(1, k_lo), hi = decimal(1, k_hi);
+  // Both panels end on a whole number of time steps, the upper one on a whole number of rate
+  // steps, so that every tick falls on a value its label shows exactly.
+  auto time_ticks = axis_ticks(t_max, 8);
+  auto rate_ticks = axis_ticks(rate_max * 1.05, 5);
+  panel top{80, 70, 820, 230, time_ticks.back(), 0, rate_ticks.back()};
+  panel bottom{80, 370, 820, 260, time_ticks.back(), lo, hi, true};
 
   out << "<?xml version='1.0' encoding='UTF-8'?>\n"
          "<svg xmlns='http://www.w3.org/2000/svg' width='940' height='680' "
@@ -434,19 +479,20 @@ void write_chart(std::ostream& out, const load_report& r) {
       << format_ms(r.run.totals.latency.percentile(99)) << ", consistency "
       << (r.options.check ? (r.passed() ? "passed" : "FAILED") : "not checked") << "</text>\n";
 
-  std::vector<double> rate_ticks;
-  for (int i = 0; i <= 4; ++i)
-    rate_ticks.push_back(top.v_max * i / 4);
-  axes(out, top, "throughput (answers per second)", rate_ticks, "");
+  std::vector<std::pair<double, std::string>> rate_labels;
+  for (double v : rate_ticks)
+    rate_labels.emplace_back(v, tick_label(v, rate_ticks[1]));
+  axes(out, top, "throughput (answers per second)", rate_labels, time_ticks);
   series(out, top, ok, "#1f77b4", "2xx/s", 560);
   series(out, top, errors, "#d62728", "errors/s", 640);
 
-  std::vector<double> lat_ticks;
-  for (double decade = lo; decade <= hi * 1.001; decade *= 10)
+  // Log scale: 1, 2 and 5 of each decade, each labelled with the decimals it needs itself.
+  std::vector<std::pair<double, std::string>> lat_labels;
+  for (int k = k_lo; k <= k_hi; ++k)
     for (double m : {1.0, 2.0, 5.0})
-      if (decade * m <= hi * 1.001)
-        lat_ticks.push_back(decade * m);
-  axes(out, bottom, "latency per second (log scale)", lat_ticks, " ms");
+      if (k < k_hi || m == 1)
+        lat_labels.emplace_back(decimal(m, k), tick_label(decimal(m, k), decimal(m, k)) + " ms");
+  axes(out, bottom, "latency per second (log scale)", lat_labels, time_ticks);
   series(out, bottom, p50, "#2ca02c", "p50", 480);
   series(out, bottom, p90, "#1f77b4", "p90", 540);
   series(out, bottom, p99, "#ff7f0e", "p99", 600);

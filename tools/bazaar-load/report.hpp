@@ -12,6 +12,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace bazaar::load {
 
@@ -35,6 +36,17 @@ boost::json::object report_json(const load_report& r);
 /// The chart: throughput (answers/s and errors/s) above, latency p50/p90/p99/max below on a
 /// logarithmic scale, both against seconds since the start.
 void write_chart(std::ostream& out, const load_report& r);
+
+/// The ticks of a chart axis from 0: 0, step, 2 step, ... up to the first multiple of the step
+/// at or above `max` (the axis then ends there, on a whole number of steps), with the step the
+/// smallest of 1, 2 or 5 times a power of ten that needs at most `at_most` steps. Each tick is
+/// the double nearest its decimal value (what its label reads back as). A `max` <= 0 (or not
+/// finite) is taken as 1.
+std::vector<double> axis_ticks(double max, int at_most);
+
+/// A tick's label: `value` with as many decimals as `step` (1, 2 or 5 times a power of ten)
+/// needs, so that every multiple of the step reads exactly ("0.5", "1.5", "2.0"; "0.05").
+std::string tick_label(double value, double step);
 
 /// The one live line shown on a terminal while the load runs.
 std::string progress_line(const load_options& o, const interval_point& p, const run_totals& t);

@@ -2,6 +2,8 @@
 
 #include "http_connection.hpp"
 
+#include <bazaar/core/time.hpp>
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -33,6 +35,29 @@ double cpu_now() {
 bool is_terminal(const std::string& status) {
   return status == "confirmed" || status == "cancelled" || status == "shipped" ||
          status == "delivered";
+}
+
+std::optional<std::int64_t> order_created_to_final_ms(const json::value& order) {
+  const auto* o = order.if_object();
+  const auto* timeline = o ? o->if_contains("timeline") : nullptr;
+  if (timeline == nullptr || !timeline->is_array())
+    return std::nullopt;
+  std::optional<core::timestamp_ms> created;
+  for (const auto& step : timeline->get_array()) {
+    const auto* entry = step.if_object();
+    const auto* status = entry ? entry->if_contains("status") : nullptr;
+    const auto* at = entry ? entry->if_contains("at") : nullptr;
+    if (status == nullptr || !status->is_string() || at == nullptr || !at->is_string())
+      return std::nullopt;
+    auto when = core::parse_rfc3339(at->get_string());
+    if (!when)
+      return std::nullopt;
+    if (!created)
+      created = when;
+    else if (is_terminal(std::string{status->get_string()}))
+      return *when >= *created ? std::optional<std::int64_t>{*when - *created} : std::nullopt;
+  }
+  return std::nullopt;
 }
 
 namespace {
@@ -374,7 +399,11 @@ class virtual_user {
              }
              if (is_terminal(record.status)) {
                record.terminal = true;
-               env_.stats.order(nanos_since(accepted_));
+               // Seen at this poll (late by up to one), and exactly by the order's timeline.
+               std::optional<std::uint64_t> on_node;
+               if (auto ms = order_created_to_final_ms(v))
+                 on_node = static_cast<std::uint64_t>(*ms) * 1000000;
+               env_.stats.order(nanos_since(accepted_), on_node);
                finish(false);
                return;
              }

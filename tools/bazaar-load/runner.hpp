@@ -11,9 +11,13 @@
 #include "shop.hpp"
 #include "stats.hpp"
 
+#include <boost/json/value.hpp>
+
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,5 +56,11 @@ run_result run_load(const load_options& o, const shop& s, basket_model& model,
 
 /// Whether an order status is one a checkout ends in (this tool ships nothing).
 bool is_terminal(const std::string& status);
+
+/// An order's own time from created to final, in milliseconds on the node's clock: from the
+/// first entry of its `timeline` (`[{"status","at"}]`, `at` in RFC 3339) to its first terminal
+/// one. nullopt when the order (a GET /api/v1/orders/{id} answer) has no such entries, a time
+/// does not parse, or the final one comes before the first.
+std::optional<std::int64_t> order_created_to_final_ms(const boost::json::value& order);
 
 } // namespace bazaar::load

@@ -28,6 +28,7 @@ void run_totals::merge(const run_totals& other) {
     by_kind[i].merge(other.by_kind[i]);
   iteration.merge(other.iteration);
   order_time.merge(other.order_time);
+  order_node_time.merge(other.order_node_time);
   for (const auto& [what, n] : other.outcomes)
     outcomes[what] += n;
   requests += other.requests;
@@ -62,9 +63,11 @@ void recorder::iteration(std::uint64_t nanos, bool timed) {
     totals_.iteration.record(nanos);
 }
 
-void recorder::order(std::uint64_t nanos) {
+void recorder::order(std::uint64_t nanos, std::optional<std::uint64_t> node_nanos) {
   std::lock_guard lock{mutex_};
   totals_.order_time.record(nanos);
+  if (node_nanos)
+    totals_.order_node_time.record(*node_nanos);
 }
 
 void recorder::dropped() {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct run_totals {
   latency_histogram iteration;
   /// Checkout answered 202 to the order seen terminal (polled: late by up to one poll).
   latency_histogram order_time;
+  /// The same orders from created to terminal by their own timeline, on the node's clock
+  /// (exact to its milliseconds; orders whose timeline does not tell are left out).
+  latency_histogram order_node_time;
   /// Answers by status ("200") and failures without one ("timeout", "connect", "closed").
   std::map<std::string, std::uint64_t> outcomes;
   std::uint64_t requests = 0;
@@ -55,7 +59,9 @@ class recorder {
   /// than 2xx and failures.
   void request(request_kind kind, int status, const std::string& failure, std::uint64_t nanos);
   void iteration(std::uint64_t nanos, bool timed);
-  void order(std::uint64_t nanos);
+  /// An order was seen terminal `nanos` after its checkout's 202; `node_nanos`, when its
+  /// timeline tells, is its created-to-terminal time on the node's clock.
+  void order(std::uint64_t nanos, std::optional<std::uint64_t> node_nanos);
   void dropped();
 
   /// The interval since the last call: its latencies and counts (and starts a new one).
