@@ -221,6 +221,7 @@ const std::vector<std::pair<const char*, std::string kafka_topics::*>>& topic_ta
       {"basket-checked-out", &kafka_topics::basket_checked_out},
       {"product-created", &kafka_topics::product_created},
       {"product-updated", &kafka_topics::product_updated},
+      {"product-activated", &kafka_topics::product_activated},
       {"basket-item-added", &kafka_topics::basket_item_added},
       {"basket-item-updated", &kafka_topics::basket_item_updated},
       {"basket-item-removed", &kafka_topics::basket_item_removed},
@@ -733,6 +734,24 @@ std::variant<node_options, config_error> load(const load_request& request) {
   } catch (...) {
     return config_error{"--config", "cannot load configuration"};
   }
+}
+
+namespace {
+
+/// Whether `host` names this machine only: 127.0.0.0/8, ::1 or localhost.
+bool is_loopback(std::string_view host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.compare(0, 4, "127.") == 0;
+}
+
+} // namespace
+
+std::optional<config_error> check_exposure(const node_options& options) {
+  if (options.auth.jwt_secret != auth_options{}.jwt_secret || is_loopback(options.http.host))
+    return std::nullopt;
+  return config_error{"auth.jwt_secret",
+                      "is the public development secret, and http.host=" + options.http.host +
+                          " listens beyond loopback: set a secret of your own "
+                          "(BAZAAR_JWT_SECRET), or listen on 127.0.0.1"};
 }
 
 std::string describe_keys() {

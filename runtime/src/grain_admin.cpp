@@ -298,6 +298,8 @@ struct cluster_listing {
 
 void grain_admin::list(const std::string& type, const std::string& node, std::size_t limit,
                        json_done done) const {
+  if (!type.empty() && !grains_->knows_type(type))
+    return done(make_failure(core::errc::not_found, "unknown grain type " + type));
   const auto* placement = grains_->placement();
   auto here = node_id_();
   std::vector<std::string> nodes =

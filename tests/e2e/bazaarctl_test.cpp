@@ -262,6 +262,25 @@ TEST_CASE("bazaarctl says in one line why it failed: exit 1 for an unreachable n
   CHECK(n.ctl({"frobnicate"}).status == 2);
   CHECK(n.ctl({"grain", "basket/x y"}).status == 1); // the node refuses the key: 422
 
+  // A mistyped command names itself and the command meant, and exits 2.
+  auto typo = n.ctl({"clustr"});
+  CHECK(typo.status == 2);
+  CHECK(typo.err.find("unknown command \"clustr\"") != std::string::npos);
+  CHECK(typo.err.find("did you mean \"cluster\"") != std::string::npos);
+  auto typo_after_options = n.ctl({"--timeout", "2000", "grians", "--json"});
+  CHECK(typo_after_options.status == 2);
+  CHECK(typo_after_options.err.find("unknown command \"grians\"") != std::string::npos);
+  auto none = n.ctl({});
+  CHECK(none.status == 2);
+  CHECK(none.err.find("a command is required") != std::string::npos);
+  // An unknown grain type is an error, as it is for one grain.
+  auto unknown_type = n.ctl({"grains", "--type", "nosuch"});
+  CHECK(unknown_type.status == 1);
+  CHECK(unknown_type.err.find("unknown grain type nosuch") != std::string::npos);
+  auto unknown_grain = n.ctl({"grain", "nosuch/x"});
+  CHECK(unknown_grain.status == 1);
+  CHECK(unknown_grain.err.find("unknown grain type nosuch") != std::string::npos);
+
   for (std::vector<std::string> help : {std::vector<std::string>{"--help"},
                                         {"cluster", "--help"},
                                         {"grains", "--help"},
@@ -279,4 +298,9 @@ TEST_CASE("bazaarctl says in one line why it failed: exit 1 for an unreachable n
     CHECK(r.status == 0);
     CHECK(r.out.find("Usage") != std::string::npos);
   }
+  // The help fits a screen: the node's configuration keys are one command away, not in it.
+  auto help = n.ctl({"--help"});
+  INFO(help.out);
+  CHECK(std::count(help.out.begin(), help.out.end(), '\n') <= 40);
+  CHECK(help.out.find("bazaar config-keys") != std::string::npos);
 }

@@ -143,6 +143,7 @@ const std::vector<std::string> all_keys = {
     "kafka.topics.basket-checked-out",
     "kafka.topics.product-created",
     "kafka.topics.product-updated",
+    "kafka.topics.product-activated",
     "kafka.topics.basket-item-added",
     "kafka.topics.basket-item-updated",
     "kafka.topics.basket-item-removed",
@@ -252,10 +253,29 @@ TEST_CASE("a --set override beats the environment, the file and the defaults") {
   request.env = {{"BAZAAR_HTTP_PORT", "9191"}, {"BAZAAR_HTTP_THREADS", "5"}};
   request.overrides = {"http.port=9292"};
   const auto options = load_ok(request);
-  CHECK(options.http.port == 9292);      // --set
-  CHECK(options.http.threads == 5);      // environment
-  CHECK(options.log.level == "warn");    // file
-  CHECK(options.http.host == "0.0.0.0"); // default
+  CHECK(options.http.port == 9292);        // --set
+  CHECK(options.http.threads == 5);        // environment
+  CHECK(options.log.level == "warn");      // file
+  CHECK(options.http.host == "127.0.0.1"); // default
+}
+
+TEST_CASE("the development defaults listen on loopback; beyond it the public secret is refused") {
+  CHECK(load_ok({}).http.host == "127.0.0.1");
+  CHECK_FALSE(cfg::check_exposure(load_ok({})));
+  for (const char* host : {"127.0.0.1", "127.0.0.2", "::1", "localhost"})
+    CHECK_FALSE(cfg::check_exposure(load_ok(with_sets({std::string("http.host=") + host}))));
+  for (const char* host : {"0.0.0.0", "::", "10.0.0.5", "example.org"}) {
+    INFO(host);
+    const auto error = cfg::check_exposure(load_ok(with_sets({std::string("http.host=") + host})));
+    REQUIRE(error);
+    CHECK(error->key == "auth.jwt_secret");
+    CHECK_THAT(error->message, Catch::Contains("public development secret"));
+    CHECK_THAT(error->message, Catch::Contains(host));
+    // A secret of one's own makes it fine, from any source.
+    auto request = with_sets({std::string("http.host=") + host});
+    request.env = {{"BAZAAR_JWT_SECRET", "a-secret-of-our-own"}};
+    CHECK_FALSE(cfg::check_exposure(load_ok(request)));
+  }
 }
 
 TEST_CASE("later --set overrides win over earlier ones and keep the value verbatim") {

@@ -52,6 +52,11 @@ int serve(const std::string& config_file, const std::vector<std::string>& overri
   auto loaded = load_options(config_file, overrides);
   if (!loaded)
     return 2;
+  if (auto exposed = bazaar::config::check_exposure(*loaded)) {
+    std::cerr << "bazaar: invalid configuration: " << exposed->key << ": " << exposed->message
+              << "\n";
+    return 2;
+  }
   auto opts = std::move(*loaded);
   bazaar::runtime::setup_logging(opts.log);
   if (opts.auth.jwt_secret == bazaar::config::auth_options{}.jwt_secret)

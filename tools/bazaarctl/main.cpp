@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -80,6 +81,56 @@ command register_token_command(CLI::App& app) {
   return {sub, std::move(run)};
 }
 
+/// How many single-character edits turn `a` into `b` (Levenshtein).
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+/// Why no command was recognised: the first word that is neither an option nor an option's
+/// value, with the closest command, or that none was given.
+std::string no_command(int argc, char** argv, const CLI::App& app) {
+  static const std::vector<std::string> with_value{"--config", "--set", "--url", "--token",
+                                                   "--timeout"};
+  std::string word;
+  for (int i = 1; i < argc && word.empty(); ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("-", 0) == 0) {
+      if (arg.find('=') == std::string::npos &&
+          std::find(with_value.begin(), with_value.end(), arg) != with_value.end())
+        ++i; // its value
+      continue;
+    }
+    word = arg;
+  }
+  std::string names, closest;
+  std::size_t best = 3; // a suggestion at most two edits away
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+    const auto d = edit_distance(word, sub->get_name());
+    if (d < best) {
+      best = d;
+      closest = sub->get_name();
+    }
+  }
+  if (word.empty())
+    return "a command is required: one of " + names;
+  return "unknown command \"" + word + "\"" +
+         (closest.empty() ? "" : " (did you mean \"" + closest + "\"?)") + "; the commands are " +
+         names;
+}
+
 /// Parses the command line, loads the configuration and runs the chosen subcommand.
 int run(int argc, char** argv) {
   CLI::App app{"bazaarctl - administration tool for Bazaar nodes", "bazaarctl"};
@@ -94,8 +145,8 @@ int run(int argc, char** argv) {
   app.add_option("--set", overrides, "Override a configuration key, e.g. --set http.port=9090")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
-  app.footer("Configuration keys (file [section] key, environment variable, or --set):\n" +
-             bazaar::config::describe_keys());
+  app.footer("The configuration is a node's (--config FILE, BAZAAR_* environment variables, "
+             "--set KEY=VALUE):\n`bazaar config-keys` lists every key, its variable and default.");
 
   auto connection = std::make_shared<bazaar::ctl::connection_flags>();
   app.add_option("--url", connection->url,
@@ -120,6 +171,13 @@ int run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (app.get_subcommands().empty() && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+      // No command was recognised: say which word was taken for one, not "A subcommand is
+      // required".
+      std::cerr << "bazaarctl: " << no_command(argc, argv, app) << "\nRun with --help for more "
+                << "information.\n";
+      return usage_error;
+    }
     const int status = app.exit(e);
     return status == 0 ? 0 : usage_error;
   }

@@ -37,6 +37,11 @@ std::map<std::string, std::string> environment();
 /// Loads and validates; returns the options or the first error.
 std::variant<node_options, config_error> load(const load_request& request);
 
+/// What a node that serves checks on top of load(): the development secret is public (the
+/// README prints it), so a node whose http.host is beyond loopback (127.0.0.0/8, ::1,
+/// localhost) needs a secret of its own; the error names auth.jwt_secret.
+std::optional<config_error> check_exposure(const node_options& options);
+
 /// One line per key: name, environment variable(s), default, meaning. For `--help`.
 std::string describe_keys();
 

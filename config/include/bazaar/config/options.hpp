@@ -12,7 +12,9 @@ namespace bazaar::config {
 
 /// The HTTP gateway (Pistache).
 struct http_options {
-  std::string host = "0.0.0.0";
+  /// Loopback by default: a node reachable from other machines needs a secret of its own
+  /// (loader.hpp refuses the development secret beyond loopback).
+  std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
   /// Pistache I/O threads.
   int threads = 2;
@@ -30,7 +32,8 @@ struct http_options {
 
 /// Bearer-token authentication.
 struct auth_options {
-  /// HS256 secret; the default is for development only and is logged as such.
+  /// HS256 secret; the default is public (it is in the README), for development only: it is
+  /// logged as such, and refused when http.host is beyond loopback.
   std::string jwt_secret = "bazaar-dev-secret-change-me";
 };
 
@@ -121,6 +124,7 @@ struct kafka_topics {
   std::string basket_checked_out = "basket-checked-out";
   std::string product_created = "product-events";
   std::string product_updated = "product-events";
+  std::string product_activated = "product-events";
   std::string basket_item_added = "basket-events";
   std::string basket_item_updated = "basket-events";
   std::string basket_item_removed = "basket-events";

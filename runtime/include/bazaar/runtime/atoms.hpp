@@ -41,5 +41,9 @@ using probe_atom = caf::atom_constant<caf::atom("probe")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 /// Touch count that makes a deactivate request unconditional (node shutdown, admin).
 inline constexpr std::uint64_t force_deactivation = ~std::uint64_t{0};
+/// Touch count of a grain's request to itself after it answered a read of a state that was
+/// never stored (an unknown product or order): it leaves if it is still unborn and unused,
+/// so that probing unknown keys does not fill memory until idle collection.
+inline constexpr std::uint64_t if_never_stored = ~std::uint64_t{0} - 1;
 
 } // namespace bazaar::runtime

@@ -181,6 +181,9 @@ class catalog : public std::enable_shared_from_this<catalog> {
   void register_type(std::string type, grain_factory factory,
                      std::chrono::milliseconds idle_timeout, grain_factory stub = {});
 
+  /// Whether `type` was registered (every node of a cluster registers the same types).
+  bool knows_type(const std::string& type) const { return types_.count(type) != 0; }
+
   /// Places grains across a cluster: from now on a grain that is not active here and that
   /// `placement` says lives elsewhere resolves to a remote stub. Set before serving.
   void set_placement(std::shared_ptr<const grain_placement> placement);

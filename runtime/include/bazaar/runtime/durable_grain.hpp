@@ -82,6 +82,9 @@ struct durable_grain_state {
   std::array<query_answer, caf::detail::tl_size<typename G::interface::signatures>::value> answers;
   /// Asked to deactivate while writes were in flight: leave once they are answered.
   bool leaving = false;
+  /// Answered a message while nothing of it was ever stored, and asked itself to leave
+  /// (if_never_stored); not asked again until that request is handled.
+  bool unborn_check_sent = false;
   /// Who gets the committed state after each commit that changed it.
   observer_list observers;
   /// A command was refused transiently or a write failed since the last Kafka record that
@@ -161,6 +164,18 @@ waiter<T> logged(durable_grain_actor<G>* self, waiter<T> w) {
                    }};
 }
 
+/// After a message to a grain whose state was never stored (an unknown product or order, read
+/// or refused): asks itself to leave once the messages already queued are handled, unless a
+/// write or an observer comes first (lifecycle's if_never_stored).
+template <class G>
+void leave_if_unborn(durable_grain_actor<G>* self) {
+  auto& st = self->state;
+  if (st.unborn_check_sent || st.d->committed().version != 0)
+    return;
+  st.unborn_check_sent = true;
+  self->send(self, deactivate_atom::value, if_never_stored);
+}
+
 /// Delivers a command's outcome: commits and replies, refuses, or waits for a grain call.
 template <class G, class Reply>
 void finish(durable_grain_actor<G>* self, const idempotency& idem, outcome<Reply> out,
@@ -176,6 +191,7 @@ void finish(durable_grain_actor<G>* self, const idempotency& idem, outcome<Reply
       self->state.kafka_chain_broken = true;
     log_refused(self, out.refusal());
     d.refuse(self, idem, out.refusal(), fail_with(rp));
+    leave_if_unborn(self);
   } else {
     auto reply = std::move(out.reply());
     auto body = [&reply] { return encode(reply); };
@@ -247,6 +263,7 @@ caf::result<Reply> handle(durable_grain_actor<G>* self, const G& def, const Msg&
   note_mailbox(self);
   if constexpr (is_query<G, Msg>::value) {
     if (d.settled()) {
+      leave_if_unborn(self);
       if constexpr (std::is_empty<Msg>::value)
         return shared_answer<G, Reply>(self, def, msg, std::get<Slot>(st.answers));
       else
@@ -353,9 +370,18 @@ auto lifecycle(durable_grain_actor<G>* self) {
           st.observers.notify(self, caf::make_message(observed_atom::value, st.d->committed()));
         if (!stay || (st.leaving && st.d->settled()))
           leave(self);
+        else if (st.d->settled())
+          leave_if_unborn(self); // a refusal's remembered key was all it wrote
       },
       [self](deactivate_atom, std::uint64_t touches) {
         auto& st = self->state;
+        if (touches == if_never_stored) {
+          st.unborn_check_sent = false;
+          if (st.d->committed().version == 0 && st.d->settled() && st.observers.empty() &&
+              self->mailbox().size() == 0)
+            leave(self);
+          return;
+        }
         if (!st.ctx.record->idle_since(touches))
           return; // used since the collector looked
         if (touches != force_deactivation && !st.observers.empty()) {

@@ -43,7 +43,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order& x) {
   return f(caf::meta::type_name("bazaar.order"), x.exists, x.order_id, x.customer_id, x.items,
            x.currency, x.card_token, x.shipping_address, x.status, x.cancel_reason, x.timeline,
-           x.version);
+           x.payment_id, x.payment_status, x.tracking_number, x.version);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, product_draft& x) {
