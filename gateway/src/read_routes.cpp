@@ -7,6 +7,10 @@
 
 #include <boost/json.hpp>
 
+#include <charconv>
+#include <optional>
+#include <string>
+
 namespace bazaar::gateway {
 
 namespace json = boost::json;
@@ -93,34 +97,117 @@ void add_catalog_routes(router& r, persistence::read_models* models) {
         });
 }
 
-void add_order_list_route(router& r, persistence::read_models* models) {
+/// docs/API.md `order summary`.
+json::value summary_json(const persistence::order_summary& o) {
+  return json::object{{"order_id", o.order_id},
+                      {"customer_id", o.customer_id},
+                      {"status", o.status},
+                      {"total_cents", o.total_cents},
+                      {"currency", o.currency},
+                      {"item_count", o.item_count},
+                      {"cancel_reason", o.cancel_reason.empty() ? json::value(nullptr)
+                                                                : json::value(o.cancel_reason)},
+                      {"created_at", core::format_rfc3339(o.created_at_ms)},
+                      {"updated_at", core::format_rfc3339(o.updated_at_ms)}};
+}
+
+/// The cursor of the next page after `o`: "<created_at_ms>:<order_id>".
+std::string cursor_after(const persistence::order_summary& o) {
+  return std::to_string(o.created_at_ms) + ":" + o.order_id;
+}
+
+/// Reads a cursor of cursor_after(); nullopt (and the reader's error) when it is not one.
+std::optional<persistence::order_query::position> read_cursor(query_reader& in,
+                                                              const std::string& text) {
+  const auto colon = text.find(':');
+  if (colon != std::string::npos) {
+    persistence::order_query::position p;
+    p.order_id = text.substr(colon + 1);
+    const auto* first = text.data();
+    auto [end, ec] = std::from_chars(first, first + colon, p.created_at_ms);
+    if (colon > 0 && ec == std::errc{} && end == first + colon && p.created_at_ms >= 0 &&
+        domain::is_identifier(p.order_id))
+      return p;
+  }
+  in.fail("before", "before must be the \"next\" cursor of an earlier answer");
+  return std::nullopt;
+}
+
+/// A status filter: "" or one of the order statuses; 422 otherwise.
+std::string status_filter(query_reader& in) {
+  auto status = in.text("status");
+  if (!status.empty() && !domain::parse_order_status(status))
+    in.fail("status", "status must be one of pending, stock_reserved, paid, confirmed, shipped, "
+                      "delivered, cancelled");
+  return status;
+}
+
+/// The greatest page of an admin's order search.
+constexpr std::int64_t max_orders_page = 500;
+
+void add_order_list_routes(router& r, persistence::read_models* models) {
   r.add("GET", "/api/v1/orders", access::customer,
         [models](http_request& req, const responder_ptr& out) {
-          auto status = req.query_or("status");
-          if (!status.empty() && !domain::parse_order_status(status))
-            return out->fail(domain::validation_failed(
-                "status", "status must be one of pending, stock_reserved, paid, confirmed, "
-                          "shipped, delivered, cancelled"));
+          query_reader in{req};
+          persistence::order_query q;
+          q.status = status_filter(in);
+          if (in.error())
+            return out->fail(*in.error());
           if (!have(models, out))
             return;
-          // A customer's own orders (the token's subject), whoever asks.
-          models->orders(req.principal.subject, status, max_listed,
+          // A customer's own orders (the token's subject), whoever asks; an admin searches
+          // every customer's at /api/v1/admin/orders.
+          q.customer_id = req.principal.subject;
+          q.limit = max_listed;
+          models->orders(std::move(q),
                          [out](std::optional<std::vector<persistence::order_summary>> found) {
                            if (!found)
                              return out->fail(unavailable());
                            json::array items;
                            for (const auto& o : *found)
-                             items.push_back(json::object{
-                                 {"order_id", o.order_id},
-                                 {"status", o.status},
-                                 {"total_cents", o.total_cents},
-                                 {"currency", o.currency},
-                                 {"item_count", o.item_count},
-                                 {"created_at", core::format_rfc3339(o.created_at_ms)},
-                                 {"updated_at", core::format_rfc3339(o.updated_at_ms)}});
+                             items.push_back(summary_json(o));
                            out->json(200, json::object{{"items", std::move(items)}});
                          });
         });
+  r.add(
+      "GET", "/api/v1/admin/orders", access::admin,
+      [models](http_request& req, const responder_ptr& out) {
+        query_reader in{req};
+        persistence::order_query q;
+        q.customer_id = in.text("customer_id");
+        if (!q.customer_id.empty() && !domain::is_identifier(q.customer_id))
+          in.fail("customer_id", "customer_id must be 1..64 characters of [A-Za-z0-9._:-]");
+        q.status = status_filter(in);
+        q.from_ms = in.time("from");
+        q.to_ms = in.time("to");
+        if (!in.error() && q.from_ms && q.to_ms && *q.from_ms > *q.to_ms)
+          in.fail("to", "to must not be before from");
+        const auto limit =
+            in.integer("limit", 1, max_orders_page).value_or(static_cast<std::int64_t>(max_listed));
+        if (auto before = in.text("before"); !before.empty())
+          q.before = read_cursor(in, before);
+        if (in.error())
+          return out->fail(*in.error());
+        if (!have(models, out))
+          return;
+        // One more than asked for tells whether there is a next page.
+        q.limit = static_cast<std::size_t>(limit) + 1;
+        models->orders(
+            std::move(q),
+            [out, limit](std::optional<std::vector<persistence::order_summary>> found) {
+              if (!found)
+                return out->fail(unavailable());
+              const bool more = found->size() > static_cast<std::size_t>(limit);
+              if (more)
+                found->resize(static_cast<std::size_t>(limit));
+              json::array items;
+              for (const auto& o : *found)
+                items.push_back(summary_json(o));
+              out->json(200, json::object{{"items", std::move(items)},
+                                          {"next", more ? json::value(cursor_after(found->back()))
+                                                        : json::value(nullptr)}});
+            });
+      });
 }
 
 void add_report_routes(router& r, persistence::read_models* models) {
@@ -139,14 +226,15 @@ void add_report_routes(router& r, persistence::read_models* models) {
                   return out->fail(unavailable());
                 json::array items;
                 for (const auto& n : *found)
-                  items.push_back(
-                      json::object{{"notification_id", n.notification_id},
-                                   {"customer_id", n.customer_id},
-                                   {"channel", n.channel},
-                                   {"template", n.template_name},
-                                   {"order_id", n.order_id.empty() ? json::value(nullptr)
-                                                                   : json::value(n.order_id)},
-                                   {"created_at", core::format_rfc3339(n.created_at_ms)}});
+                  items.push_back(json::object{
+                      {"notification_id", n.notification_id},
+                      {"customer_id", n.customer_id},
+                      {"channel", n.channel},
+                      {"template", n.template_name},
+                      {"order_id",
+                       n.order_id.empty() ? json::value(nullptr) : json::value(n.order_id)},
+                      {"sku", n.sku.empty() ? json::value(nullptr) : json::value(n.sku)},
+                      {"created_at", core::format_rfc3339(n.created_at_ms)}});
                 out->json(200, json::object{{"items", std::move(items)}});
               });
         });
@@ -180,7 +268,7 @@ void add_report_routes(router& r, persistence::read_models* models) {
 
 void add_read_routes(router& r, persistence::read_models* models) {
   add_catalog_routes(r, models);
-  add_order_list_route(r, models);
+  add_order_list_routes(r, models);
   add_report_routes(r, models);
 }
 

@@ -223,6 +223,16 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
                                         actors::product_deactivate{meta_of(req), *idem},
                                         product_answer(out, 200));
         });
+  r.add("POST", "/api/v1/products/{sku}/activate", access::admin,
+        [&grains](http_request& req, const responder_ptr& out) {
+          const auto& sku = req.params[0];
+          auto idem = bodiless_mutation(req, out);
+          if (!idem || !product_path_sku(sku, out))
+            return;
+          call<actors::inventory_grain>(grains, out, sku,
+                                        actors::product_activate{meta_of(req), *idem},
+                                        product_answer(out, 200));
+        });
   r.add("GET", "/api/v1/products/{sku}", access::customer,
         [&grains](http_request& req, const responder_ptr& out) {
           const auto& sku = req.params[0];

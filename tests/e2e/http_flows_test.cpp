@@ -99,8 +99,9 @@ json::object require_order(const http_response& r) {
   REQUIRE_NOTHROW(v = r.json());
   REQUIRE(v.is_object());
   const auto& o = v.as_object();
-  const std::set<std::string> always{"order_id",    "customer_id", "status",   "items",
-                                     "total_cents", "currency",    "timeline", "version"};
+  const std::set<std::string> always{"order_id",    "customer_id", "status",           "items",
+                                     "total_cents", "currency",    "shipping_address", "timeline",
+                                     "version"};
   std::set<std::string> may = always;
   if (o.at("status") != json::value("pending"))
     may.insert("payment"); // once the saga asked for the payment
@@ -252,6 +253,18 @@ TEST_CASE("checkout turns the basket into a pending order and empties the basket
   const auto& timeline = o.at("timeline").as_array();
   REQUIRE(timeline.size() == 1);
   CHECK(timeline[0].as_object().at("status") == json::value("pending"));
+  CHECK(o.at("shipping_address").is_null()); // none was given
+
+  // The shipping address given at checkout is the order's, as given.
+  const json::object address{{"name", "Ada"}, {"street", "Domkloster 4"}, {"city", "Köln"}};
+  require_basket(add_item(c, alice, "pear", 1));
+  auto shipped_to = require_accepted(
+      checkout(c, alice, "chk-2",
+               json::serialize(json::object{{"payment", {{"card_token", "tok_ok"}}},
+                                            {"shipping_address", address}})));
+  auto addressed = require_order(get_order(c, alice, shipped_to));
+  CHECK(addressed.at("shipping_address") == address);
+  CHECK(require_order(get_order(c, admin, shipped_to)).at("shipping_address") == address);
 }
 
 TEST_CASE("a checkout retried with the same key and body gets the same answer and no second "

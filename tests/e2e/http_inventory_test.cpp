@@ -4,6 +4,7 @@
 // keys make retries harmless, and a deactivated product cannot be added to a basket.
 
 #include "support/api_checks.hpp"
+#include "support/eventually.hpp"
 #include "support/http_client.hpp"
 #include "support/test_node.hpp"
 
@@ -157,6 +158,25 @@ TEST_CASE("an admin updates, restocks and deactivates a product and every read s
   auto stock = last_data(c, admin, "mug", "stock-updated");
   CHECK(stock == json::object{{"sku", "mug"}, {"stock", 2}, {"reserved", 0}});
   CHECK(last_data(c, admin, "mug", "product-deactivated") == json::object{{"sku", "mug"}});
+
+  // On sale again: the product is active, baskets take it, and the catalog lists it again.
+  auto on = require_product(c.request("POST", "/api/v1/products/mug/activate", "", bearer(admin)));
+  CHECK(on.at("active") == json::value(true));
+  CHECK(num(on.at("version")) == num(off.at("version")) + 1);
+  CHECK(get_product(c, alice, "mug") == on);
+  CHECK(require_product(c.request("POST", "/api/v1/products/mug/activate", "{}", bearer(admin))) ==
+        on); // again: nothing changes
+  REQUIRE(add_item(c, node.customer_token("bob"), "mug", 1).status == 200);
+  CHECK(last_data(c, admin, "mug", "product-activated") == json::object{{"sku", "mug"}});
+  CHECK(event_types(c, admin, "mug").back() == "product-activated");
+  CHECK(bazaar::test::eventually([&] {
+    auto listed = c.request("GET", "/api/v1/products?q=Big", "", bearer(alice));
+    return listed.status == 200 && listed.json().at("items").as_array().size() == 1;
+  }));
+  require_error(c.request("POST", "/api/v1/products/nope/activate", "", bearer(admin)), 404,
+                "not_found");
+  require_error(c.request("POST", "/api/v1/products/mug/activate", "", bearer(alice)), 403,
+                "forbidden");
 }
 
 TEST_CASE("bad product changes are refused with a clear 4xx and change nothing") {
@@ -258,4 +278,63 @@ TEST_CASE("product changes retried with their keys take effect once and answer t
   auto events = event_types(c, admin, "mug");
   CHECK(events == std::vector<std::string>{"product-created", "stock-updated", "stock-updated",
                                            "product-updated", "product-deactivated"});
+}
+
+namespace {
+
+/// The keys of the grains of `type` active on the node (GET /admin/grains).
+std::set<std::string> active_keys(http_connection& c, const std::string& admin,
+                                  const std::string& type) {
+  auto r = c.request("GET", "/admin/grains?type=" + type, "", bearer(admin));
+  INFO("body: " << r.body);
+  REQUIRE(r.status == 200);
+  std::set<std::string> out;
+  auto body = r.json();
+  for (const auto& g : body.at("items").as_array())
+    out.emplace(g.at("key").as_string());
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a read of an unknown product or order answers 404 and keeps no activation") {
+  test_node node;
+  auto c = node.connect();
+  const auto admin = node.admin_token();
+  const auto alice = node.customer_token("alice");
+  create_product(c, admin, "known");
+  REQUIRE(c.request("GET", "/api/v1/products/known", "", bearer(alice)).status == 200);
+
+  // A client probing keys: every probe is answered 404, and none of them stays in memory.
+  for (int i = 0; i < 50; ++i) {
+    require_error(
+        c.request("GET", "/api/v1/products/probe-" + std::to_string(i), "", bearer(alice)), 404,
+        "not_found");
+    require_error(
+        c.request("GET", "/api/v1/orders/ord-probe-" + std::to_string(i), "", bearer(admin)), 404,
+        "not_found");
+  }
+  // A refused change of an unknown product (with its key remembered) leaves too.
+  auto keyed_refusal = [&] {
+    return c.request("PUT", "/api/v1/products/probe-put", R"({"name":"x"})",
+                     keyed(admin, "probe-put-1"));
+  };
+  auto refused = keyed_refusal();
+  require_error(refused, 404, "not_found");
+
+  std::set<std::string> products, orders;
+  CHECK(bazaar::test::eventually([&] {
+    products = active_keys(c, admin, "inventory");
+    orders = active_keys(c, admin, "order");
+    return products == std::set<std::string>{"known"} && orders.empty();
+  }));
+  INFO("inventory grains still active: " << products.size() << ", orders: " << orders.size());
+  CHECK(products == std::set<std::string>{"known"}); // a product that exists stays
+  CHECK(orders.empty());
+
+  // What was remembered is still answered by the next activation.
+  CHECK(keyed_refusal().body == refused.body);
+  // And an unknown key can still be created afterwards.
+  create_product(c, admin, "probe-1");
+  CHECK(c.request("GET", "/api/v1/products/probe-1", "", bearer(alice)).status == 200);
 }

@@ -353,6 +353,39 @@ TEST_CASE("the sales report counts an order when confirmed, moves it to cancelle
   require_error(n.get(window, n.node.customer_token("alice")), 403, "forbidden");
 }
 
+TEST_CASE("a product put on sale again is listed again, whatever order its events arrive in",
+          "[read_http]") {
+  read_node n;
+  const auto& created = n.topic.at("product-created");
+  auto toggle = [&](const char* type, const std::string& sku, std::uint64_t version) {
+    const auto& topic = n.topic.at(type);
+    return test::test_event{topic, sku,
+                            test::envelope("e-" + sku + "-" + std::to_string(version), type,
+                                           "product", sku, version, at_minute(1),
+                                           json::object{{"sku", sku}})};
+  };
+  n.produce({
+      // In order: off (v2), on again (v3).
+      test::product_created(created, "e-again", "again", "Again", "d", "kitchen", 100, 1),
+      toggle("product-deactivated", "again", 2),
+      toggle("product-activated", "again", 3),
+      // The activation (v3) first, the older deactivation (v2, another topic) late.
+      test::product_created(created, "e-late", "late", "Late", "d", "kitchen", 100, 1),
+      toggle("product-activated", "late", 3),
+      toggle("product-deactivated", "late", 2),
+      // Off for good: on (v2) and then off (v3).
+      test::product_created(created, "e-off", "off", "Off", "d", "kitchen", 100, 1),
+      toggle("product-activated", "off", 2),
+      toggle("product-deactivated", "off", 3),
+  });
+  const auto customer = n.node.customer_token("alice");
+  REQUIRE(eventually([&] {
+    return n.caught_up() && num(n.get_json("/api/v1/products", customer).at("total")) == 2;
+  }));
+  CHECK(skus_of(n.get_json("/api/v1/products", customer)) ==
+        std::vector<std::string>{"again", "late"});
+}
+
 TEST_CASE("a customer's order list is theirs only, newest first, and filters by status",
           "[read_http]") {
   read_node n;
@@ -380,10 +413,14 @@ TEST_CASE("a customer's order list is theirs only, newest first, and filters by 
   }));
   auto items = n.get_json("/api/v1/orders", alice).at("items").as_array();
   REQUIRE(items.size() == 3);
-  CHECK(keys_of(items[0].as_object()) == std::set<std::string>{"order_id", "status", "total_cents",
-                                                               "currency", "item_count",
-                                                               "created_at", "updated_at"});
+  CHECK(keys_of(items[0].as_object()) ==
+        std::set<std::string>{"order_id", "customer_id", "status", "total_cents", "currency",
+                              "item_count", "cancel_reason", "created_at", "updated_at"});
   CHECK(items[0].at("order_id") == "o-a3");
+  CHECK(items[0].at("customer_id") == "alice");
+  CHECK(items[0].at("cancel_reason") == "payment_declined");
+  CHECK(items[1].at("cancel_reason").is_null());
+  CHECK(items[2].at("cancel_reason").is_null());
   CHECK(items[1].at("order_id") == "o-a2");
   CHECK(items[2].at("order_id") == "o-a1");
   CHECK(items[1].at("status") == "pending");
@@ -405,6 +442,94 @@ TEST_CASE("a customer's order list is theirs only, newest first, and filters by 
   CHECK(bobs[0].at("order_id") == "o-b1");
   CHECK(
       n.get_json("/api/v1/orders", n.node.customer_token("carol")).at("items").as_array().empty());
+  // An admin's own list is theirs too (none): every customer's is /api/v1/admin/orders.
+  CHECK(n.get_json("/api/v1/orders", n.admin).at("items").as_array().empty());
+}
+
+namespace {
+
+std::vector<std::string> order_ids(const json::object& answer) {
+  std::vector<std::string> out;
+  for (const auto& o : answer.at("items").as_array())
+    out.emplace_back(o.at("order_id").as_string());
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("an admin searches every customer's orders by customer, status and time, page by page",
+          "[read_http]") {
+  read_node n;
+  const auto& t = n.topic;
+  json::array one{test::order_line("mug", 1, 1000)};
+  std::vector<test::test_event> events;
+  // Seven orders of three customers, one a minute; o-2 and o-5 are cancelled.
+  const char* customers[] = {"alice", "bob", "carol"};
+  for (int i = 1; i <= 7; ++i)
+    events.push_back(test::order_created(t.at("order-created"), "e-" + std::to_string(i),
+                                         "o-" + std::to_string(i), customers[i % 3], one,
+                                         at_minute(i)));
+  events.push_back(test::order_status(t.at("order-status-changed"), "e-2-x", "o-2", "carol", one,
+                                      "pending", "cancelled", 2, at_minute(10), "out_of_stock"));
+  events.push_back(test::order_status(t.at("order-status-changed"), "e-5-x", "o-5", "carol", one,
+                                      "pending", "cancelled", 2, at_minute(11),
+                                      "customer_request"));
+  n.produce(events);
+  REQUIRE(eventually([&] {
+    auto all = n.get_json("/api/v1/admin/orders", n.admin);
+    return all.at("items").as_array().size() == 7 &&
+           n.get_json("/api/v1/admin/orders?status=cancelled", n.admin)
+                   .at("items")
+                   .as_array()
+                   .size() == 2 &&
+           n.caught_up();
+  }));
+  auto all = n.get_json("/api/v1/admin/orders", n.admin);
+  CHECK(keys_of(all) == std::set<std::string>{"items", "next"});
+  CHECK(all.at("next").is_null());
+  CHECK(order_ids(all) ==
+        std::vector<std::string>{"o-7", "o-6", "o-5", "o-4", "o-3", "o-2", "o-1"}); // newest first
+  const auto& o5 = all.at("items").as_array()[2].as_object();
+  CHECK(o5.at("customer_id") == "carol");
+  CHECK(o5.at("status") == "cancelled");
+  CHECK(o5.at("cancel_reason") == "customer_request");
+
+  CHECK(order_ids(n.get_json("/api/v1/admin/orders?customer_id=bob", n.admin)) ==
+        std::vector<std::string>{"o-7", "o-4", "o-1"});
+  CHECK(order_ids(n.get_json("/api/v1/admin/orders?status=cancelled&customer_id=carol", n.admin)) ==
+        std::vector<std::string>{"o-5", "o-2"});
+  // Created in [09:03, 09:06).
+  CHECK(
+      order_ids(n.get_json("/api/v1/admin/orders?from=2026-11-21T09:03:00Z&to=2026-11-21T09:06:00Z",
+                           n.admin)) == std::vector<std::string>{"o-5", "o-4", "o-3"});
+
+  // Pages of three: the cursor of each answer leads to the next, and the last has none.
+  std::vector<std::string> paged;
+  std::string path = "/api/v1/admin/orders?limit=3";
+  int pages = 0;
+  for (;;) {
+    auto page = n.get_json(path, n.admin);
+    ++pages;
+    for (auto& id : order_ids(page))
+      paged.push_back(id);
+    if (page.at("next").is_null())
+      break;
+    REQUIRE(pages < 10);
+    path = "/api/v1/admin/orders?limit=3&before=" + std::string(page.at("next").as_string());
+  }
+  CHECK(pages == 3);
+  CHECK(paged == order_ids(all));
+
+  require_invalid_field(n.get("/api/v1/admin/orders?status=lost", n.admin), "status");
+  require_invalid_field(n.get("/api/v1/admin/orders?customer_id=a%20b", n.admin), "customer_id");
+  require_invalid_field(n.get("/api/v1/admin/orders?from=yesterday", n.admin), "from");
+  require_invalid_field(
+      n.get("/api/v1/admin/orders?from=2026-11-22T00:00:00Z&to=2026-11-21T00:00:00Z", n.admin),
+      "to");
+  require_invalid_field(n.get("/api/v1/admin/orders?limit=0", n.admin), "limit");
+  require_invalid_field(n.get("/api/v1/admin/orders?limit=501", n.admin), "limit");
+  require_invalid_field(n.get("/api/v1/admin/orders?before=nonsense", n.admin), "before");
+  require_error(n.get("/api/v1/admin/orders", n.node.customer_token("alice")), 403, "forbidden");
 }
 
 TEST_CASE("notifications are listed per customer with their channel and template", "[read_http]") {
@@ -439,7 +564,8 @@ TEST_CASE("notifications are listed per customer with their channel and template
   CHECK(alice[2].at("template") == "order_confirmed");
   CHECK(keys_of(alice[0].as_object()) == std::set<std::string>{"notification_id", "customer_id",
                                                                "channel", "template", "order_id",
-                                                               "created_at"});
+                                                               "sku", "created_at"});
+  CHECK(alice[0].at("sku").is_null());
   CHECK(alice[0].at("channel") == "email");
   CHECK(alice[0].at("order_id") == "o-1");
   CHECK(alice[0].at("notification_id") == "ntf-e-3");
@@ -457,6 +583,7 @@ TEST_CASE("notifications are listed per customer with their channel and template
   REQUIRE(admin.size() == 1);
   CHECK(admin[0].at("template") == "low_stock");
   CHECK(admin[0].at("order_id").is_null());
+  CHECK(admin[0].at("sku") == "mug"); // which product runs low
   require_invalid_field(n.get("/api/v1/admin/notifications?customer_id=a%20b", n.admin),
                         "customer_id");
   require_error(n.get("/api/v1/admin/notifications", n.node.customer_token("alice")), 403,

@@ -274,6 +274,14 @@ json::value to_json(const order& o) {
     out["tracking_number"] = o.tracking_number;
   if (!o.cancel_reason.empty())
     out["cancel_reason"] = o.cancel_reason;
+  // Kept as the JSON text the checkout was given (validated then): answered as that object.
+  out["shipping_address"] = nullptr;
+  if (!o.shipping_address.empty()) {
+    boost::system::error_code ec;
+    auto address = json::parse(o.shipping_address, ec);
+    if (!ec)
+      out["shipping_address"] = std::move(address);
+  }
   out["timeline"] = std::move(timeline);
   out["version"] = o.version;
   return out;

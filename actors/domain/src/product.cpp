@@ -185,6 +185,17 @@ maybe_failure product::deactivate(timestamp_ms now) {
   return std::nullopt;
 }
 
+maybe_failure product::activate(timestamp_ms now) {
+  if (!exists)
+    return no_product(sku);
+  if (!active) {
+    active = true;
+    ++version;
+    updated_at = now;
+  }
+  return std::nullopt;
+}
+
 maybe_failure product::validate_reservation(const std::string& order_id, std::int64_t quantity) {
   if (!is_identifier(order_id))
     return validation_failed("order_id", "order_id must be 1..64 characters of [A-Za-z0-9._:-]");

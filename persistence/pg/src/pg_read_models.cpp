@@ -157,19 +157,28 @@ void pg_read_models::categories(callback<std::vector<category_count>> done) {
   });
 }
 
-void pg_read_models::orders(std::string customer_id, std::string status, std::size_t limit,
-                            callback<std::vector<order_summary>> done) {
-  submit<std::vector<order_summary>>(std::move(done), [customer_id = std::move(customer_id),
-                                                       status = std::move(status),
-                                                       limit](pqxx::connection& c) {
+void pg_read_models::orders(order_query query, callback<std::vector<order_summary>> done) {
+  submit<std::vector<order_summary>>(std::move(done), [q = std::move(query)](pqxx::connection& c) {
     pqxx::read_transaction t{c};
     std::vector<order_summary> out;
-    for (const auto& r :
-         t.exec_params("SELECT order_id, customer_id, status, total_cents, currency, item_count, "
-                       " created_at_ms, updated_at_ms FROM read_orders "
-                       "WHERE customer_id = $1 AND ($2::text = '' OR status = $2::text) "
-                       "ORDER BY created_at_ms DESC, order_id DESC LIMIT $3::bigint",
-                       customer_id, status, limit)) {
+    // Absent filters are NULL (or ''), so one statement serves every search; the indexes on
+    // (customer_id, created_at_ms, order_id), (status, ...) and (created_at_ms, order_id)
+    // give the newest first.
+    nullable_int from{q.from_ms}, to{q.to_ms};
+    nullable_int before_at{q.before ? std::optional<std::int64_t>{q.before->created_at_ms}
+                                    : std::nullopt};
+    const std::string before_id = q.before ? q.before->order_id : std::string{};
+    for (const auto& r : t.exec_params(
+             "SELECT order_id, customer_id, status, total_cents, currency, item_count, "
+             " created_at_ms, updated_at_ms, cancel_reason FROM read_orders "
+             "WHERE ($1::text = '' OR customer_id = $1::text) "
+             " AND ($2::text = '' OR status = $2::text) "
+             " AND ($3::bigint IS NULL OR created_at_ms >= $3::bigint) "
+             " AND ($4::bigint IS NULL OR created_at_ms < $4::bigint) "
+             " AND ($5::bigint IS NULL OR (created_at_ms, order_id) < ($5::bigint, $6::text)) "
+             "ORDER BY created_at_ms DESC, order_id DESC LIMIT $7::bigint",
+             q.customer_id, q.status, from.c_str(), to.c_str(), before_at.c_str(), before_id,
+             q.limit)) {
       order_summary o;
       o.order_id = r[0].as<std::string>();
       o.customer_id = r[1].as<std::string>();
@@ -179,6 +188,7 @@ void pg_read_models::orders(std::string customer_id, std::string status, std::si
       o.item_count = r[5].as<std::int64_t>();
       o.created_at_ms = r[6].as<std::int64_t>();
       o.updated_at_ms = r[7].as<std::int64_t>();
+      o.cancel_reason = r[8].as<std::string>();
       out.push_back(std::move(o));
     }
     return out;
@@ -248,7 +258,8 @@ void pg_read_models::notifications(std::string customer_id, std::size_t limit,
         pqxx::read_transaction t{c};
         std::vector<notification_view> out;
         for (const auto& r : t.exec_params(
-                 "SELECT notification_id, customer_id, channel, template, order_id, created_at_ms "
+                 "SELECT notification_id, customer_id, channel, template, order_id, created_at_ms, "
+                 " sku "
                  "FROM read_notifications WHERE ($1::text = '' OR customer_id = $1::text) "
                  "ORDER BY created_at_ms DESC, seq DESC LIMIT $2::bigint",
                  customer_id, limit)) {
@@ -259,6 +270,7 @@ void pg_read_models::notifications(std::string customer_id, std::size_t limit,
           n.template_name = r[3].as<std::string>();
           n.order_id = r[4].as<std::string>();
           n.created_at_ms = r[5].as<std::int64_t>();
+          n.sku = r[6].as<std::string>();
           out.push_back(std::move(n));
         }
         return out;

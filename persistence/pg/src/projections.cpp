@@ -183,9 +183,12 @@ void prepare(pqxx::connection& c) {
             " stock = CASE WHEN p.stock_version <= $4 THEN $2 ELSE p.stock END, "
             " reserved = CASE WHEN p.stock_version <= $4 THEN $3 ELSE p.reserved END, "
             " stock_version = GREATEST(p.stock_version, $4), version = GREATEST(p.version, $4)");
-  c.prepare("rm_product_deactivated",
-            "INSERT INTO read_products AS p (sku, active, version) VALUES ($1, false, $2) "
-            "ON CONFLICT (sku) DO UPDATE SET active = false, version = GREATEST(p.version, $2)");
+  // Activation and deactivation: the newer event wins (they come on different topics).
+  c.prepare("rm_product_active",
+            "INSERT INTO read_products AS p (sku, active, active_v, version) "
+            "VALUES ($1, $2, $3, $3) ON CONFLICT (sku) DO UPDATE SET "
+            " active = CASE WHEN p.active_v < $3 THEN EXCLUDED.active ELSE p.active END, "
+            " active_v = GREATEST(p.active_v, $3), version = GREATEST(p.version, $3)");
   // orders: order-created makes the row (or dates back one a status change made first); a
   // status change moves it only when it is not older than what is there.
   c.prepare("rm_order_created",
@@ -196,14 +199,16 @@ void prepare(pqxx::connection& c) {
             " created_at_ms = LEAST(o.created_at_ms, EXCLUDED.created_at_ms)");
   c.prepare("rm_order_status",
             "INSERT INTO read_orders AS o (order_id, customer_id, status, total_cents, currency, "
-            " item_count, created_at_ms, updated_at_ms, version) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) "
+            " item_count, created_at_ms, updated_at_ms, version, cancel_reason) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) "
             "ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, "
+            " cancel_reason = EXCLUDED.cancel_reason, "
             " updated_at_ms = GREATEST(o.updated_at_ms, EXCLUDED.updated_at_ms), "
             " version = EXCLUDED.version WHERE o.version <= EXCLUDED.version");
   c.prepare("rm_notification",
             "INSERT INTO read_notifications (notification_id, customer_id, channel, template, "
-            " order_id, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING");
+            " order_id, sku, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+            "ON CONFLICT DO NOTHING");
   c.prepare("rm_sale_confirmed",
             "INSERT INTO read_sales_orders AS s (order_id, total_cents, currency, confirmed_at_ms) "
             "VALUES ($1, $2, $3, $4) ON CONFLICT (order_id) DO UPDATE SET "
@@ -257,7 +262,12 @@ void stock_updated(pqxx::work& w, const projected_event& e) {
 
 void product_deactivated(pqxx::work& w, const projected_event& e) {
   auto sku = subject(e, "sku");
-  w.exec_prepared("rm_product_deactivated", sku, version_of(e));
+  w.exec_prepared("rm_product_active", sku, false, version_of(e));
+}
+
+void product_activated(pqxx::work& w, const projected_event& e) {
+  auto sku = subject(e, "sku");
+  w.exec_prepared("rm_product_active", sku, true, version_of(e));
 }
 
 // orders
@@ -283,16 +293,18 @@ void order_status(pqxx::work& w, const projected_event& e) {
   auto items = lines(d);
   auto total = maybe_integer(d, "total_cents").value_or(0);
   auto cur = currency(d);
+  auto reason = to == "cancelled" ? maybe_text(d, "reason").value_or("") : std::string{};
   w.exec_prepared("rm_order_status", id, customer, to, total, cur, units(items), e.occurred_at_ms,
-                  version_of(e));
+                  version_of(e), reason);
 }
 
 // notifications: customer_id "admin" for the shop's own (low stock).
 
 void notify(pqxx::work& w, const projected_event& e, const std::string& customer,
-            const char* channel, const std::string& template_name, const std::string& order_id) {
+            const char* channel, const std::string& template_name, const std::string& order_id,
+            const std::string& sku = {}) {
   w.exec_prepared("rm_notification", "ntf-" + e.event_id, customer, channel, template_name,
-                  order_id, e.occurred_at_ms);
+                  order_id, sku, e.occurred_at_ms);
 }
 
 void notify_order_status(pqxx::work& w, const projected_event& e) {
@@ -310,8 +322,7 @@ void notify_payment(pqxx::work& w, const projected_event& e) {
 }
 
 void notify_low_stock(pqxx::work& w, const projected_event& e) {
-  subject(e, "sku"); // the event must name its product
-  notify(w, e, "admin", "email", "low_stock", "");
+  notify(w, e, "admin", "email", "low_stock", "", subject(e, "sku"));
 }
 
 // sales
@@ -342,7 +353,8 @@ const std::map<std::string, std::map<std::string, handler>>& handlers() {
        {{"product-created", product_created},
         {"product-updated", product_updated},
         {"stock-updated", stock_updated},
-        {"product-deactivated", product_deactivated}}},
+        {"product-deactivated", product_deactivated},
+        {"product-activated", product_activated}}},
       {"orders", {{"order-created", order_created}, {"order-status-changed", order_status}}},
       {"notifications",
        {{"order-status-changed", notify_order_status},

@@ -65,6 +65,27 @@ struct order_summary {
   std::int64_t item_count = 0;
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
+  /// Why a cancelled order was cancelled ("" otherwise).
+  std::string cancel_reason;
+};
+
+/// A search of order summaries, newest first (by creation, then order id). Every filter is
+/// optional (empty / nullopt: none).
+struct order_query {
+  std::string customer_id;
+  /// One of the order statuses.
+  std::string status;
+  /// Created in [from_ms, to_ms).
+  std::optional<std::int64_t> from_ms;
+  std::optional<std::int64_t> to_ms;
+  /// Only orders older than this one (created before it, or at the same time with a smaller
+  /// order id): the next page after the last order of the previous one.
+  struct position {
+    std::int64_t created_at_ms = 0;
+    std::string order_id;
+  };
+  std::optional<position> before;
+  std::size_t limit = 100;
 };
 
 /// A simulated notification to a customer (or to the shop's admins).
@@ -75,6 +96,8 @@ struct notification_view {
   std::string template_name;
   /// Empty for notifications about no order (low stock).
   std::string order_id;
+  /// The product a low-stock notification is about ("" for the others).
+  std::string sku;
   std::int64_t created_at_ms = 0;
 };
 
@@ -127,10 +150,9 @@ class read_models {
   /// Categories of active products with how many each has, by name.
   virtual void categories(callback<std::vector<category_count>> done) = 0;
 
-  /// A customer's orders, newest first (then by order id), at most `limit`; with `status`
-  /// non-empty only orders in that status.
-  virtual void orders(std::string customer_id, std::string status, std::size_t limit,
-                      callback<std::vector<order_summary>> done) = 0;
+  /// The order summaries the query asks for, newest first (then by order id), at most
+  /// `query.limit`.
+  virtual void orders(order_query query, callback<std::vector<order_summary>> done) = 0;
 
   /// Notifications, newest first, at most `limit`; with `customer_id` non-empty only theirs.
   virtual void notifications(std::string customer_id, std::size_t limit,

@@ -119,6 +119,10 @@ struct product {
   /// time; not_found for a product never created.
   maybe_failure deactivate(timestamp_ms now);
 
+  /// Puts a deactivated product on sale again: reservations are accepted from now on.
+  /// Activating an active product changes nothing; not_found for a product never created.
+  maybe_failure activate(timestamp_ms now);
+
   /// Checks a reservation request: an order id of the identifier rule, 1..max_stock units.
   static maybe_failure validate_reservation(const std::string& order_id, std::int64_t quantity);
 

@@ -27,6 +27,7 @@ inline constexpr const char* product_updated = "product-updated";
 inline constexpr const char* stock_updated = "stock-updated";
 inline constexpr const char* product_low_stock = "product-low-stock";
 inline constexpr const char* product_deactivated = "product-deactivated";
+inline constexpr const char* product_activated = "product-activated";
 inline constexpr const char* product_reserved = "product-reserved";
 /// What the grain consumes: a saga's request to reserve, release or commit units.
 inline constexpr const char* product_reservation = "product-reservation";
@@ -60,6 +61,12 @@ struct product_stock {
 
 /// Takes the product off sale; answers the product.
 struct product_deactivate {
+  runtime::command_meta meta;
+  runtime::idempotency idem;
+};
+
+/// Puts a deactivated product on sale again; answers the product.
+struct product_activate {
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
@@ -107,6 +114,10 @@ typename Inspector::result_type inspect(Inspector& f, product_deactivate& x) {
   return f(caf::meta::type_name("bazaar.product_deactivate"), x.meta, x.idem);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_activate& x) {
+  return f(caf::meta::type_name("bazaar.product_activate"), x.meta, x.idem);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, product_reserve& x) {
   return f(caf::meta::type_name("bazaar.product_reserve"), x.order_id, x.quantity, x.meta, x.idem);
 }
@@ -133,6 +144,7 @@ struct inventory_grain {
                                      caf::replies_to<product_change>::with<domain::product>,
                                      caf::replies_to<product_stock>::with<domain::product>,
                                      caf::replies_to<product_deactivate>::with<domain::product>,
+                                     caf::replies_to<product_activate>::with<domain::product>,
                                      caf::replies_to<product_reserve>::with<domain::reservation>,
                                      caf::replies_to<product_release>::with<domain::product>,
                                      caf::replies_to<product_commit>::with<domain::product>,
@@ -197,6 +209,16 @@ struct inventory_grain {
       return *bad;
     if (was_active)
       c.emit(inventory_events::product_deactivated, {{"sku", p.sku}});
+    return p;
+  }
+
+  result on(command& c, const product_activate&) const {
+    auto& p = c.state();
+    bool was_active = p.active;
+    if (auto bad = p.activate(c.now()))
+      return *bad;
+    if (!was_active)
+      c.emit(inventory_events::product_activated, {{"sku", p.sku}});
     return p;
   }
 

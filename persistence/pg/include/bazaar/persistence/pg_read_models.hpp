@@ -39,8 +39,7 @@ class pg_read_models final : public read_models {
 
   void products(product_query query, callback<product_page> done) override;
   void categories(callback<std::vector<category_count>> done) override;
-  void orders(std::string customer_id, std::string status, std::size_t limit,
-              callback<std::vector<order_summary>> done) override;
+  void orders(order_query query, callback<std::vector<order_summary>> done) override;
   void notifications(std::string customer_id, std::size_t limit,
                      callback<std::vector<notification_view>> done) override;
   void sales(std::optional<std::int64_t> from_ms, std::optional<std::int64_t> to_ms,
