@@ -2,6 +2,7 @@
 
 #include "bazaar/config/loader.hpp"
 #include "bazaar/kafka/producer.hpp"
+#include "bazaar/persistence/commit_listener.hpp"
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -161,6 +162,15 @@ outbox_relay::~outbox_relay() {
 
 void outbox_relay::start() {
   thread_ = std::thread([this] { run(); });
+  if (!commit_channel_.empty()) {
+    // Only the leader publishes: another node's commit is no reason for the others to look.
+    listener_ = std::make_unique<persistence::commit_listener>(
+        settings_, commit_channel_, [this](const std::string& node) {
+          if (leading_.load(std::memory_order_relaxed) && node != self_())
+            notify();
+        });
+    listener_->start();
+  }
 }
 
 void outbox_relay::stop() {
@@ -170,6 +180,8 @@ void outbox_relay::stop() {
       return;
     stopping_ = true;
   }
+  if (listener_)
+    listener_->stop();
   cv_.notify_all();
   if (thread_.joinable())
     thread_.join();

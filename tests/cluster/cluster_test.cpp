@@ -51,20 +51,25 @@ struct cluster_fixture {
   std::vector<std::unique_ptr<node_process>> nodes;
   std::mutex mtx; ///< guards `nodes` while clients read ports
 
+  /// Settings every node gets besides (or instead of) the ones below: later --set wins.
+  std::vector<std::string> extra;
+
   std::vector<std::string> settings(int i) const {
-    return {"cluster.node_id=node-" + std::to_string(i),
-            "cluster.heartbeat_ms=100",
-            "cluster.failure_timeout_ms=2000",
-            "kafka.bootstrap_servers=" + kafka.bootstrap(),
-            "kafka.group_id=cluster-test",
-            "kafka.session_timeout_ms=6000",
-            "saga.reservation_timeout_ms=4000",
-            "saga.payment_timeout_ms=3000",
-            "postgres.reminder_poll_ms=100",
-            "runtime.call_timeout_ms=4000"};
+    std::vector<std::string> out{"cluster.node_id=node-" + std::to_string(i),
+                                 "cluster.heartbeat_ms=100",
+                                 "cluster.failure_timeout_ms=2000",
+                                 "kafka.bootstrap_servers=" + kafka.bootstrap(),
+                                 "kafka.group_id=cluster-test",
+                                 "kafka.session_timeout_ms=6000",
+                                 "saga.reservation_timeout_ms=4000",
+                                 "saga.payment_timeout_ms=3000",
+                                 "postgres.reminder_poll_ms=100",
+                                 "runtime.call_timeout_ms=4000"};
+    out.insert(out.end(), extra.begin(), extra.end());
+    return out;
   }
 
-  explicit cluster_fixture(int n = 3) {
+  explicit cluster_fixture(int n = 3, std::vector<std::string> more = {}) : extra(std::move(more)) {
     for (int i = 0; i < n; ++i)
       nodes.push_back(std::make_unique<node_process>(schema.name(), settings(i), 30s));
     // Every node sees every other before the test starts.
@@ -919,6 +924,46 @@ TEST_CASE("every node answers an order exactly as the node that owns it does: pa
   }
   // Two reads of every three went through a node that does not own the order.
   CHECK(!owners.empty());
+}
+
+TEST_CASE("events committed on a node that does not lead the outbox relay reach Kafka at once, "
+          "not at the leader's next sweep") {
+  // A sweep a minute apart: only the wake-up through PostgreSQL (LISTEN/NOTIFY) publishes the
+  // other node's rows within the test's bound.
+  cluster_fixture cluster{2, {"kafka.relay_sweep_ms=60000"}};
+  auto admin_get = [&](int n, const std::string& path) {
+    http_connection c{cluster.port(n)};
+    auto r = c.request("GET", path, "", bearer(admin_token()));
+    INFO(path << " -> " << r.status << " " << r.body);
+    REQUIRE(r.status == 200);
+    return r.json();
+  };
+  int leader = -1;
+  REQUIRE(test::eventually([&] {
+    for (int n = 0; n < 2; ++n)
+      if (admin_get(n, "/admin/kafka").at("relay").at("leading") == true)
+        leader = n;
+    return leader >= 0;
+  }));
+  const int other = 1 - leader;
+  cluster.create_product("relay-sku", 1000);
+  auto backlog = [&] { return admin_get(0, "/admin/kafka").at("outbox").at("backlog"); };
+  // Everything published so far (the product's events, by a wake-up or at the latest by the
+  // leader's next sweep).
+  REQUIRE(test::eventually([&] { return backlog() == 0; }, 70s));
+  // Baskets whose grains live on the other node (looking activates them; it commits nothing).
+  std::vector<std::string> theirs;
+  for (int i = 0; i < 60 && theirs.size() < 4; ++i) {
+    auto customer = "relay-" + std::to_string(i);
+    if (admin_get(other, "/admin/grains/basket/" + customer).at("node") ==
+        json::value("node-" + std::to_string(other)))
+      theirs.push_back(customer);
+  }
+  REQUIRE(!theirs.empty());
+  for (const auto& customer : theirs)
+    cluster.add_to_basket(other, customer, "relay-sku", 1);
+  INFO("basket events committed on node-" << other << ", the relay leads on node-" << leader);
+  CHECK(test::eventually([&] { return backlog() == 0; }, 20s));
 }
 
 TEST_CASE("a node listening beyond loopback with the public development secret stops with exit "

@@ -12,6 +12,7 @@
 #include "bazaar/kafka/outbox_relay.hpp"
 #include "bazaar/kafka/projector.hpp"
 #include "bazaar/node_metrics.hpp"
+#include "bazaar/persistence/commit_listener.hpp"
 #include "bazaar/persistence/pg_read_models.hpp"
 #include "bazaar/persistence/pg_storage.hpp"
 #include "bazaar/runtime/cluster.hpp"
@@ -227,10 +228,14 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
     // Commits with events wake the relay. Safe at shutdown: stop() stops pg_storage, joining
     // the writer threads that call this, before it stops and destroys the relay.
     so.writes.on_events_committed = [relay = d.relay.get()] { relay->notify(); };
+    // ... and the relay of whichever node leads, through PostgreSQL (commit_listener.hpp).
+    so.writes.notify_channel = persistence::commit_channel(pg.schema);
     so.writes.on_batch = d.metrics.persister_batches();
     d.relay->on_published(d.metrics.publish_delays());
     // Grain writes commit only while this node holds its cluster membership.
     d.lease = std::make_shared<persistence::node_lease>();
+    d.relay->listen_for_commits(so.writes.notify_channel,
+                                [lease = d.lease] { return lease->get().first; });
     so.writes.lease = d.lease;
     d.pg_settings = settings;
     d.pg = std::make_shared<persistence::pg_storage>(settings, so);

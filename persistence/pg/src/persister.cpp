@@ -91,6 +91,7 @@ void coalesce(std::vector<grain_write>& batch, std::vector<grain_write>& later,
 /// sequence. One statement is one transaction on its own: a batch without reminder changes is a
 /// single round trip.
 void prepare_statements(pqxx::connection& c) {
+  c.prepare("bazaar_notify_commit", "SELECT pg_notify($1, $2)");
   c.prepare("bazaar_write_batch",
             "WITH lease AS (SELECT 1 FROM cluster_members WHERE node_id = $23 AND "
             "incarnation = $24 AND status = 'alive' FOR SHARE), "
@@ -335,6 +336,18 @@ void persister::run(writer& wr) {
   }
 }
 
+void persister::notify_commit(pqxx::connection& c, const std::string& node_id) {
+  // After the commit, in a statement of its own: the rows are visible when it is heard. A
+  // failure here changes nothing of the batch, which is committed; the relay's sweep publishes
+  // what no one was woken for.
+  try {
+    pqxx::nontransaction tx{c};
+    tx.exec_prepared("bazaar_notify_commit", opts_.notify_channel, node_id);
+  } catch (const std::exception& e) {
+    spdlog::debug("persister: NOTIFY {} failed: {}", opts_.notify_channel, e.what());
+  }
+}
+
 void persister::commit(writer& wr, std::vector<grain_write>& batch) {
   std::vector<grain_write> later;
   std::vector<merged_write> merged;
@@ -383,6 +396,8 @@ void persister::commit(writer& wr, std::vector<grain_write>& batch) {
       outcome[i] = won[i] ? save_status::saved : save_status::conflict;
       events = events || (won[i] && !merged[i].w.events.empty());
     }
+    if (events && !opts_.notify_channel.empty())
+      notify_commit(*wr.conn, lease.first);
     if (opts_.on_events_committed && events)
       opts_.on_events_committed();
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(

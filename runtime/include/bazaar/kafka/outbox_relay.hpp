@@ -15,6 +15,8 @@
 #include "bazaar/config/options.hpp"
 #include "bazaar/persistence/outbox_store.hpp"
 
+#include <memory>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -23,6 +25,10 @@
 #include <mutex>
 #include <string>
 #include <thread>
+
+namespace bazaar::persistence {
+class commit_listener;
+} // namespace bazaar::persistence
 
 namespace bazaar::kafka {
 
@@ -45,6 +51,14 @@ class outbox_relay {
   /// that was (the node's wall clock against PostgreSQL's commit time); on the relay's thread.
   void on_published(std::function<void(std::chrono::milliseconds)> fn) {
     on_published_ = std::move(fn);
+  }
+
+  /// Before start(): also wake for the commits other nodes announce on `channel` (the
+  /// persister's notify_channel), while this node leads; otherwise they wait for a sweep.
+  /// `self()` is this node's id: its own announcements are ignored (notify() woke it).
+  void listen_for_commits(std::string channel, std::function<std::string()> self) {
+    commit_channel_ = std::move(channel);
+    self_ = std::move(self);
   }
 
   void start();
@@ -82,6 +96,9 @@ class outbox_relay {
   std::atomic<std::int64_t> backlog_{-1};
   std::atomic<bool> leading_{false};
   std::function<void(std::chrono::milliseconds)> on_published_;
+  std::string commit_channel_;
+  std::function<std::string()> self_;
+  std::unique_ptr<persistence::commit_listener> listener_;
 };
 
 } // namespace bazaar::kafka

@@ -47,6 +47,10 @@ class persister {
     /// Runs on the writer thread after each transaction that committed (not after a failed
     /// or fenced one), before the writes' `done`; it must be quick.
     std::function<void(const batch_report&)> on_batch;
+    /// When not empty: after each transaction that committed events, a NOTIFY on this
+    /// channel with the lease's node id as payload, so that the relay of whichever node leads
+    /// hears it (commit_listener.hpp).
+    std::string notify_channel;
   };
 
   /// Counters for metrics and benchmarks.
@@ -82,6 +86,9 @@ class persister {
 
   void run(writer& w);
   void commit(writer& w, std::vector<grain_write>& batch);
+  /// NOTIFY opts_.notify_channel with the committing node's id (after a commit with events);
+  /// errors are ignored.
+  void notify_commit(pqxx::connection& c, const std::string& node_id);
 
   pg_settings settings_;
   options opts_;
