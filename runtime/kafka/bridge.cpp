@@ -585,13 +585,23 @@ void bridge::start() {
   }
   rd_kafka_poll_set_consumer(me->rk);
   auto* topics = rd_kafka_topic_partition_list_new(static_cast<int>(routes_.size()));
-  for (const auto& r : routes_)
-    rd_kafka_topic_partition_list_add(topics, r.topic.c_str(), RD_KAFKA_PARTITION_UA);
-  auto e = rd_kafka_subscribe(me->rk, topics);
+  for (const auto& r : routes_) {
+    if (sole_partitions_ == 0) {
+      rd_kafka_topic_partition_list_add(topics, r.topic.c_str(), RD_KAFKA_PARTITION_UA);
+      continue;
+    }
+    for (int p = 0; p < sole_partitions_; ++p) // from the committed offset, else the earliest
+      rd_kafka_topic_partition_list_add(topics, r.topic.c_str(), p)->offset =
+          RD_KAFKA_OFFSET_STORED;
+  }
+  auto e =
+      sole_partitions_ == 0 ? rd_kafka_subscribe(me->rk, topics) : rd_kafka_assign(me->rk, topics);
   rd_kafka_topic_partition_list_destroy(topics);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_destroy(me->rk);
-    throw std::runtime_error(std::string{"Kafka bridge: subscribe: "} + rd_kafka_err2str(e));
+    throw std::runtime_error(std::string{"Kafka bridge: "} +
+                             (sole_partitions_ == 0 ? "subscribe: " : "assign: ") +
+                             rd_kafka_err2str(e));
   }
   impl_ = me;
   thread_ = std::thread([me] {
@@ -627,7 +637,12 @@ void bridge::start() {
     me->rk = nullptr;
     me->dead_letters->flush(1000);
   });
-  spdlog::info("Kafka bridge consuming {} topic(s) as group {}", routes_.size(), opts_.group_id);
+  if (sole_partitions_ == 0)
+    spdlog::info("Kafka bridge consuming {} topic(s) as group {}", routes_.size(), opts_.group_id);
+  else
+    spdlog::info("Kafka bridge consuming every partition of {} topic(s), the only consumer, "
+                 "committing as group {}",
+                 routes_.size(), opts_.group_id);
 }
 
 void bridge::stop() {

@@ -216,6 +216,30 @@ TEST_CASE("a checkout is confirmed through reservation and payment, and the stoc
       bazaar::test::get_basket(s.c, s.node.customer_token("alice")).at("items").as_array().empty());
 }
 
+TEST_CASE("with the embedded Kafka the bridge takes every partition at once, without waiting for "
+          "a consumer group to form, and commits what it handled") {
+  shop s; // waits until the bridge holds every partition
+  auto k = s.kafka();
+  CHECK(k.at("bridge").at("assignment") == "every_partition");
+  s.product("mug", 10, 500);
+  auto id = s.checkout("alice", {{"mug", 1}});
+  s.await_status("alice", id, "confirmed");
+  s.await_quiet();
+  // The group's offsets as the brokers hold them: everything handled is committed.
+  CHECK(eventually([&] {
+    auto status = s.kafka();
+    for (const auto& g : status.at("groups").as_array()) {
+      if (g.at("role") != "bridge")
+        continue;
+      for (const auto& p : g.at("partitions").as_array())
+        if (num(p.at("high_watermark")) > 0 && (p.at("lag").is_null() || num(p.at("lag")) != 0))
+          return false;
+      return true;
+    }
+    return false;
+  }));
+}
+
 TEST_CASE("a line out of stock cancels the order and leaves every stock as it was") {
   shop s;
   s.product("mug", 10);

@@ -276,6 +276,9 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
     if (d.pg)
       d.bridge = std::make_unique<kafka::bridge>(d.host->client(), d.bootstrap, d.opts.kafka,
                                                  std::move(routes));
+    // The embedded Kafka is this node's alone: no consumer group to wait for.
+    if (d.bridge && d.embedded)
+      d.bridge->take_every_partition(d.opts.kafka.partitions);
     else
       spdlog::warn("kafka.routes are configured but postgres.url is not: the Kafka bridge "
                    "does not run (grains could not handle records durably)");
@@ -317,7 +320,10 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
       relay["outbox_backlog"] = me.relay->backlog();
     }
     boost::json::object bridge{{"running", me.bridge != nullptr && me.bridge->running()},
-                               {"group_id", me.opts.kafka.group_id}};
+                               {"group_id", me.opts.kafka.group_id},
+                               {"assignment", me.bridge != nullptr && me.bridge->sole_consumer()
+                                                  ? "every_partition"
+                                                  : "consumer_group"}};
     boost::json::array routes;
     for (const auto& r : config::topic_routes(me.opts.kafka)) {
       boost::json::array events;

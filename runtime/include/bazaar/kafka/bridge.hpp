@@ -69,6 +69,16 @@ class bridge {
   bridge(const bridge&) = delete;
   bridge& operator=(const bridge&) = delete;
 
+  /// Before start(): this node is the only consumer of its topics, each of `partitions`
+  /// partitions (the embedded Kafka, which lives and dies with this process). The bridge then
+  /// takes every partition at once, resuming from the group's committed offsets, instead of
+  /// joining the consumer group: a group's first rebalance waits 3 s (Kafka's
+  /// group.initial.rebalance.delay.ms, which librdkafka's mock does not let us change), and the
+  /// first checkout after a start waited for it.
+  void take_every_partition(int partitions) { sole_partitions_ = partitions; }
+  /// Whether it took every partition (take_every_partition) rather than joining the group.
+  bool sole_consumer() const { return sole_partitions_ > 0; }
+
   /// Starts consuming (nothing when there are no routes).
   void start();
   /// Commits what is handled, leaves the group and stops. Idempotent.
@@ -87,6 +97,7 @@ class bridge {
   std::string bootstrap_;
   config::kafka_options opts_;
   std::vector<route> routes_;
+  int sole_partitions_ = 0;
   std::shared_ptr<impl> impl_; // shared with callbacks that may outlive a stop
   std::thread thread_;
 };
