@@ -140,6 +140,20 @@ auto product_answer(const responder_ptr& out, int status) {
   return [out, status](const domain::product& p) { out->json(status, to_json(p)); };
 }
 
+/// POST `path` (admin): a change of the product {sku} that takes no body (or an object, ignored),
+/// answered 200 with the product: `Msg{meta, idempotency}` to its inventory grain.
+template <class Msg>
+void add_bodiless_product_change(router& r, runtime::grain_client& grains, const char* path) {
+  r.add("POST", path, access::admin, [&grains](http_request& req, const responder_ptr& out) {
+    const auto& sku = req.params[0];
+    auto idem = bodiless_mutation(req, out);
+    if (!idem || !product_path_sku(sku, out))
+      return;
+    call<actors::inventory_grain>(grains, out, sku, Msg{meta_of(req), *idem},
+                                  product_answer(out, 200));
+  });
+}
+
 void add_product_routes(router& r, runtime::grain_client& grains) {
   r.add("POST", "/api/v1/products", access::admin,
         [&grains](http_request& req, const responder_ptr& out) {
@@ -213,26 +227,10 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
                                             {"available", p.available()}});
               });
         });
-  r.add("POST", "/api/v1/products/{sku}/deactivate", access::admin,
-        [&grains](http_request& req, const responder_ptr& out) {
-          const auto& sku = req.params[0];
-          auto idem = bodiless_mutation(req, out);
-          if (!idem || !product_path_sku(sku, out))
-            return;
-          call<actors::inventory_grain>(grains, out, sku,
-                                        actors::product_deactivate{meta_of(req), *idem},
-                                        product_answer(out, 200));
-        });
-  r.add("POST", "/api/v1/products/{sku}/activate", access::admin,
-        [&grains](http_request& req, const responder_ptr& out) {
-          const auto& sku = req.params[0];
-          auto idem = bodiless_mutation(req, out);
-          if (!idem || !product_path_sku(sku, out))
-            return;
-          call<actors::inventory_grain>(grains, out, sku,
-                                        actors::product_activate{meta_of(req), *idem},
-                                        product_answer(out, 200));
-        });
+  add_bodiless_product_change<actors::product_deactivate>(r, grains,
+                                                          "/api/v1/products/{sku}/deactivate");
+  add_bodiless_product_change<actors::product_activate>(r, grains,
+                                                        "/api/v1/products/{sku}/activate");
   r.add("GET", "/api/v1/products/{sku}", access::customer,
         [&grains](http_request& req, const responder_ptr& out) {
           const auto& sku = req.params[0];
