@@ -146,6 +146,7 @@ psql "$BAZAAR_POSTGRES_URL" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/nu
 run bench_kafka "$bin/bench_kafka" --records 50000
 run bench_bridge "$bin/bench_bridge" --records 30000
 run bench_checkout "$bin/bench_checkout" --seconds 8 --latency-seconds 8
+run bench_checkout "$bin/bench_checkout" --seconds 8 --latency-seconds 8 --transport kafka
 run bench_projector "$bin/bench_projector" --records 20000
 run bench_cluster "$bin/bench_cluster" --seconds 6
 run bench_activation "$bin/bench_activation" --storage postgres

@@ -300,6 +300,9 @@ const std::vector<key_spec>& known_keys() {
                            "Log level: trace, debug, info, warn, error or off"));
     k.push_back(choice_key("log.format", &N::log, &log_options::format, {"json", "text"},
                            "Log format: json (one object per line) or text"));
+    k.push_back(integer_key("log.queue_lines", &N::log, &log_options::queue_lines, 0, 1'000'000,
+                            "Lines the asynchronous log holds before it drops (and counts) "
+                            "new ones; 0 writes each line synchronously"));
     k.push_back(string_key("postgres.url", &N::postgres, &postgres_options::url,
                            "libpq connection URL; empty means not configured"));
     k.push_back(string_key("postgres.schema", &N::postgres, &postgres_options::schema,
@@ -350,6 +353,13 @@ const std::vector<key_spec>& known_keys() {
                             "How often the outbox relay sweeps for unpublished rows"));
     for (const auto& [event, member] : topic_table())
       k.push_back(topic_key(event, member));
+    k.push_back(choice_key("saga.transport", &N::saga, &saga_options::transport,
+                           {"grains", "kafka"},
+                           "How the checkout saga reaches inventory and payment: grain calls "
+                           "or Kafka command topics"));
+    k.push_back(integer_key("saga.resume_after_ms", &N::saga, &saga_options::resume_after_ms, 100,
+                            max_timeout_ms,
+                            "Grains transport: when an unfinished checkout is started again"));
     k.push_back(integer_key("saga.reservation_timeout_ms", &N::saga,
                             &saga_options::reservation_timeout_ms, 1, max_timeout_ms,
                             "How long a checkout waits for its reservations"));
@@ -808,6 +818,14 @@ std::map<std::string, std::string> topic_map(const kafka_options& kafka) {
   for (const auto& [event, member] : topic_table())
     out.emplace(event, kafka.topics.*member);
   return out;
+}
+
+void apply_saga_transport(node_options& options) {
+  if (options.saga.transport != "grains")
+    return;
+  for (auto& [event, route] : options.kafka.routes)
+    if (route.grain_type == "checkout")
+      route = kafka_route_options{};
 }
 
 std::vector<topic_route> topic_routes(const kafka_options& kafka) {

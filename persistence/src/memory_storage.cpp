@@ -36,7 +36,8 @@ void memory_storage::write(grain_write w) {
       for (auto& k : w.keys)
         mine.push_back(k);
       for (auto& r : w.reminders) {
-        auto name = w.type + "/" + w.key + "/" + r.name;
+        auto name = r.grain_type.empty() ? w.type + "/" + w.key + "/" + r.name
+                                         : r.grain_type + "/" + r.grain_key + "/" + r.name;
         if (r.remove)
           reminders_.erase(name);
         else

@@ -1,14 +1,22 @@
 #include "bazaar/runtime/logging.hpp"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 namespace bazaar::runtime {
@@ -289,7 +297,276 @@ class text_formatter final : public spdlog::formatter {
   std::string scratch_;
 };
 
+// -- the asynchronous sink ----------------------------------------------------------------------
+
+/// Every formatter an async_line_sink is given gets a number no other one has, so that a
+/// thread's clone (below) is never taken for another sink's or an older one.
+std::atomic<std::uint64_t> next_formatter_generation{1};
+
+/// The calling thread's clone of a sink's formatter, and the buffer it formats into.
+struct thread_formatter {
+  std::uint64_t generation = 0;
+  std::unique_ptr<spdlog::formatter> formatter;
+  spdlog::memory_buf_t line;
+};
+
+thread_local thread_formatter this_thread_formatter;
+
+/// Writes all of `text` to stderr (no stdio buffer: nothing to flush), giving up on an error
+/// other than EINTR (a closed stderr must not stop the writer).
+void write_stderr(std::string_view text) {
+  while (!text.empty()) {
+    auto n = ::write(STDERR_FILENO, text.data(), text.size());
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return;
+    }
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+std::size_t level_index(spdlog::level::level_enum level) {
+  return std::min<std::size_t>(static_cast<std::size_t>(level), 5);
+}
+
+/// The sink that setup_logging installed (for log_lines_dropped and shutdown_logging); null
+/// when the log is synchronous. Declared after node_name and secrets: at exit it is destroyed
+/// (and writes out its queue) before them.
+std::shared_ptr<async_line_sink> installed_sink;
+
 } // namespace
+
+struct async_line_sink::core {
+  core(std::size_t queue_lines, writer w)
+      : capacity(std::max<std::size_t>(queue_lines, 1)), low_capacity(capacity - capacity / 8),
+        urgent_size(std::max<std::size_t>(capacity / 4, 1)), slots(capacity), write(std::move(w)),
+        formatter(std::make_unique<spdlog::pattern_formatter>()),
+        generation(next_formatter_generation++) {}
+
+  const std::size_t capacity;     ///< lines at warn and above are queued while fewer are
+  const std::size_t low_capacity; ///< lines below warn are queued while fewer are
+  const std::size_t urgent_size;  ///< from this many queued lines on, the writer lingers no more
+
+  /// How long the writer, woken by a first line, waits for more before it writes them: waking
+  /// it for each line (a futex call on the logging thread, and a thread the scheduler may run
+  /// in its place) costs the logging thread more than the line. A warning, a drain, a stop or
+  /// a queue a quarter full cut it short.
+  static constexpr std::chrono::milliseconds linger{50};
+
+  std::mutex mtx;                     ///< guards what follows, up to write_mtx
+  std::condition_variable wake;       ///< the writer: lines queued, or stopping
+  std::condition_variable written_cv; ///< drain and stop: lines written, or the writer ended
+  std::vector<std::string> slots;     ///< a ring; each slot keeps its string's capacity
+  std::size_t head = 0;
+  std::size_t size = 0;
+  std::uint64_t queued = 0;  ///< lines ever queued
+  std::uint64_t written = 0; ///< lines ever handed to `write`
+  std::uint64_t drops = 0;   ///< lines ever dropped
+  std::uint64_t warn_drops = 0;
+  bool writer_idle = false;      ///< the writer waits for a first line (any line wakes it)
+  bool writer_lingering = false; ///< it waits for more (only an urgent line wakes it)
+  bool urgent = false;           ///< write what is queued without lingering
+  bool stopping = false;         ///< nothing is queued any more; the writer ends once it wrote all
+  bool ended = false;            ///< the writer thread has ended
+  std::atomic<bool> stopped{false}; ///< `stopping`, read without the lock
+  std::array<std::atomic<std::uint64_t>, 6> dropped_by_level{};
+
+  std::mutex write_mtx; ///< one call of `write` at a time
+  writer write;
+
+  std::mutex formatter_mtx;
+  std::unique_ptr<spdlog::formatter> formatter; ///< the one each thread clones
+  std::atomic<std::uint64_t> generation;
+
+  std::mutex stop_mtx;
+  std::thread thread;
+
+  /// `msg` formatted by the calling thread's clone of the formatter, in that thread's buffer.
+  std::string_view format(const spdlog::details::log_msg& msg) {
+    auto& mine = this_thread_formatter;
+    if (mine.generation != generation.load(std::memory_order_acquire) || !mine.formatter) {
+      std::lock_guard<std::mutex> lock{formatter_mtx};
+      mine.formatter = formatter->clone();
+      mine.generation = generation.load(std::memory_order_relaxed);
+    }
+    mine.line.clear();
+    mine.formatter->format(msg, mine.line);
+    return {mine.line.data(), mine.line.size()};
+  }
+
+  /// Formats and writes `msg` on the calling thread (once the writer has stopped).
+  void write_now(const spdlog::details::log_msg& msg) {
+    spdlog::memory_buf_t line;
+    {
+      std::lock_guard<std::mutex> lock{formatter_mtx};
+      formatter->format(msg, line);
+    }
+    write_lines({line.data(), line.size()});
+  }
+
+  void write_lines(std::string_view lines) {
+    std::lock_guard<std::mutex> lock{write_mtx};
+    try {
+      write(lines);
+    } catch (...) { // a line that cannot be written is lost, the log goes on
+    }
+  }
+
+  /// The writer thread: takes every queued line at once, writes them in one call, and after
+  /// them a warning if lines were dropped since the last one.
+  void run() {
+    std::vector<std::string> batch(capacity); // swapped with the slots: capacities circulate
+    std::string out;
+    std::uint64_t reported = 0, reported_warn = 0;
+    std::unique_lock<std::mutex> lock{mtx};
+    for (;;) {
+      while (size == 0 && !stopping) {
+        writer_idle = true;
+        wake.wait(lock);
+      }
+      writer_idle = false;
+      if (size == 0)
+        break; // stopping, and everything is written
+      if (!urgent && !stopping) {
+        writer_lingering = true;
+        wake.wait_for(lock, linger, [this] { return urgent || stopping; });
+        writer_lingering = false;
+      }
+      urgent = false;
+      auto n = size;
+      for (std::size_t i = 0; i < n; ++i)
+        batch[i].swap(slots[(head + i) % capacity]);
+      head = (head + n) % capacity;
+      size = 0;
+      auto dropped = drops, dropped_warn = warn_drops;
+      lock.unlock();
+      out.clear();
+      for (std::size_t i = 0; i < n; ++i)
+        out += batch[i];
+      if (dropped > reported) {
+        auto text = "log queue full: dropped " + std::to_string(dropped - reported) + " lines (" +
+                    std::to_string(dropped_warn - reported_warn) +
+                    " at warning or above) since the last such warning; "
+                    "bazaar_log_lines_dropped_total counts them all";
+        spdlog::details::log_msg msg{"bazaar", spdlog::level::warn, text};
+        out += format(msg);
+        reported = dropped;
+        reported_warn = dropped_warn;
+      }
+      write_lines(out);
+      if (out.capacity() > (1u << 20))
+        std::string{}.swap(out); // after a burst, give the memory back
+      lock.lock();
+      written += n;
+      written_cv.notify_all();
+    }
+    ended = true;
+    written_cv.notify_all();
+  }
+};
+
+async_line_sink::async_line_sink(std::size_t queue_lines, writer write)
+    : core_(std::make_shared<core>(queue_lines, std::move(write))) {
+  // The writer blocks every signal: a process that waits for SIGTERM with sigwait (bazaar
+  // serve) blocks it only after the log is set up, and must still be the one to get it.
+  sigset_t all, before;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &before);
+  core_->thread = std::thread([c = core_] { c->run(); });
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  pthread_setname_np(core_->thread.native_handle(), "bazaar-log");
+}
+
+async_line_sink::~async_line_sink() {
+  stop(std::chrono::seconds{5});
+}
+
+void async_line_sink::log(const spdlog::details::log_msg& msg) {
+  auto& c = *core_;
+  if (c.stopped.load(std::memory_order_relaxed)) {
+    c.write_now(msg); // not through this thread's formatter: at exit it may be gone already
+    return;
+  }
+  bool high = msg.level >= spdlog::level::warn;
+  auto line = c.format(msg);
+  std::unique_lock<std::mutex> lock{c.mtx};
+  if (c.stopping) {
+    lock.unlock();
+    c.write_now(msg);
+    return;
+  }
+  if (c.size >= (high ? c.capacity : c.low_capacity)) {
+    ++c.drops;
+    c.warn_drops += high ? 1 : 0;
+    c.dropped_by_level[level_index(msg.level)].fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  c.slots[(c.head + c.size) % c.capacity].assign(line.data(), line.size());
+  ++c.size;
+  ++c.queued;
+  if (high || c.size >= c.urgent_size)
+    c.urgent = true;
+  bool wake = c.writer_idle || (c.writer_lingering && c.urgent);
+  if (wake)
+    c.writer_idle = c.writer_lingering = false; // one wake-up is enough
+  lock.unlock();
+  if (wake)
+    c.wake.notify_one();
+}
+
+void async_line_sink::flush() {
+  auto& c = *core_;
+  {
+    std::lock_guard<std::mutex> lock{c.mtx};
+    c.urgent = c.urgent || c.size > 0;
+  }
+  c.wake.notify_one();
+}
+
+void async_line_sink::set_pattern(const std::string& pattern) {
+  set_formatter(std::make_unique<spdlog::pattern_formatter>(pattern));
+}
+
+void async_line_sink::set_formatter(std::unique_ptr<spdlog::formatter> formatter) {
+  std::lock_guard<std::mutex> lock{core_->formatter_mtx};
+  core_->formatter = std::move(formatter);
+  core_->generation.store(next_formatter_generation++, std::memory_order_release);
+}
+
+bool async_line_sink::drain(std::chrono::milliseconds timeout) {
+  auto& c = *core_;
+  std::unique_lock<std::mutex> lock{c.mtx};
+  auto target = c.queued;
+  c.urgent = true;
+  c.wake.notify_one();
+  return c.written_cv.wait_for(lock, timeout, [&] { return c.written >= target || c.ended; });
+}
+
+bool async_line_sink::stop(std::chrono::milliseconds timeout) {
+  auto& c = *core_;
+  std::lock_guard<std::mutex> stopping{c.stop_mtx};
+  std::unique_lock<std::mutex> lock{c.mtx};
+  c.stopping = true;
+  c.stopped = true;
+  c.wake.notify_one();
+  bool ended = c.written_cv.wait_for(lock, timeout, [&] { return c.ended; });
+  lock.unlock();
+  if (c.thread.joinable()) {
+    if (ended)
+      c.thread.join();
+    else
+      c.thread.detach(); // stuck in `write`: it holds the core and ends on its own
+  }
+  return ended;
+}
+
+std::array<std::uint64_t, 6> async_line_sink::dropped() const noexcept {
+  std::array<std::uint64_t, 6> out{};
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = core_->dropped_by_level[i].load(std::memory_order_relaxed);
+  return out;
+}
 
 std::unique_ptr<spdlog::formatter> make_log_formatter(const std::string& format) {
   if (format == "json")
@@ -301,11 +578,32 @@ void setup_logging(const config::log_options& opts) {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   set_log_node(host); // until the node knows its id
-  auto logger = spdlog::stderr_logger_mt("bazaar");
+  std::shared_ptr<async_line_sink> queue;
+  std::shared_ptr<spdlog::sinks::sink> sink;
+  if (opts.queue_lines > 0)
+    sink = queue =
+        std::make_shared<async_line_sink>(static_cast<std::size_t>(opts.queue_lines), write_stderr);
+  else
+    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>("bazaar", std::move(sink));
   logger->set_formatter(make_log_formatter(opts.format));
   logger->set_level(spdlog::level::from_str(opts.level));
-  logger->flush_on(spdlog::level::warn);
-  spdlog::set_default_logger(logger);
+  logger->flush_on(spdlog::level::warn); // synchronous: fflush; queued: wakes the writer
+  auto previous = std::atomic_exchange(&installed_sink, queue);
+  spdlog::set_default_logger(logger); // registers it as "bazaar", replacing an earlier one
+  if (previous)
+    previous->stop(std::chrono::seconds{5});
+}
+
+void shutdown_logging(std::chrono::milliseconds timeout) {
+  if (auto sink = std::atomic_load(&installed_sink))
+    sink->stop(timeout);
+}
+
+std::array<std::uint64_t, 6> log_lines_dropped() noexcept {
+  if (auto sink = std::atomic_load(&installed_sink))
+    return sink->dropped();
+  return {};
 }
 
 void set_log_node(std::string node) {

@@ -732,6 +732,11 @@ TEST_CASE("checkout sagas whose node dies midway complete on the other nodes, an
     REQUIRE_FALSE(left.empty());
     CHECK(std::stoll(left) + std::stoll(sold) == stock);
   }
+  // One charge per paid order: a saga driven again on another node asked again, and the
+  // payment grain charged once.
+  CHECK(snapshots(cluster.schema, "grain_type = 'payment' AND (state->>'charges')::int > 1") == 0);
+  CHECK(snapshots(cluster.schema, "grain_type = 'order' AND state->>'status' = 'confirmed'") <=
+        snapshots(cluster.schema, "grain_type = 'payment' AND state->>'status' = 'approved'"));
 }
 
 namespace {

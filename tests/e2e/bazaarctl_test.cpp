@@ -3,6 +3,7 @@
 // payment never answers listed as stuck, a dead letter listed and replayed, Kafka's lag, and
 // the errors and exit codes an operator meets.
 
+#include "bazaar/config/loader.hpp"
 #include "support/api_checks.hpp"
 #include "support/bazaarctl.hpp"
 #include "support/eventually.hpp"
@@ -41,7 +42,8 @@ struct operated_node {
       const auto& b = status.at("bridge").as_object();
       return b.contains("partitions") &&
              b.at("partitions").as_array().size() ==
-                 static_cast<std::size_t>(5 * node.node().options().kafka.partitions);
+                 bazaar::config::topic_routes(node.node().options().kafka).size() *
+                     static_cast<std::size_t>(node.node().options().kafka.partitions);
     }));
   }
 

@@ -298,8 +298,11 @@ TEST_CASE("a checkout retried with the same key and body gets the same answer an
   // The journal holds one checkout and one order creation.
   auto basket_events = types_of(history(c, admin, "basket", "alice"));
   CHECK(std::count(basket_events.begin(), basket_events.end(), "basket-checked-out") == 1);
-  CHECK(types_of(history(c, admin, "order", order_id)) ==
-        std::vector<std::string>{"order-created"});
+  // (The saga moves the order on meanwhile: its status changes follow the one creation.)
+  auto order_events = types_of(history(c, admin, "order", order_id));
+  REQUIRE_FALSE(order_events.empty());
+  CHECK(order_events.front() == "order-created");
+  CHECK(std::count(order_events.begin(), order_events.end(), "order-created") == 1);
   auto o = require_order(get_order(c, alice, order_id));
   CHECK(num(o.at("total_cents")) == 2 * 250);
 
@@ -711,8 +714,10 @@ TEST_CASE("concurrent requests with one key have one effect and one answer") {
   CHECK(get_basket(c, alice).at("items").as_array().empty());
   CHECK(types_of(history(c, admin, "basket", "alice")) ==
         std::vector<std::string>{"basket-item-added", "basket-checked-out"});
-  CHECK(types_of(history(c, admin, "order", order_id)) ==
-        std::vector<std::string>{"order-created"});
+  auto order_events = types_of(history(c, admin, "order", order_id)); // the saga's follow it
+  REQUIRE_FALSE(order_events.empty());
+  CHECK(order_events.front() == "order-created");
+  CHECK(std::count(order_events.begin(), order_events.end(), "order-created") == 1);
   CHECK(num(require_order(get_order(c, alice, order_id)).at("total_cents")) == 3 * 250);
 }
 
@@ -876,10 +881,15 @@ TEST_CASE("the correlation id of a request is in the metadata of the events it c
   CHECK(accepted.header("x-correlation-id") == "corr-checkout");
   auto order_id = require_accepted(accepted);
 
+  // The product's own events carry its request's id; the checkout's reservation (the saga's
+  // call, made on behalf of the checkout) carries the checkout's.
   for (const auto& e : history(c, admin, "inventory", "apple")) {
     INFO(json::serialize(e));
-    CHECK(meta(e, "correlation_id") == "corr-product");
-    CHECK(meta(e, "user_id") == "admin");
+    bool by_checkout =
+        e.at("event_type") == "product-reserved" ||
+        (e.at("event_type") == "stock-updated" && e.at("data").at("reserved") != json::value(0));
+    CHECK(meta(e, "correlation_id") == (by_checkout ? "corr-checkout" : "corr-product"));
+    CHECK(meta(e, "user_id") == (by_checkout ? "alice" : "admin"));
   }
   auto basket = history(c, admin, "basket", "alice");
   REQUIRE(types_of(basket) ==
@@ -889,8 +899,12 @@ TEST_CASE("the correlation id of a request is in the metadata of the events it c
   CHECK(meta(basket[2], "correlation_id") == "corr-checkout");
   CHECK(basket[2].at("data").at("order_id") == json::value(order_id));
   // The order made by the checkout carries the checkout's correlation id too.
+  // (So do the saga's steps of it, which follow the creation.)
   auto order = history(c, admin, "order", order_id);
-  REQUIRE(types_of(order) == std::vector<std::string>{"order-created"});
+  REQUIRE_FALSE(order.empty());
+  REQUIRE(types_of(order).front() == "order-created");
+  for (const auto& e : order)
+    CHECK(meta(e, "correlation_id") == "corr-checkout");
   CHECK(meta(order[0], "correlation_id") == "corr-checkout");
   CHECK(meta(order[0], "user_id") == "alice");
   CHECK(order[0].at("data").at("order_id") == json::value(order_id));

@@ -37,10 +37,11 @@ using bazaar::test::test_node;
 
 namespace {
 
-/// A node whose orders move only when a test moves them: order-created is not routed to the
-/// checkout saga.
+/// A node whose orders move only when a test moves them: the saga goes over Kafka (its
+/// transport kafka), and order-created is not routed to it.
 std::unique_ptr<test_node>
 start_node(bazaar::config::node_options opts = bazaar::test::test_node_options()) {
+  opts.saga.transport = "kafka";
   opts.kafka.routes["order-created"] = {};
   return std::make_unique<test_node>(std::move(opts));
 }
@@ -67,7 +68,7 @@ std::uint64_t force(test_node& node, const std::string& id, const std::string& s
   else if (status == "delivered")
     r = ask_order(node, id, bazaar::actors::order_deliver{{}, {}});
   else
-    r = ask_order(node, id, bazaar::actors::order_advance{status, reason, {}, {}, {}});
+    r = ask_order(node, id, bazaar::actors::order_advance{{status}, reason, {}, {}, {}});
   INFO(status);
   REQUIRE(r);
   return r->version;

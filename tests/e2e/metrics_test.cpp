@@ -3,6 +3,7 @@
 // (checked line by line by a strict parser below), its counters must move with what the node
 // does, it needs no token, and it shows neither secrets nor raw paths.
 
+#include "bazaar/config/loader.hpp"
 #include "support/api_checks.hpp"
 #include "support/eventually.hpp"
 #include "support/http_client.hpp"
@@ -353,8 +354,16 @@ struct scraped {
   }
 };
 
+/// A node whose checkout crosses Kafka at every step (saga.transport kafka), so that a
+/// checkout moves the bridge's counters too.
+bazaar::config::node_options kafka_transport() {
+  auto opts = bazaar::test::test_node_options();
+  opts.saga.transport = "kafka";
+  return opts;
+}
+
 struct shop {
-  test_node node;
+  test_node node{kafka_transport()};
   http_connection c = node.connect();
   std::string admin = node.admin_token();
   int keys = 0;
@@ -369,7 +378,8 @@ struct shop {
       const auto& b = k.at("bridge").as_object();
       return b.contains("partitions") &&
              b.at("partitions").as_array().size() ==
-                 static_cast<std::size_t>(5 * node.node().options().kafka.partitions);
+                 bazaar::config::topic_routes(node.node().options().kafka).size() *
+                     static_cast<std::size_t>(node.node().options().kafka.partitions);
     }));
   }
 
@@ -454,6 +464,7 @@ TEST_CASE("every line of /metrics is valid Prometheus text format, histograms in
       {"bazaar_sagas_total", "counter"},
       {"bazaar_saga_duration_seconds", "histogram"},
       {"bazaar_cluster_members", "gauge"},
+      {"bazaar_log_lines_dropped_total", "counter"},
   };
   for (const auto& [name, type] : expected) {
     INFO(name);

@@ -86,10 +86,12 @@ bool checkout(std::uint16_t port, int i) {
 }
 
 /// Short saga timeouts, so that the test ends soon; `bootstrap` empty: the embedded Kafka.
-std::vector<std::string> node_settings(const std::string& bootstrap) {
+std::vector<std::string> node_settings(const std::string& bootstrap,
+                                       const std::string& transport = "grains") {
   std::vector<std::string> out{"kafka.group_id=checkout-fault", "saga.reservation_timeout_ms=4000",
                                "saga.payment_timeout_ms=2500",  "postgres.reminder_poll_ms=100",
-                               "runtime.call_timeout_ms=3000",  "kafka.partitions=3"};
+                               "runtime.call_timeout_ms=3000",  "kafka.partitions=3",
+                               "saga.resume_after_ms=1000",     "saga.transport=" + transport};
   if (!bootstrap.empty())
     out.push_back("kafka.bootstrap_servers=" + bootstrap);
   return out;
@@ -195,4 +197,9 @@ TEST_CASE("a node killed in the middle of 200 checkouts finishes every saga afte
 TEST_CASE("with the embedded Kafka, which a killed node takes with it, what was published but "
           "not consumed is published again after the restart: every saga ends, stock conserved") {
   killed_mid_checkouts(node_settings(""));
+}
+
+TEST_CASE("with the kafka transport (every saga step a record on the command topics), a node "
+          "killed mid-way finishes every saga after a restart, and stock is conserved") {
+  killed_mid_checkouts(node_settings("", "kafka"));
 }

@@ -420,7 +420,8 @@ TEST_CASE("a write of awkward keys, names and JSON reads back exactly as it was 
     w.events[0].envelope = "[" + boost_json_string(s) + "," + boost_json_string(s) + "]";
     w.keys.push_back(
         persistence::idempotency_record{indexed(s), indexed(s), 9, 0, s, 4'000'000'000'000});
-    w.reminders.push_back(persistence::reminder_change{indexed(s), 4'000'000'000'000, false});
+    w.reminders.push_back(
+        persistence::reminder_change{indexed(s), 4'000'000'000'000, false, {}, {}});
     storage.write(std::move(w));
   }
   for (auto& o : outcomes)

@@ -108,6 +108,7 @@ const std::vector<std::string> all_keys = {
     "grains.idle_timeout_ms",
     "log.level",
     "log.format",
+    "log.queue_lines",
     "postgres.url",
     "postgres.schema",
     "postgres.writers",
@@ -116,6 +117,8 @@ const std::vector<std::string> all_keys = {
     "postgres.connect_timeout_ms",
     "postgres.reminder_poll_ms",
     "basket.ttl_s",
+    "saga.transport",
+    "saga.resume_after_ms",
     "saga.reservation_timeout_ms",
     "saga.payment_timeout_ms",
     "payment.decline_rate",
@@ -177,7 +180,8 @@ bool same(const cfg::node_options& a, const cfg::node_options& b) {
          a.runtime.call_timeout_ms == b.runtime.call_timeout_ms &&
          a.grains.idle_timeout_ms == b.grains.idle_timeout_ms &&
          a.grains.types.size() == b.grains.types.size() && a.log.level == b.log.level &&
-         a.log.format == b.log.format && a.postgres.url == b.postgres.url &&
+         a.log.format == b.log.format && a.log.queue_lines == b.log.queue_lines &&
+         a.postgres.url == b.postgres.url &&
          a.kafka.bootstrap_servers == b.kafka.bootstrap_servers &&
          a.kafka.routes.size() == b.kafka.routes.size() && a.cluster.node_id == b.cluster.node_id &&
          a.cluster.port == b.cluster.port && a.cluster.host == b.cluster.host &&
@@ -194,6 +198,8 @@ TEST_CASE("an empty request yields the built-in defaults") {
   CHECK(options.http.port == 8080);
   CHECK(options.auth.jwt_secret == "bazaar-dev-secret-change-me");
   CHECK(options.log.format == "json");
+  CHECK(options.log.queue_lines == 8192);
+  CHECK(load_ok(with_sets({"log.queue_lines=0"})).log.queue_lines == 0); // synchronous
 }
 
 TEST_CASE("a config file sets keys by section, skipping comments and stripping quotes") {
@@ -388,6 +394,9 @@ TEST_CASE("each invalid value is reported with its key and the reason") {
       {"log.level", "verbose", "\"verbose\" is not one of trace, debug, info, warn, error, off"},
       {"log.level", "INFO", "\"INFO\" is not one of trace, debug, info, warn, error, off"},
       {"log.format", "xml", "\"xml\" is not one of json, text"},
+      {"saga.transport", "http", "\"http\" is not one of grains, kafka"},
+      {"saga.resume_after_ms", "10", "10 is out of range 100..86400000"},
+      {"log.queue_lines", "-1", "-1 is out of range 0..1000000"},
       {"auth.jwt_secret", "short", "must be at least 8 characters long (got 5)"},
       {"http.host", "", "must not be empty"},
   };
@@ -708,4 +717,21 @@ TEST_CASE("a malformed route is refused naming its key") {
   auto env = load_error(request);
   CHECK(env.key == "kafka.routes.order-created.grain_type");
   CHECK_THAT(env.message, Catch::Contains("BAZAAR_KAFKA_ROUTES_ORDER_CREATED_GRAIN_TYPE"));
+}
+
+TEST_CASE("with the grains transport the routes to the checkout saga are off; with kafka they "
+          "stay as configured") {
+  auto grains = load_ok(with_sets({}));
+  CHECK(grains.saga.transport == "grains");
+  cfg::apply_saga_transport(grains);
+  for (const auto& r : cfg::topic_routes(grains.kafka))
+    CHECK(r.grain_type != "checkout");
+  CHECK(cfg::topic_routes(grains.kafka).size() == 2); // product-reservation, payment-pending
+
+  auto kafka = load_ok(with_sets({"saga.transport=kafka"}));
+  cfg::apply_saga_transport(kafka);
+  std::size_t to_saga = 0;
+  for (const auto& r : cfg::topic_routes(kafka.kafka))
+    to_saga += r.grain_type == "checkout" ? 1 : 0;
+  CHECK(to_saga == 3);
 }

@@ -13,6 +13,8 @@
 #include <caf/actor_system_config.hpp>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <deque>
 #include <future>
 #include <thread>
@@ -349,7 +351,11 @@ TEST_CASE("checkout creates the order once, empties the basket and replays its a
       s.ask<basket_grain>(alice, actors::basket_checkout{"tok_ok", "", {}, {"alice", "chk-2", 78}});
   REQUIRE_FALSE(empty);
   CHECK(code_of(empty.error()) == core::errc::conflict);
-  CHECK(s.event_types(accepted->order_id) == std::vector<std::string>{"order-created"});
+  // Created once (the saga, started by the order, moves it on meanwhile).
+  auto types = s.event_types(accepted->order_id);
+  REQUIRE_FALSE(types.empty());
+  CHECK(types.front() == "order-created");
+  CHECK(std::count(types.begin(), types.end(), "order-created") == 1);
 }
 
 TEST_CASE("a basket untouched for its ttl is cleared by its expiry reminder") {

@@ -59,6 +59,11 @@ int serve(const std::string& config_file, const std::vector<std::string>& overri
   }
   auto opts = std::move(*loaded);
   bazaar::runtime::setup_logging(opts.log);
+  // However serve returns (SIGINT/SIGTERM, or an error), the log's queue is written out after
+  // the node's last line and before the process exits.
+  struct write_out_log {
+    ~write_out_log() { bazaar::runtime::shutdown_logging(); }
+  } write_out_log;
   if (opts.auth.jwt_secret == bazaar::config::auth_options{}.jwt_secret)
     spdlog::warn("auth.jwt_secret is the development default; set BAZAAR_JWT_SECRET");
   auto signals = block_stop_signals();

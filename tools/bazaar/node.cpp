@@ -178,6 +178,7 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
     : impl_(std::make_unique<impl>()) {
   auto& d = *impl_;
   d.opts = std::move(opts);
+  config::apply_saga_transport(d.opts);
   // Log lines name the node and never show its secrets (runtime/logging.hpp).
   runtime::set_log_node(node_name(d.opts));
   runtime::add_log_secret(d.opts.auth.jwt_secret);

@@ -8,9 +8,11 @@
 #include "bazaar/runtime/catalog.hpp"
 #include "bazaar/runtime/cluster.hpp"
 #include "bazaar/runtime/grain_client.hpp"
+#include "bazaar/runtime/logging.hpp"
 
 #include <boost/json.hpp>
 #include <prometheus/registry.h>
+#include <spdlog/common.h>
 
 #include <array>
 
@@ -95,6 +97,19 @@ node_metrics::node_metrics()
   saga_counts_["other"] = &sagas_.Add({{"outcome", "cancelled"}, {"reason", "other"}});
   for (const char* outcome : {"confirmed", "cancelled"})
     saga_durations_[outcome] = &saga_seconds_.Add({{"outcome", outcome}}, saga_buckets());
+  metrics_.add_source([](auto& out) {
+    auto dropped = counter_family("bazaar_log_lines_dropped_total",
+                                  "Log lines of this process dropped because the asynchronous "
+                                  "log's queue was full (log.queue_lines), by level");
+    auto counts = runtime::log_lines_dropped();
+    for (auto level : {spdlog::level::trace, spdlog::level::debug, spdlog::level::info,
+                       spdlog::level::warn, spdlog::level::err, spdlog::level::critical}) {
+      auto name = spdlog::level::to_string_view(level);
+      add_sample(dropped, {{"level", std::string(name.data(), name.size())}},
+                 static_cast<double>(counts[static_cast<std::size_t>(level)]));
+    }
+    out.push_back(std::move(dropped));
+  });
 }
 
 std::function<void(const persistence::persister::batch_report&)> node_metrics::persister_batches() {

@@ -61,6 +61,18 @@ std::string payment_id_for(const std::string& order_id) {
   return order_id.size() <= 60 ? "pay-" + order_id : order_id;
 }
 
+checkout_start checkout_start_of(const order& o) {
+  checkout_start s;
+  s.order_id = o.order_id;
+  s.customer_id = o.customer_id;
+  for (const auto& item : o.items)
+    s.lines.push_back(checkout_line{item.sku, item.quantity, line_state::requested});
+  s.amount_cents = o.total_cents();
+  s.currency = o.currency;
+  s.card_token = o.card_token;
+  return s;
+}
+
 maybe_failure checkout::validate(const checkout_start& s, const std::string& order_id) {
   if (s.order_id != order_id)
     return validation_failed("order_id", "order_id does not name this checkout");

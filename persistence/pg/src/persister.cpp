@@ -241,8 +241,8 @@ void change_reminders(pqxx::work& tx, statement_arrays& a, const std::vector<mer
     const auto& m = ms[i].w;
     for (const auto& r : m.reminders) {
       if (r.remove) {
-        a.d_type.add_text(m.type);
-        a.d_key.add_text(m.key);
+        a.d_type.add_text(r.grain_type.empty() ? m.type : r.grain_type);
+        a.d_key.add_text(r.grain_type.empty() ? m.key : r.grain_key);
         a.d_name.add_text(r.name);
       } else {
         a.a_type.add_text(m.type);

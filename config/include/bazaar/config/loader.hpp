@@ -62,6 +62,11 @@ struct topic_route {
 /// options are valid (load() checked that event types sharing a topic route it alike).
 std::vector<topic_route> topic_routes(const kafka_options& kafka);
 
+/// With saga.transport = grains the checkout saga's steps are grain calls and nothing it would
+/// consume comes over Kafka: the routes to the checkout grain type are turned off (the node
+/// applies this to the options it runs with).
+void apply_saga_transport(node_options& options);
+
 /// Every configured topic and the dead-letter topic (`<topic>.dlq`) of each, sorted.
 std::vector<std::string> topics_with_dead_letters(const kafka_options& kafka);
 

@@ -82,6 +82,10 @@ struct log_options {
   std::string level = "info";
   /// "json" (one object per line) or "text".
   std::string format = "json";
+  /// Lines the asynchronous log holds for its writer thread; when they are all taken, a new
+  /// line is dropped and counted (the last eighth is kept for warn and above). 0: each line
+  /// is written to stderr by the thread that logs it.
+  int queue_lines = 8192;
 };
 
 /// PostgreSQL: where snapshots, the outbox/journal, idempotency keys and reminders live.
@@ -178,8 +182,17 @@ struct kafka_options {
   };
 };
 
-/// The checkout saga's waits.
+/// The checkout saga: how its steps travel, and its waits.
 struct saga_options {
+  /// "grains": the saga calls the inventory and payment grains directly (any node of the
+  /// cluster) and Kafka carries the facts for others; "kafka": every step travels as a
+  /// record through the command topics (product-reservation, payment-pending) and back, so a
+  /// participant can live in another service.
+  std::string transport = "grains";
+  /// With the grains transport: how long after an order's creation its order grain starts the
+  /// saga again (idempotently) if the order is not confirmed or cancelled by then, and how
+  /// often after that (a node that died mid-checkout loses nothing).
+  int resume_after_ms = 5000;
   /// How long the saga waits for every line's reservation before it compensates.
   int reservation_timeout_ms = 10000;
   /// How long it waits for the payment's answer before it compensates (payment_timeout).

@@ -30,6 +30,10 @@ struct reminder_change {
   std::string name;
   std::int64_t due_at_ms = 0;
   bool remove = false;
+  /// The grain whose reminder it is when not the writing grain's own (a removal only: a
+  /// saga's last write removes the reminder its order armed to start it again).
+  std::string grain_type;
+  std::string grain_key;
 };
 
 struct grain_write {

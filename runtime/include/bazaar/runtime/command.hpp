@@ -21,8 +21,11 @@
 #include <boost/json/object.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include <functional>
 #include <string>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace bazaar::runtime {
 
@@ -61,6 +64,12 @@ class command {
   /// Removes a reminder, committed with this command.
   void disarm_reminder(std::string name) { d_->disarm_reminder(std::move(name)); }
 
+  /// Removes a reminder of another grain, committed with this command (a saga's last write
+  /// removes the reminder its order armed to start it again).
+  void disarm_reminder_of(const grain_id& of, std::string name) {
+    d_->disarm_reminder_of(of, std::move(name));
+  }
+
   /// Asks grain `key` of type G and continues with `then(command, reply)` once it answered;
   /// a failed call refuses the command with the callee's failure. The grain handles nothing
   /// else meanwhile.
@@ -82,11 +91,63 @@ class command {
     });
   }
 
+  /// Asks every grain of `calls` (key and message, grains of type G) at once and continues
+  /// with `then(command, answers)` once all answered: answers[i] is the reply of calls[i] or
+  /// the failure of that call (each is bounded by the call timeout). A failed call does not
+  /// refuse the command: `then` decides. The grain handles nothing else meanwhile.
+  template <class G, class Msg, class Then>
+  auto ask_all(std::vector<std::pair<std::string, Msg>> calls, Then then)
+      -> std::invoke_result_t<Then, command&,
+                              std::vector<answer<reply_t<typename G::interface, Msg>>>&> {
+    using reply = reply_t<typename G::interface, Msg>;
+    using answers = std::vector<answer<reply>>;
+    using result = std::invoke_result_t<Then, command&, answers&>;
+    return result::deferred([cx = this, calls = std::move(calls),
+                             then = std::move(then)](typename result::resume_fn resume) mutable {
+      struct gather {
+        answers got;
+        std::size_t waiting;
+      };
+      auto g = std::make_shared<gather>(gather{answers(calls.size()), calls.size()});
+      if (calls.empty()) {
+        resume(then(*cx, g->got));
+        return;
+      }
+      auto* d = cx->d_;
+      for (std::size_t i = 0; i < calls.size(); ++i) {
+        auto done = [cx, g, then, resume](std::size_t at, answer<reply> a) mutable {
+          g->got[at] = std::move(a);
+          if (--g->waiting == 0)
+            resume(then(*cx, g->got));
+        };
+        await_grain<reply>(
+            cx->self_, d->context(), *cx->refs_, grain_id{G::type, calls[i].first}, calls[i].second,
+            d->services().call_timeout, [done, i](reply& r) mutable { done(i, answer<reply>{r}); },
+            [done, i](caf::error& e) mutable { done(i, answer<reply>{to_failure(e)}); },
+            /*tracked=*/false);
+      }
+    });
+  }
+
+  /// Once this command's write committed, sends `msg` (answered with a bool) to grain `id`
+  /// without waiting for its answer (tell_grain); nothing is sent when the command is refused
+  /// or its write fails. Not durable by itself: what it asks for must be asked again by a
+  /// reminder committed with this command.
+  template <class Msg>
+  void tell_after_commit(grain_id id, Msg msg) {
+    after_commit_.push_back([self = self_, ctx = &d_->context(), refs = refs_, id = std::move(id),
+                             msg = std::move(msg)] { tell_grain(self, *ctx, *refs, id, msg); });
+  }
+
+  /// What runs once the command's write committed (the platform takes it, durable_grain.hpp).
+  std::vector<std::function<void()>> take_after_commit() { return std::move(after_commit_); }
+
  private:
   durable<T>* d_;
   command_meta meta_;
   caf::event_based_actor* self_;
   grain_refs* refs_;
+  std::vector<std::function<void()>> after_commit_;
 };
 
 } // namespace bazaar::runtime

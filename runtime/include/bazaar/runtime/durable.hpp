@@ -135,11 +135,17 @@ class durable {
   const std::vector<persistence::event_record>& staged_events() const { return staged_events_; }
 
   void arm_reminder(std::string name, core::timestamp_ms due_ms) {
-    staged_reminders_.push_back(persistence::reminder_change{std::move(name), due_ms, false});
+    staged_reminders_.push_back(
+        persistence::reminder_change{std::move(name), due_ms, false, {}, {}});
   }
 
   void disarm_reminder(std::string name) {
-    staged_reminders_.push_back(persistence::reminder_change{std::move(name), 0, true});
+    staged_reminders_.push_back(persistence::reminder_change{std::move(name), 0, true, {}, {}});
+  }
+
+  void disarm_reminder_of(const grain_id& of, std::string name) {
+    staged_reminders_.push_back(
+        persistence::reminder_change{std::move(name), 0, true, of.type, of.key});
   }
 
   /// Writes what the command changed and answers `w` once it committed. When the request had

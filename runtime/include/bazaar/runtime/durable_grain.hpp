@@ -195,16 +195,25 @@ void finish(durable_grain_actor<G>* self, const idempotency& idem, outcome<Reply
   } else {
     auto reply = std::move(out.reply());
     auto body = [&reply] { return encode(reply); };
+    // What the command sends once its write committed (command::tell_after_commit).
+    auto after = self->state.current->take_after_commit();
     if constexpr (std::is_same<Reply, state_type>::value) {
       // The reply is the state as of this command, which the write keeps anyway.
       d.commit(self, idem, body,
-               logged(self, waiter<state_type>{[rp](const state_type& s) mutable { rp.deliver(s); },
+               logged(self, waiter<state_type>{[rp, after](const state_type& s) mutable {
+                                                 rp.deliver(s);
+                                                 for (auto& f : after)
+                                                   f();
+                                               },
                                                fail_with(rp)}));
     } else {
       d.commit(self, idem, body,
-               logged(self, waiter<state_type>{
-                                [rp, reply](const state_type&) mutable { rp.deliver(reply); },
-                                fail_with(rp)}));
+               logged(self, waiter<state_type>{[rp, reply, after](const state_type&) mutable {
+                                                 rp.deliver(reply);
+                                                 for (auto& f : after)
+                                                   f();
+                                               },
+                                               fail_with(rp)}));
     }
   }
 }

@@ -91,12 +91,17 @@ class grain_refs {
   std::size_t used_ = 0;
 };
 
-/// `caller` and `refs` must outlive the call (they live in the caller's actor state).
+/// Asks grain `id` with `msg` and awaits the answer: `on_reply(reply)` or `on_error(error)`.
+/// A call alone (`tracked`) is registered with the caller's activation, whose deadline the
+/// idle collector enforces; one of several awaited at once (command::ask_all) is bounded by
+/// CAF's own timeout instead, since an activation tracks one call. CAF hands awaited answers
+/// over last-asked first, so several calls are in flight together and the caller handles
+/// nothing else until every one answered.
 /// `caller` and `refs` must outlive the call (they live in the caller's actor state).
 template <class Reply, class Self, class Msg, class OnReply, class OnError>
 void await_grain(Self* self, const grain_context& caller, grain_refs& refs, const grain_id& id,
                  const Msg& msg, std::chrono::milliseconds timeout, OnReply on_reply,
-                 OnError on_error, int attempt = 1) {
+                 OnError on_error, bool tracked = true, int attempt = 1) {
   auto& host = *caller.host;
   auto target = refs.get(host, id);
   if (!target) {
@@ -104,24 +109,51 @@ void await_grain(Self* self, const grain_context& caller, grain_refs& refs, cons
     return;
   }
   auto addr = target->address();
-  auto call = self->request(*target, caf::infinite, msg); // call.id(): the response id
-  caller.record->call_started(call.id().integer_value(), host.time().now() + timeout);
+  auto call =
+      self->request(*target, tracked ? caf::duration{caf::infinite} : caf::duration{timeout},
+                    msg); // call.id(): the response id
+  if (tracked)
+    caller.record->call_started(call.id().integer_value(), host.time().now() + timeout);
   call.await(
-      [record = caller.record.get(), on_reply](Reply& reply) mutable {
-        record->call_ended();
+      [record = caller.record.get(), on_reply, tracked](Reply& reply) mutable {
+        if (tracked)
+          record->call_ended();
         on_reply(reply);
       },
-      [self, caller = &caller, refs = &refs, id, msg, timeout, on_reply, on_error, attempt,
+      [self, caller = &caller, refs = &refs, id, msg, timeout, on_reply, on_error, tracked, attempt,
        addr](caf::error& e) mutable {
-        caller->record->call_ended();
+        if (tracked)
+          caller->record->call_ended();
         if (resend_after_bounce(*caller->host, id, addr, e, attempt)) {
           refs->forget(id);
-          await_grain<Reply>(self, *caller, *refs, id, msg, timeout, on_reply, on_error,
+          await_grain<Reply>(self, *caller, *refs, id, msg, timeout, on_reply, on_error, tracked,
                              attempt + 1);
         } else {
           on_error(e);
         }
       });
+}
+
+/// Sends `msg` (a message its grain answers with a bool) to grain `id` without waiting for
+/// the answer (the caller goes on with other messages; the answer is dropped). Sent again when the
+/// grain's activation had ended before it saw the message; otherwise a message that does not arrive
+/// is lost, so what it asks for must also be reachable another way (a durable reminder that asks
+/// again).
+template <class Self, class Msg>
+void tell_grain(Self* self, const grain_context& caller, grain_refs& refs, const grain_id& id,
+                const Msg& msg, int attempt = 1) {
+  auto target = refs.get(*caller.host, id);
+  if (!target)
+    return;
+  auto addr = target->address();
+  self->request(*target, caf::infinite, msg)
+      .then([](bool) {},
+            [self, caller = &caller, refs = &refs, id, msg, attempt, addr](caf::error& e) {
+              if (resend_after_bounce(*caller->host, id, addr, e, attempt)) {
+                refs->forget(id);
+                tell_grain(self, *caller, *refs, id, msg, attempt + 1);
+              }
+            });
 }
 
 } // namespace bazaar::runtime

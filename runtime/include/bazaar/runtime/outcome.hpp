@@ -7,6 +7,7 @@
 #include "bazaar/core/failure.hpp"
 
 #include <functional>
+#include <optional>
 #include <utility>
 #include <variant>
 
@@ -40,6 +41,20 @@ class outcome {
   explicit outcome(start_fn start) : value_(std::move(start)) {}
 
   std::variant<Reply, core::failure, start_fn> value_;
+};
+
+/// The answer to one of several calls asked at once (command::ask_all): the callee's reply, or
+/// why the call failed (refused, timed out, unreachable).
+template <class Reply>
+struct answer {
+  std::optional<Reply> reply;
+  core::failure failure;
+
+  answer() = default;
+  explicit answer(Reply r) : reply(std::move(r)) {}
+  explicit answer(core::failure f) : failure(std::move(f)) {}
+
+  bool ok() const { return reply.has_value(); }
 };
 
 } // namespace bazaar::runtime

@@ -9,7 +9,8 @@
 ///   creation), so that neither the domain nor the grains know about metrics,
 /// - the outbox relay's confirmed records (publish delay),
 /// - and, at scrape time, the counters the parts keep anyway (catalog, grain client,
-///   persister, Kafka bridge, relay, projections, cluster).
+///   persister, Kafka bridge, relay, projections, cluster) and the log lines the process
+///   dropped (runtime::log_lines_dropped).
 
 #include "bazaar/gateway/http_metrics.hpp"
 #include "bazaar/persistence/persister.hpp"

@@ -66,6 +66,9 @@ struct checkout_start {
   std::string card_token;
 };
 
+/// What a committed order tells its checkout (the same as its order-created event).
+checkout_start checkout_start_of(const order& o);
+
 /// One request to the inventory grain of `sku` (a product-reservation record).
 struct stock_request {
   enum class kind : std::uint8_t { reserve, release, commit };

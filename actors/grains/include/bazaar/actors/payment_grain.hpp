@@ -1,13 +1,16 @@
 #pragma once
 
 /// The payment grain (key = payment id): charges a card once through the simulated gateway
-/// (docs/API.md "Payment simulation") and refunds it. Fed by the Kafka bridge with
-/// payment-pending records (`type` charge or refund); answers with payment-processed events.
+/// (docs/API.md "Payment simulation") and refunds it. Asked by the checkout saga's calls
+/// (payment_charge, payment_refund; grains transport) or fed by the Kafka bridge with
+/// payment-pending records (`type` charge or refund; kafka transport); every decision is a
+/// payment-processed event.
 /// A slow gateway (tok_slow_<ms>) answers through a durable reminder, so no scheduler thread
 /// waits and a restart in between still gets the answer; a silent one (tok_timeout) never
 /// answers, and the saga's timer compensates.
 
 #include "bazaar/actors/record_data.hpp"
+#include "bazaar/actors/saga_messages.hpp"
 #include "bazaar/domain/json_codec.hpp"
 #include "bazaar/domain/payment.hpp"
 #include "bazaar/runtime/durable_grain.hpp"
@@ -22,14 +25,41 @@ inline constexpr const char* payment_processed = "payment-processed";
 /// Answers the payment.
 struct payment_get {};
 
+/// Charges the card, at most once however often asked; answers the payment as it stands then:
+/// approved or declined, or pending while the gateway has not answered (a slow gateway's
+/// answer is told to the order's saga, checkout_payment_decided; a silent one never comes).
+struct payment_charge {
+  domain::charge_request request;
+  runtime::command_meta meta;
+};
+
+/// Refunds the payment (an approved one now, a pending one once approved); answers it.
+struct payment_refund {
+  runtime::command_meta meta;
+};
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, payment_get&) {
   return f(caf::meta::type_name("bazaar.payment_get"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, payment_charge& x) {
+  return f(caf::meta::type_name("bazaar.payment_charge"), x.request, x.meta);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, payment_refund& x) {
+  return f(caf::meta::type_name("bazaar.payment_refund"), x.meta);
 }
 
 } // namespace bazaar::actors
 
 namespace bazaar::domain {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, charge_request& x) {
+  return f(caf::meta::type_name("bazaar.charge_request"), x.payment_id, x.order_id, x.customer_id,
+           x.amount_cents, x.currency, x.card_token);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, payment& x) {
@@ -47,6 +77,8 @@ struct payment_grain {
   using state = domain::payment;
   using command = runtime::command<domain::payment>;
   using interface = caf::typed_actor<caf::replies_to<payment_get>::with<domain::payment>,
+                                     caf::replies_to<payment_charge>::with<domain::payment>,
+                                     caf::replies_to<payment_refund>::with<domain::payment>,
                                      caf::replies_to<runtime::kafka_record>::with<bool>,
                                      caf::replies_to<runtime::reminder_due>::with<bool>>;
 
@@ -56,6 +88,8 @@ struct payment_grain {
   /// payment.decline_rate and payment.seed.
   double decline_rate = 0;
   std::uint64_t seed = 42;
+  /// saga.transport == grains: a slow gateway's answer is told to the order's saga.
+  bool tells_saga = true;
 
   static domain::payment initial(const std::string& id) {
     domain::payment p;
@@ -96,17 +130,24 @@ struct payment_grain {
     req.amount_cents = data_int(data, "amount_cents").value_or(-1);
     req.currency = data_text(data, "currency").value_or("USD");
     req.card_token = data_text(data, "card_token").value_or("");
-    if (auto bad = domain::payment::validate(req, p.payment_id))
+    if (auto bad = charge(c, req))
       return *bad;
-    auto answer = domain::simulate_gateway(req.card_token, p.payment_id, decline_rate, seed);
-    if (!p.request(req, answer, c.now()))
-      return true; // asked before: at most one charge
-    p.correlation_id = c.meta().correlation_id;
-    if (answer.what == domain::gateway_answer::kind::delayed)
-      c.arm_reminder(gateway_timer, c.now() + answer.delay_ms);
-    else if (p.status != domain::payment_status::pending)
-      processed(c);
     return true;
+  }
+
+  runtime::outcome<domain::payment> on(command& c, const payment_charge& cmd) const {
+    if (auto bad = charge(c, cmd.request))
+      return *bad;
+    return c.state();
+  }
+
+  runtime::outcome<domain::payment> on(command& c, const payment_refund&) const {
+    auto& p = c.state();
+    if (p.status == domain::payment_status::none)
+      return domain::not_found("no payment " + p.payment_id);
+    if (p.refund(c.now()))
+      processed(c);
+    return p;
   }
 
   /// The slow gateway's answer.
@@ -117,11 +158,30 @@ struct payment_grain {
       processed(c);
       if (p.refund_requested && p.refund(c.now()))
         processed(c);
+      if (tells_saga)
+        c.tell_after_commit(runtime::grain_id{checkout_grain_type, p.order_id},
+                            checkout_payment_decided{p.order_id, c.meta()});
     }
     return true;
   }
 
  private:
+  /// Charges once (a request seen before changes nothing), as the gateway decides.
+  domain::maybe_failure charge(command& c, const domain::charge_request& req) const {
+    auto& p = c.state();
+    if (auto bad = domain::payment::validate(req, p.payment_id))
+      return bad;
+    auto answer = domain::simulate_gateway(req.card_token, p.payment_id, decline_rate, seed);
+    if (!p.request(req, answer, c.now()))
+      return std::nullopt; // asked before: at most one charge
+    p.correlation_id = c.meta().correlation_id;
+    if (answer.what == domain::gateway_answer::kind::delayed)
+      c.arm_reminder(gateway_timer, c.now() + answer.delay_ms);
+    else if (p.status != domain::payment_status::pending)
+      processed(c);
+    return std::nullopt;
+  }
+
   /// payment-processed with the payment's status now.
   static void processed(command& c) {
     const auto& p = c.state();

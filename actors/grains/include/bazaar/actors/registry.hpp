@@ -18,14 +18,21 @@ namespace bazaar::actors {
 
 /// Every grain type of the shop, each definition with its settings.
 inline auto shop_grains(const config::node_options& opts) {
+  const bool by_calls = opts.saga.transport == "grains";
   checkout_grain checkout;
   checkout.reservation_timeout = std::chrono::milliseconds{opts.saga.reservation_timeout_ms};
   checkout.payment_timeout = std::chrono::milliseconds{opts.saga.payment_timeout_ms};
+  checkout.by_calls = by_calls;
+  checkout.retry_after = std::chrono::milliseconds{opts.saga.resume_after_ms};
+  order_grain order;
+  order.starts_saga = by_calls;
+  order.resume_after = std::chrono::milliseconds{opts.saga.resume_after_ms};
   payment_grain payment;
   payment.decline_rate = opts.payment.decline_rate;
   payment.seed = static_cast<std::uint64_t>(opts.payment.seed);
+  payment.tells_saga = by_calls;
   return std::make_tuple(basket_grain{std::chrono::seconds{opts.basket.ttl_s}}, inventory_grain{},
-                         order_grain{}, checkout, payment);
+                         order, checkout, payment);
 }
 
 /// Registers the message types of every shop grain, and the runtime's, with CAF. Call before
