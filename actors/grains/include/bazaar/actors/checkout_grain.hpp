@@ -370,7 +370,11 @@ struct checkout_grain {
     return order_step<bool>(c, saga, e.order_steps, e.cancel_reason, e.order_payment_status,
                             [this, saga, before = std::move(before),
                              from](command& c, runtime::answer<domain::order>& got) mutable {
-                              if (!got.ok())
+                              // A conflict: an earlier drive of this saga cancelled the
+                              // order (it does not go back to stock_reserved); what the saga
+                              // holds is still to be given back. Anything else: driven again
+                              // later, from where the saga stood before.
+                              if (!got.ok() && got.failure.code != core::errc::conflict)
                                 return settle(c, std::move(before), from);
                               return give_back<bool>(
                                   c, std::move(saga), from, true, {},
