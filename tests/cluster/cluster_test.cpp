@@ -739,6 +739,65 @@ TEST_CASE("checkout sagas whose node dies midway complete on the other nodes, an
         snapshots(cluster.schema, "grain_type = 'payment' AND state->>'status' = 'approved'"));
 }
 
+TEST_CASE("the node that owns sagas between their reservation and their payment is killed: "
+          "the sagas end on the other nodes, stock conserved, one charge per paid order") {
+  // A gateway that answers after 5 s (within the 20 s payment timeout): every saga reserves,
+  // asks for the payment and writes itself `paying` to wait for it.
+  cluster_fixture cluster{3, {"saga.payment_timeout_ms=20000"}};
+  constexpr int products = 2;
+  constexpr int stock = 30;
+  constexpr int customers = 24;
+  for (int p = 0; p < products; ++p)
+    cluster.create_product("paying-sku-" + std::to_string(p), stock);
+  auto port_of = [&](int attempt) { return cluster.port(attempt % 2 == 0 ? 0 : 2); };
+  for (int i = 0; i < customers; ++i)
+    REQUIRE(checkout(port_of, i, "paying-sku-" + std::to_string(i % products), "tok_slow_5000"));
+  REQUIRE(test::eventually(
+      [&] {
+        return snapshots(cluster.schema,
+                         "grain_type = 'checkout' AND state->>'stage' = 'paying'") == customers;
+      },
+      20s, 50ms));
+  // Some of those sagas live on node-1, which dies before their payment is answered.
+  http_connection c{cluster.port(0)};
+  auto owned = c.request("GET", "/admin/grains?type=checkout&node=node-1&limit=1000", "",
+                         bearer(admin_token()));
+  REQUIRE(owned.status == 200);
+  auto on_victim = json::parse(owned.body).at("items").as_array().size();
+  INFO(on_victim << " sagas waiting on node-1");
+  REQUIRE(on_victim > 0);
+  cluster.nodes[1]->stop(SIGKILL);
+
+  bool settled = test::eventually(
+      [&] {
+        return snapshots(cluster.schema, "grain_type = 'checkout' AND state->>'stage' IN "
+                                         "('confirmed', 'cancelled')") == customers &&
+               snapshots(cluster.schema, "grain_type = 'order' AND state->>'status' IN "
+                                         "('confirmed', 'cancelled')") == customers &&
+               snapshots(cluster.schema,
+                         "grain_type = 'inventory' AND (state->>'reserved')::int <> 0") == 0;
+      },
+      90s, 200ms);
+  REQUIRE(settled);
+  for (int p = 0; p < products; ++p) {
+    auto sku = "paying-sku-" + std::to_string(p);
+    INFO(sku);
+    auto sold = cluster.schema.scalar(
+        "SELECT coalesce(sum((line->>'quantity')::int), 0) FROM snapshots, "
+        "jsonb_array_elements(state->'items') AS line WHERE grain_type = 'order' AND "
+        "state->>'status' = 'confirmed' AND line->>'sku' = '" +
+        sku + "'");
+    auto left = cluster.schema.scalar(
+        "SELECT state->>'stock' FROM snapshots WHERE grain_type = 'inventory' AND grain_key = '" +
+        sku + "'");
+    REQUIRE_FALSE(left.empty());
+    CHECK(std::stoll(left) + std::stoll(sold) == stock);
+  }
+  CHECK(snapshots(cluster.schema, "grain_type = 'payment' AND (state->>'charges')::int > 1") == 0);
+  CHECK(snapshots(cluster.schema, "grain_type = 'order' AND state->>'status' = 'confirmed'") <=
+        snapshots(cluster.schema, "grain_type = 'payment' AND state->>'status' = 'approved'"));
+}
+
 namespace {
 
 /// Runs a shell command; true when it exits 0.
