@@ -661,6 +661,30 @@ bool until_answered(const std::function<std::uint16_t(int)>& port_of, const std:
 
 /// Fills customer `i`'s basket with one unit of `sku` and checks out; true when acknowledged
 /// (202).
+/// Every product `prefix`0..products-1 has its units in stock or sold to a confirmed order
+/// (nothing else holds them), and every paid order was charged once: a saga driven again on
+/// another node asked again, and the payment grain charged at most once.
+void require_sales_add_up(const test::pg_schema& schema, const std::string& prefix, int products,
+                          int stock) {
+  for (int p = 0; p < products; ++p) {
+    auto sku = prefix + std::to_string(p);
+    INFO(sku);
+    auto sold =
+        schema.scalar("SELECT coalesce(sum((line->>'quantity')::int), 0) FROM snapshots, "
+                      "jsonb_array_elements(state->'items') AS line WHERE grain_type = 'order' AND "
+                      "state->>'status' = 'confirmed' AND line->>'sku' = '" +
+                      sku + "'");
+    auto left = schema.scalar(
+        "SELECT state->>'stock' FROM snapshots WHERE grain_type = 'inventory' AND grain_key = '" +
+        sku + "'");
+    REQUIRE_FALSE(left.empty());
+    CHECK(std::stoll(left) + std::stoll(sold) == stock);
+  }
+  CHECK(snapshots(schema, "grain_type = 'payment' AND (state->>'charges')::int > 1") == 0);
+  CHECK(snapshots(schema, "grain_type = 'order' AND state->>'status' = 'confirmed'") <=
+        snapshots(schema, "grain_type = 'payment' AND state->>'status' = 'approved'"));
+}
+
 bool checkout(const std::function<std::uint16_t(int)>& port_of, int i, const std::string& sku,
               const std::string& card) {
   auto t = node_process::token("saga-" + std::to_string(i));
@@ -718,25 +742,7 @@ TEST_CASE("checkout sagas whose node dies midway complete on the other nodes, an
        << " of " << orders);
   REQUIRE(settled);
   CHECK(snapshots(cluster.schema, "grain_type = 'order' AND state->>'status' = 'confirmed'") > 0);
-  for (int p = 0; p < products; ++p) {
-    auto sku = "saga-sku-" + std::to_string(p);
-    INFO(sku);
-    auto sold = cluster.schema.scalar(
-        "SELECT coalesce(sum((line->>'quantity')::int), 0) FROM snapshots, "
-        "jsonb_array_elements(state->'items') AS line WHERE grain_type = 'order' AND "
-        "state->>'status' = 'confirmed' AND line->>'sku' = '" +
-        sku + "'");
-    auto left = cluster.schema.scalar(
-        "SELECT state->>'stock' FROM snapshots WHERE grain_type = 'inventory' AND grain_key = '" +
-        sku + "'");
-    REQUIRE_FALSE(left.empty());
-    CHECK(std::stoll(left) + std::stoll(sold) == stock);
-  }
-  // One charge per paid order: a saga driven again on another node asked again, and the
-  // payment grain charged once.
-  CHECK(snapshots(cluster.schema, "grain_type = 'payment' AND (state->>'charges')::int > 1") == 0);
-  CHECK(snapshots(cluster.schema, "grain_type = 'order' AND state->>'status' = 'confirmed'") <=
-        snapshots(cluster.schema, "grain_type = 'payment' AND state->>'status' = 'approved'"));
+  require_sales_add_up(cluster.schema, "saga-sku-", products, stock);
 }
 
 TEST_CASE("the node that owns sagas between their reservation and their payment is killed: "
@@ -779,23 +785,7 @@ TEST_CASE("the node that owns sagas between their reservation and their payment 
       },
       90s, 200ms);
   REQUIRE(settled);
-  for (int p = 0; p < products; ++p) {
-    auto sku = "paying-sku-" + std::to_string(p);
-    INFO(sku);
-    auto sold = cluster.schema.scalar(
-        "SELECT coalesce(sum((line->>'quantity')::int), 0) FROM snapshots, "
-        "jsonb_array_elements(state->'items') AS line WHERE grain_type = 'order' AND "
-        "state->>'status' = 'confirmed' AND line->>'sku' = '" +
-        sku + "'");
-    auto left = cluster.schema.scalar(
-        "SELECT state->>'stock' FROM snapshots WHERE grain_type = 'inventory' AND grain_key = '" +
-        sku + "'");
-    REQUIRE_FALSE(left.empty());
-    CHECK(std::stoll(left) + std::stoll(sold) == stock);
-  }
-  CHECK(snapshots(cluster.schema, "grain_type = 'payment' AND (state->>'charges')::int > 1") == 0);
-  CHECK(snapshots(cluster.schema, "grain_type = 'order' AND state->>'status' = 'confirmed'") <=
-        snapshots(cluster.schema, "grain_type = 'payment' AND state->>'status' = 'approved'"));
+  require_sales_add_up(cluster.schema, "paying-sku-", products, stock);
 }
 
 namespace {
