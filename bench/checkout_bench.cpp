@@ -42,6 +42,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unistd.h>
@@ -66,6 +67,52 @@ std::string percentiles(std::vector<double> ms) {
   std::snprintf(buf, sizeof buf, "p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu orders)", at(0.5),
                 at(0.99), ms.back(), ms.size());
   return buf;
+}
+
+/// The cumulative buckets (upper bound -> count) of a histogram in a /metrics page.
+std::map<double, double> histogram(const std::string& page, const std::string& name) {
+  std::map<double, double> out;
+  const std::string head = name + "_bucket{le=\"";
+  for (std::size_t at = page.find(head); at != std::string::npos; at = page.find(head, at + 1)) {
+    auto le_end = page.find('"', at + head.size());
+    auto value = page.find("} ", le_end);
+    if (le_end == std::string::npos || value == std::string::npos)
+      break;
+    auto le = page.substr(at + head.size(), le_end - at - head.size());
+    out[le == "+Inf" ? INFINITY : std::stod(le)] = std::stod(page.substr(value + 2));
+  }
+  return out;
+}
+
+/// The q-quantile, in ms, of what a histogram counted between two scrapes, by linear
+/// interpolation within the bucket it falls in (as Prometheus' histogram_quantile); "-" when
+/// nothing was counted.
+std::string quantile_ms(const std::map<double, double>& before,
+                        const std::map<double, double>& after, double q) {
+  if (after.empty() || after.rbegin()->second - (before.empty() ? 0 : before.rbegin()->second) <= 0)
+    return "-";
+  auto count = [&](double le) {
+    auto b = before.find(le);
+    return after.at(le) - (b == before.end() ? 0 : b->second);
+  };
+  const double total = count(after.rbegin()->first), rank = q * total;
+  double lower = 0, below = 0;
+  for (const auto& [le, _] : after) {
+    auto n = count(le);
+    if (n >= rank) {
+      char buf[32];
+      if (std::isinf(le))
+        std::snprintf(buf, sizeof buf, "> %.0f", lower * 1e3);
+      else
+        std::snprintf(buf, sizeof buf, "%.1f",
+                      (lower + (le - lower) * (n > below ? (rank - below) / (n - below) : 1)) *
+                          1e3);
+      return buf;
+    }
+    lower = le;
+    below = n;
+  }
+  return "-";
 }
 
 /// Orders followed until confirmed (or another final status).
@@ -295,6 +342,8 @@ int main(int argc, char** argv) {
   // (b) open loop at half that rate.
   if (rate <= 0)
     rate = std::max(1.0, full_rate / 2);
+  auto scrape = [&] { return c.request("GET", "/metrics", "", test::bearer(admin)).body; };
+  const auto metrics_before = scrape();
   {
     track.recording = true;
     auto total = static_cast<long>(rate * latency_seconds);
@@ -334,6 +383,24 @@ int main(int argc, char** argv) {
       bench::print_result({prefix + "confirm_delay_p99", bench::quantile(track.delays_ms, 0.99),
                            "ms", std::nullopt, "", bench::figure_at_most(p99_goal)});
     }
+  }
+
+  {
+    // Where a record's hops spent the open-loop phase (the node's histograms between two
+    // scrapes): kafka mode crosses five per checkout, grains mode only publishes the facts.
+    const auto metrics_after = scrape();
+    std::printf("(b) per hop, p50 / p99 ms:");
+    for (const auto& [name, what] :
+         {std::pair<const char*, const char*>{"bazaar_outbox_publish_delay_seconds",
+                                              "commit -> Kafka confirmed"},
+          {"bazaar_kafka_record_delay_seconds", "produced -> consumed by the bridge"},
+          {"bazaar_kafka_bridge_handle_seconds", "bridge -> grain answered"},
+          {"bazaar_persister_commit_seconds", "a persister transaction"}}) {
+      auto b = histogram(metrics_before, name), a = histogram(metrics_after, name);
+      std::printf(" %s %s / %s;", what, quantile_ms(b, a, 0.5).c_str(),
+                  quantile_ms(b, a, 0.99).c_str());
+    }
+    std::printf("\n");
   }
 
   auto raw = raw_upserts(pg, 3);

@@ -25,6 +25,12 @@ namespace {
 
 using clock_type = runtime::clock;
 
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 /// One consumed record and what has happened to it.
 struct record_state {
   std::string topic;
@@ -42,7 +48,9 @@ struct record_state {
   std::string last_error;
   clock_type::steady_time retry_at;
   std::uint64_t generation = 0;
-  std::uint64_t seq = 0; ///< the order the bridge consumed it in
+  std::uint64_t seq = 0;                         ///< the order the bridge consumed it in
+  std::chrono::milliseconds in_kafka{-1};        ///< produce time stamp -> consumed (-1: unknown)
+  std::chrono::steady_clock::time_point sent_at; ///< last sent to its grain
 };
 
 using record_ptr = std::shared_ptr<record_state>;
@@ -102,6 +110,7 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
   /// The node's clock: retry back-offs and dead-letter time stamps.
   const runtime::clock& time;
   config::kafka_options opts;
+  bridge::timing_fn on_handled;
   std::map<std::string, route> routes;
   rd_kafka_t* rk = nullptr;
   std::unique_ptr<producer> dead_letters;
@@ -163,6 +172,10 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
     if (m->payload != nullptr)
       r->value.assign(static_cast<const char*>(m->payload), m->len);
     r->generation = generation;
+    rd_kafka_timestamp_type_t stamp_type;
+    if (auto produced = rd_kafka_message_timestamp(m, &stamp_type);
+        produced >= 0 && stamp_type == RD_KAFKA_TIMESTAMP_CREATE_TIME)
+      r->in_kafka = std::chrono::milliseconds{std::max<std::int64_t>(0, wall_ms() - produced)};
     stats.consumed.fetch_add(1, std::memory_order_relaxed);
     stats.in_flight.fetch_add(1, std::memory_order_relaxed);
     tracks[{r->topic, r->partition}].pending[r->offset] = false;
@@ -249,10 +262,14 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
     runtime::kafka_record msg{r->topic, r->partition, r->offset, r->event_id, r->event_type,
                               r->value, chained,      r->meta,   r->order_id, r->detail};
     std::weak_ptr<impl> weak = shared_from_this();
+    r->sent_at = std::chrono::steady_clock::now();
     return grains.ask<bool>(r->target, std::move(msg), [weak, r](caf::expected<bool> ok) {
       auto me = weak.lock();
       if (!me)
         return;
+      if (ok && *ok && me->on_handled && r->in_kafka.count() >= 0)
+        me->on_handled(r->in_kafka, std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::steady_clock::now() - r->sent_at));
       // A grain that handled this event before answers with its first answer again (it
       // remembers event ids with their effects): for the bridge that is handling it now.
       if (ok && *ok)
@@ -552,6 +569,7 @@ void bridge::start() {
   if (routes_.empty() || impl_)
     return;
   auto me = std::make_shared<impl>(grains_, opts_);
+  me->on_handled = on_handled_;
   for (const auto& r : routes_)
     me->routes[r.topic] = r;
   me->dead_letters = std::make_unique<producer>(

@@ -23,9 +23,10 @@ producer::producer(const std::string& bootstrap, const config::kafka_options& op
   set(conf, "bootstrap.servers", bootstrap);
   set(conf, "enable.idempotence", "true");
   set(conf, "acks", "all");
-  // A record waits at most 1 ms for others to share its request (latency over batching;
-  // under load requests still fill while earlier ones are in flight).
-  set(conf, "linger.ms", "1");
+  // A record goes at once (latency over batching): under load requests still fill while
+  // earlier ones are in flight. A linger of 1 ms cost the kafka saga transport ~10 ms per
+  // checkout at half load (docs/BENCHMARKS.md, issue 20).
+  set(conf, "linger.ms", "0");
   set(conf, "message.timeout.ms", std::to_string(opts.message_timeout_ms));
   set(conf, "log_level", "3");
   rd_kafka_conf_set_opaque(conf, this);

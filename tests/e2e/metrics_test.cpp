@@ -461,6 +461,8 @@ TEST_CASE("every line of /metrics is valid Prometheus text format, histograms in
       {"bazaar_kafka_dead_lettered_total", "counter"},
       {"bazaar_outbox_backlog", "gauge"},
       {"bazaar_outbox_publish_delay_seconds", "histogram"},
+      {"bazaar_kafka_record_delay_seconds", "histogram"},
+      {"bazaar_kafka_bridge_handle_seconds", "histogram"},
       {"bazaar_sagas_total", "counter"},
       {"bazaar_saga_duration_seconds", "histogram"},
       {"bazaar_cluster_members", "gauge"},
@@ -565,6 +567,11 @@ TEST_CASE("the counters of /metrics move with requests, grains, commits, Kafka a
         after("bazaar_kafka_consumed_total", {{"consumer", "bridge"}}));
   CHECK(end("bazaar_outbox_publish_delay_seconds_count") >
         after("bazaar_outbox_publish_delay_seconds_count"));
+  // Each step of the kafka transport is a record the bridge handed to a grain: timed twice.
+  CHECK(end("bazaar_kafka_record_delay_seconds_count") >=
+        after("bazaar_kafka_record_delay_seconds_count") + 5);
+  CHECK(end("bazaar_kafka_bridge_handle_seconds_count") >=
+        after("bazaar_kafka_bridge_handle_seconds_count") + 5);
   CHECK(end("bazaar_grain_activations_total", {{"type", "checkout"}}) >= 2);
   CHECK(end("bazaar_http_requests_total",
             {{"route", "/api/v1/orders/{id}"}, {"method", "GET"}, {"status", "200"}}) >= 2);

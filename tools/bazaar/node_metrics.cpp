@@ -81,6 +81,18 @@ node_metrics::node_metrics()
                          .Help("Time from an event's commit to Kafka's confirmation of it")
                          .Register(metrics_.registry())
                          .Add({}, runtime::latency_buckets())),
+      record_delay_(prometheus::BuildHistogram()
+                        .Name("bazaar_kafka_record_delay_seconds")
+                        .Help("Time from a record's produce time stamp to the Kafka bridge "
+                              "consuming it (the broker and the fetch), for records handled")
+                        .Register(metrics_.registry())
+                        .Add({}, runtime::latency_buckets())),
+      handle_seconds_(prometheus::BuildHistogram()
+                          .Name("bazaar_kafka_bridge_handle_seconds")
+                          .Help("Time from the Kafka bridge sending a record to its grain to "
+                                "the grain's answer (its step with the durable write)")
+                          .Register(metrics_.registry())
+                          .Add({}, runtime::latency_buckets())),
       sagas_(prometheus::BuildCounter()
                  .Name("bazaar_sagas_total")
                  .Help("Checkout sagas ended on this node's orders, by outcome (confirmed, "
@@ -161,6 +173,14 @@ void node_metrics::sagas_of(const persistence::grain_write& w) {
 std::function<void(std::chrono::milliseconds)> node_metrics::publish_delays() {
   return [this](std::chrono::milliseconds delay) {
     publish_delay_.Observe(static_cast<double>(std::max<std::int64_t>(delay.count(), 0)) * 1e-3);
+  };
+}
+
+std::function<void(std::chrono::milliseconds, std::chrono::microseconds)>
+node_metrics::bridge_timings() {
+  return [this](std::chrono::milliseconds in_kafka, std::chrono::microseconds in_grain) {
+    record_delay_.Observe(static_cast<double>(in_kafka.count()) * 1e-3);
+    handle_seconds_.Observe(static_cast<double>(in_grain.count()) * 1e-6);
   };
 }
 

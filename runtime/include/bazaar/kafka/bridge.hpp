@@ -20,6 +20,8 @@
 #include "bazaar/runtime/grain_client.hpp"
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -79,6 +81,14 @@ class bridge {
   /// Whether it took every partition (take_every_partition) rather than joining the group.
   bool sole_consumer() const { return sole_partitions_ > 0; }
 
+  /// Before start(): called for every record a grain handled, from the grain's thread (quick,
+  /// thread-safe): how long it took from the record's produce time stamp to the bridge
+  /// consuming it (the broker and the fetch; wall clocks, whole milliseconds), and from the
+  /// bridge sending it to the grain's answer (the grain's step with its durable write).
+  using timing_fn =
+      std::function<void(std::chrono::milliseconds in_kafka, std::chrono::microseconds in_grain)>;
+  void on_handled(timing_fn fn) { on_handled_ = std::move(fn); }
+
   /// Starts consuming (nothing when there are no routes).
   void start();
   /// Commits what is handled, leaves the group and stops. Idempotent.
@@ -98,6 +108,7 @@ class bridge {
   config::kafka_options opts_;
   std::vector<route> routes_;
   int sole_partitions_ = 0;
+  timing_fn on_handled_;
   std::shared_ptr<impl> impl_; // shared with callbacks that may outlive a stop
   std::thread thread_;
 };

@@ -62,6 +62,9 @@ class node_metrics {
   /// For outbox_relay::on_published (this must outlive the relay).
   std::function<void(std::chrono::milliseconds)> publish_delays();
 
+  /// For kafka::bridge::on_handled (this must outlive the bridge).
+  std::function<void(std::chrono::milliseconds, std::chrono::microseconds)> bridge_timings();
+
   /// Reads `parts` at every scrape from now on: they must outlive the scrapes (the node stops
   /// serving HTTP before it destroys them).
   void watch(const metered_parts& parts);
@@ -81,6 +84,8 @@ class node_metrics {
   prometheus::Histogram& batch_rows_;
   prometheus::Histogram& commit_seconds_;
   prometheus::Histogram& publish_delay_;
+  prometheus::Histogram& record_delay_;
+  prometheus::Histogram& handle_seconds_;
   prometheus::Family<prometheus::Counter>& sagas_;
   prometheus::Family<prometheus::Histogram>& saga_seconds_;
   /// The counters and histograms of the outcomes (made at start, so that they show from 0).
