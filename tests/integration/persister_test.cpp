@@ -1,10 +1,12 @@
 // The group-commit persister and the migrations against a real PostgreSQL.
 
+#include "bazaar/persistence/commit_listener.hpp"
 #include "bazaar/persistence/migrations.hpp"
 #include "bazaar/persistence/persister.hpp"
 #include "bazaar/persistence/pg_binary_array.hpp"
 #include "bazaar/persistence/pg_storage.hpp"
 
+#include "support/eventually.hpp"
 #include "support/pg_schema.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -90,7 +92,7 @@ TEST_CASE("nodes that start at once migrate safely under the advisory lock") {
 
 TEST_CASE("the persister commits many grains' writes in few transactions") {
   migrated_schema db;
-  persistence::persister p{db.schema.settings(), {2, 500, 5ms, {}, {}, {}, {}}};
+  persistence::persister p{db.schema.settings(), {2, 500, 5ms, {}, {}, {}, {}, {}}};
   constexpr int grains = 2000;
   std::vector<std::promise<save_status>> outcomes(grains);
   for (int i = 0; i < grains; ++i)
@@ -105,7 +107,7 @@ TEST_CASE("the persister commits many grains' writes in few transactions") {
 TEST_CASE("several versions of one grain queued together are coalesced into the newest") {
   migrated_schema db;
   // A long linger holds the batch open so that all versions land in it.
-  persistence::persister p{db.schema.settings(), {1, 500, 200ms, {}, {}, {}, {}}};
+  persistence::persister p{db.schema.settings(), {1, 500, 200ms, {}, {}, {}, {}, {}}};
   std::vector<std::promise<save_status>> outcomes(5);
   for (std::uint64_t v = 1; v <= 5; ++v)
     p.write(make_write("hot", v - 1, v, &outcomes[v - 1]));
@@ -118,7 +120,7 @@ TEST_CASE("several versions of one grain queued together are coalesced into the 
 
 TEST_CASE("a write fenced off by a newer version fails and writes none of its events") {
   migrated_schema db;
-  persistence::persister p{db.schema.settings(), {1, 500, 0ms, {}, {}, {}, {}}};
+  persistence::persister p{db.schema.settings(), {1, 500, 0ms, {}, {}, {}, {}, {}}};
   std::promise<save_status> v1, stale, dup;
   p.write(make_write("g", 0, 1, &v1));
   REQUIRE(v1.get_future().get() == save_status::saved);
@@ -135,11 +137,11 @@ TEST_CASE("a write fenced off by a newer version fails and writes none of its ev
 
 TEST_CASE("in one batch a fenced write fails alone and the others commit") {
   migrated_schema db;
-  persistence::persister p{db.schema.settings(), {1, 500, 0ms, {}, {}, {}, {}}};
+  persistence::persister p{db.schema.settings(), {1, 500, 0ms, {}, {}, {}, {}, {}}};
   std::promise<save_status> seed;
   p.write(make_write("fenced", 0, 1, &seed));
   REQUIRE(seed.get_future().get() == save_status::saved);
-  persistence::persister batched{db.schema.settings(), {1, 500, 200ms, {}, {}, {}, {}}};
+  persistence::persister batched{db.schema.settings(), {1, 500, 200ms, {}, {}, {}, {}, {}}};
   std::promise<save_status> a, b, c;
   batched.write(make_write("ok-1", 0, 1, &a));
   batched.write(make_write("fenced", 5, 6, &b));
@@ -153,7 +155,7 @@ TEST_CASE("in one batch a fenced write fails alone and the others commit") {
 TEST_CASE("a batch report names the writes that committed, never a fenced one, before any "
           "answer") {
   migrated_schema db;
-  persistence::persister p{db.schema.settings(), {1, 500, 0ms, {}, {}, {}, {}}};
+  persistence::persister p{db.schema.settings(), {1, 500, 0ms, {}, {}, {}, {}, {}}};
   std::promise<save_status> seed;
   p.write(make_write("fenced", 0, 1, &seed));
   REQUIRE(seed.get_future().get() == save_status::saved);
@@ -161,7 +163,7 @@ TEST_CASE("a batch report names the writes that committed, never a fenced one, b
   std::vector<persistence::persister::batch_report> reports; // `saved` as keys, below
   std::vector<std::vector<std::string>> saved;
   std::atomic<int> answered{0};
-  persistence::persister::options opts{1, 500, 200ms, {}, {}, {}, {}};
+  persistence::persister::options opts{1, 500, 200ms, {}, {}, {}, {}, {}};
   opts.on_batch = [&](const persistence::persister::batch_report& r) {
     std::lock_guard<std::mutex> guard{mtx};
     CHECK(answered.load() == 0); // reported before any of its writes is answered
@@ -203,10 +205,54 @@ TEST_CASE("a batch report names the writes that committed, never a fenced one, b
   CHECK(saved[0] == std::vector<std::string>{"ok@2+2", "other@1+1"});
 }
 
+TEST_CASE("a commit with events is announced on the commit channel after its writes are "
+          "answered, and not while notify_wanted says no") {
+  migrated_schema db;
+  const auto channel = persistence::commit_channel(db.schema.name());
+  persistence::commit_listener listener{db.schema.settings(), channel, [](const std::string&) {}};
+  listener.start();
+  // Listening once a NOTIFY of our own is heard.
+  auto conn = persistence::connect(db.schema.settings());
+  REQUIRE(test::eventually([&] {
+    pqxx::nontransaction{*conn}.exec_params("SELECT pg_notify($1, 'test')", channel);
+    return listener.heard() > 0;
+  }));
+  REQUIRE(test::eventually([&] {
+    auto before = listener.heard();
+    std::this_thread::sleep_for(100ms);
+    return listener.heard() == before;
+  }));
+  const auto heard = listener.heard();
+  std::atomic<bool> wanted{false};
+  std::atomic<std::uint64_t> heard_when_answered{0};
+  persistence::persister::options opts{1, 500, 0ms, {}, {}, {}, channel, {}};
+  opts.notify_wanted = [&wanted] { return wanted.load(); };
+  persistence::persister p{db.schema.settings(), opts};
+  std::promise<save_status> quiet;
+  p.write(make_write("announced", 0, 1, &quiet)); // the node's own relay leads: no NOTIFY
+  REQUIRE(quiet.get_future().get() == save_status::saved);
+  wanted = true;
+  std::promise<save_status> loud;
+  auto w = make_write("announced", 1, 2, nullptr);
+  w.done = [&](save_status s) {
+    heard_when_answered = listener.heard();
+    loud.set_value(s);
+  };
+  p.write(std::move(w));
+  REQUIRE(loud.get_future().get() == save_status::saved);
+  CHECK(heard_when_answered.load() == heard); // answered before it is announced
+  // Notifications arrive in commit order: had the first write announced itself, it would be
+  // heard by the time the second is.
+  REQUIRE(test::eventually([&] { return listener.heard() > heard; }));
+  std::this_thread::sleep_for(200ms);
+  CHECK(listener.heard() == heard + 1);
+  listener.stop();
+}
+
 TEST_CASE("a persister without a reachable server answers unavailable") {
   persistence::persister p{
       persistence::pg_settings{"postgresql://bazaar:bazaar@127.0.0.1:1/none", "public", 500, 1000},
-      {1, 10, 0ms, {}, {}, {}, {}}};
+      {1, 10, 0ms, {}, {}, {}, {}, {}}};
   std::promise<save_status> out;
   p.write(make_write("g", 0, 1, &out));
   CHECK(out.get_future().get() == save_status::unavailable);
@@ -456,7 +502,7 @@ TEST_CASE("a write of awkward keys, names and JSON reads back exactly as it was 
 
 TEST_CASE("a write the server refuses fails its batch, writes nothing, and the next one commits") {
   migrated_schema db;
-  persistence::persister p{db.schema.settings(), {1, 500, 200ms, {}, {}, {}, {}}};
+  persistence::persister p{db.schema.settings(), {1, 500, 200ms, {}, {}, {}, {}, {}}};
   std::promise<save_status> bad_key, bad_uuid, bystander, next;
   p.write(make_write(std::string("nul\0key", 7), 0, 1, &bad_key));
   p.write(make_write("bystander", 0, 1, &bystander));

@@ -244,6 +244,7 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
     so.writes.on_events_committed = [relay = d.relay.get()] { relay->notify(); };
     // ... and the relay of whichever node leads, through PostgreSQL (commit_listener.hpp).
     so.writes.notify_channel = persistence::commit_channel(pg.schema);
+    so.writes.notify_wanted = [relay = d.relay.get()] { return !relay->leading(); };
     so.writes.on_batch = d.metrics.persister_batches();
     d.relay->on_published(d.metrics.publish_delays());
     // Grain writes commit only while this node holds its cluster membership.

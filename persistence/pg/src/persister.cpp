@@ -355,6 +355,8 @@ void persister::commit(writer& wr, std::vector<grain_write>& batch) {
   coalesce(batch, later, merged, index);
   std::vector<save_status> outcome(merged.size(), save_status::unavailable);
   std::optional<batch_report> report; // of a committed transaction, for on_batch
+  bool announce = false;              // NOTIFY notify_channel once the writes are answered
+  std::string announcer;
   auto started = std::chrono::steady_clock::now();
   try {
     if (!wr.conn || !wr.conn->is_open()) {
@@ -396,10 +398,11 @@ void persister::commit(writer& wr, std::vector<grain_write>& batch) {
       outcome[i] = won[i] ? save_status::saved : save_status::conflict;
       events = events || (won[i] && !merged[i].w.events.empty());
     }
-    if (events && !opts_.notify_channel.empty())
-      notify_commit(*wr.conn, lease.first);
     if (opts_.on_events_committed && events)
       opts_.on_events_committed();
+    announce =
+        events && !opts_.notify_channel.empty() && (!opts_.notify_wanted || opts_.notify_wanted());
+    announcer = lease.first;
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::steady_clock::now() - started)
                   .count();
@@ -444,6 +447,8 @@ void persister::commit(writer& wr, std::vector<grain_write>& batch) {
     for (auto& done : merged[i].done)
       done(outcome[i]);
   }
+  if (announce)
+    notify_commit(*wr.conn, announcer);
   if (!later.empty()) {
     std::lock_guard<std::mutex> guard{wr.mtx};
     for (auto i = later.rbegin(); i != later.rend(); ++i)

@@ -5,7 +5,8 @@
 /// (persister::options::notify_channel); a commit_listener LISTENs on it with a connection of
 /// its own and calls `heard` for each, so that the node leading the outbox relay publishes
 /// another node's rows at once instead of at its next sweep. A node's own commits wake its
-/// relay in-process as well; a second wake costs one empty read. While PostgreSQL is
+/// relay in-process; a node whose relay leads sends no NOTIFY (persister::options::
+/// notify_wanted). While PostgreSQL is
 /// unreachable it reconnects every second (the relay's sweep covers what it missed).
 
 #include "bazaar/persistence/pg.hpp"

@@ -49,8 +49,12 @@ class persister {
     std::function<void(const batch_report&)> on_batch;
     /// When not empty: after each transaction that committed events, a NOTIFY on this
     /// channel with the lease's node id as payload, so that the relay of whichever node leads
-    /// hears it (commit_listener.hpp).
+    /// hears it (commit_listener.hpp). Sent after the writes are answered (it is one more
+    /// round trip and transaction), and only while `notify_wanted` says so (unset: always).
     std::string notify_channel;
+    /// Whether another node needs the NOTIFY: a node whose own relay leads wakes it through
+    /// on_events_committed and says no.
+    std::function<bool()> notify_wanted;
   };
 
   /// Counters for metrics and benchmarks.
