@@ -118,7 +118,7 @@ const std::vector<std::string> ledger_route = {
 
 } // namespace
 
-TEST_CASE("a node stopped with SIGTERM commits what its grains handled: the next node goes on "
+TEST_CASE("a node stopped with SIGTERM commits what its grains handled, and the next node goes on "
           "from there") {
   test::pg_schema schema;
   test::kafka_mock_process kafka{

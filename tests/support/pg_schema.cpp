@@ -35,7 +35,10 @@ pg_schema::~pg_schema() {
 }
 
 std::string pg_schema::scalar(const std::string& sql) const {
-  pqxx::connection c{persistence::with_timeouts(url_, 2000)};
+  // The test's own look at the database: a loaded machine (nodes, Kafka and PostgreSQL on two
+  // cores) may take more than the nodes' 2 s to accept a connection, which is not what a test
+  // checks.
+  pqxx::connection c{persistence::with_timeouts(url_, 10000)};
   pqxx::work w{c};
   w.exec("SET LOCAL search_path TO " + persistence::quote_identifier(name_));
   auto r = w.exec(sql);

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""No test case name that Catch2 v2's console reporter cannot print.
+
+Why: when a test fails, the reporter prints its name wrapped at 79 columns, indenting the lines
+after the first by the position just past the name's first ": " (ConsoleReporter::
+printHeaderString). When that position is at or past the width, every continuation line has no
+room and the reporter prints the same line forever: a failing cluster test once wrote 24 GB to
+ctest, which the kernel killed for want of memory, so the whole suite stopped without saying
+which test failed. A name whose first ": " leaves fewer than MIN_ROOM columns is refused here.
+
+Usage: tests/deps/check_test_names.py [SOURCE_DIR]
+Exit 0 when every name can be printed; 1 with one line per name that cannot.
+"""
+
+import glob
+import os
+import re
+import sys
+
+WIDTH = 79  # Catch2 v2's CATCH_CONFIG_CONSOLE_WIDTH default, minus one
+MIN_ROOM = 20
+TEST_CASE = re.compile(r'TEST_CASE\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)')
+LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def main():
+    root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
+    problems = []
+    names = 0
+    for path in sorted(glob.glob(os.path.join(root, "tests", "**", "*.cpp"), recursive=True)):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        for m in TEST_CASE.finditer(text):
+            names += 1
+            name = "".join(LITERAL.findall(m.group(1)))
+            colon = name.find(": ")
+            if colon < 0 or len(name) <= WIDTH:
+                continue
+            room = WIDTH - (colon + 2)
+            if room < MIN_ROOM:
+                line = text.count("\n", 0, m.start()) + 1
+                problems.append(f"{os.path.relpath(path, root)}:{line}: the first \": \" of "
+                                f"\"{name[:60]}...\" is at column {colon}, which leaves "
+                                f"{room} columns to wrap the rest of the name in; use \";\" or "
+                                f"\",\" there")
+    for p in problems:
+        print(p)
+    if not problems:
+        print(f"check_test_names: {names} test case names, each printable")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
