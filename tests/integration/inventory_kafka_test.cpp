@@ -107,7 +107,7 @@ std::string reservation(const std::string& event_id, const std::string& order_id
   if (quantity > 0)
     data["quantity"] = quantity;
   return json::serialize(json::object{{"event_id", event_id},
-                                      {"event_type", actors::inventory_events::product_reservation},
+                                      {"event_type", domain::events::product_reservation.name},
                                       {"aggregate_type", "saga"},
                                       {"aggregate_id", order_id},
                                       {"version", 1},
@@ -153,14 +153,14 @@ TEST_CASE("a product-reservation record delivered twice reserves once and is ans
   CHECK(p.stock == 5);
   CHECK(p.reserved == 3);
   CHECK(p.available() == 2);
-  auto answers = shop.events("mug", actors::inventory_events::product_reserved);
+  auto answers = shop.events("mug", domain::events::product_reserved.name);
   REQUIRE(answers.size() == 1);
   CHECK(answers[0] == json::object{{"order_id", "o-1"},
                                    {"sku", "mug"},
                                    {"quantity", 3},
                                    {"status", "reserved"},
                                    {"reason", ""}});
-  auto stock = shop.events("mug", actors::inventory_events::stock_updated);
+  auto stock = shop.events("mug", domain::events::stock_updated.name);
   REQUIRE(stock.size() == 2); // created, reserved
   CHECK(stock[1] == json::object{{"sku", "mug"}, {"stock", 5}, {"reserved", 3}});
 
@@ -172,7 +172,7 @@ TEST_CASE("a product-reservation record delivered twice reserves once and is ans
   REQUIRE(eventually([&] { return bridge.stats().handled.load() >= 4; }));
   p = shop.product("mug");
   CHECK(p.reserved == 3);
-  answers = shop.events("mug", actors::inventory_events::product_reserved);
+  answers = shop.events("mug", domain::events::product_reserved.name);
   REQUIRE(answers.size() == 3);
   CHECK(answers[1] == answers[0]);
   CHECK(answers[2] == json::object{{"order_id", "o-2"},
@@ -180,7 +180,7 @@ TEST_CASE("a product-reservation record delivered twice reserves once and is ans
                                    {"quantity", 3},
                                    {"status", "rejected"},
                                    {"reason", "out_of_stock"}});
-  CHECK(shop.events("mug", actors::inventory_events::stock_updated).size() == 2);
+  CHECK(shop.events("mug", domain::events::stock_updated.name).size() == 2);
   CHECK(bridge.stats().dead_lettered == 0);
 }
 
@@ -212,11 +212,11 @@ TEST_CASE("release and commit records free and sell reserved units once each") {
   CHECK(p.reserved == 0);
   CHECK(p.available() == 7);
   // reserve 10 -> 6, reserve 6 -> 3 (crossing 4), release 3 -> 7, commit 7 -> 7 (stock 7).
-  auto stock = shop.events("mug", actors::inventory_events::stock_updated);
+  auto stock = shop.events("mug", domain::events::stock_updated.name);
   REQUIRE(stock.size() == 5);
   CHECK(stock[2] == json::object{{"sku", "mug"}, {"stock", 10}, {"reserved", 7}});
   CHECK(stock[4] == json::object{{"sku", "mug"}, {"stock", 7}, {"reserved", 0}});
-  auto low = shop.events("mug", actors::inventory_events::product_low_stock);
+  auto low = shop.events("mug", domain::events::product_low_stock.name);
   REQUIRE(low.size() == 1);
   CHECK(low[0] == json::object{{"sku", "mug"}, {"available", 3}, {"threshold", 4}});
   CHECK(bridge.stats().dead_lettered == 0);

@@ -136,7 +136,7 @@ std::function<void(const persistence::persister::batch_report&)> node_metrics::p
 
 void node_metrics::sagas_of(const persistence::grain_write& w) {
   for (const auto& e : w.events) {
-    if (e.event_type != actors::order_events::order_status_changed)
+    if (e.event_type != domain::events::order_status_changed.name)
       continue;
     boost::system::error_code ec;
     auto v = json::parse(e.envelope, ec);

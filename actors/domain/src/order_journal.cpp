@@ -1,5 +1,6 @@
 #include "bazaar/domain/order_journal.hpp"
 
+#include "bazaar/domain/events.hpp"
 #include "bazaar/domain/json_codec.hpp"
 
 #include <boost/json.hpp>
@@ -80,7 +81,7 @@ std::optional<order> order_from_events(const std::vector<json::value>& envelopes
     const auto& data = d->value().get_object();
     auto type = text_of(env, "event_type");
     auto version = static_cast<std::uint64_t>(int_of(env, "version"));
-    if (type == "order-created") {
+    if (type == events::order_created.name) {
       auto items = data.find("items");
       if (out || items == data.end() || !items->value().is_array())
         return std::nullopt;
@@ -104,7 +105,7 @@ std::optional<order> order_from_events(const std::vector<json::value>& envelopes
       o.timeline = {status_change{order_status::pending, int_of(data, "at")}};
       o.version = version;
       out = std::move(o);
-    } else if (type == "order-status-changed") {
+    } else if (type == events::order_status_changed.name) {
       auto to = parse_order_status(text_of(data, "to"));
       if (!out || !to)
         return std::nullopt;
@@ -116,7 +117,7 @@ std::optional<order> order_from_events(const std::vector<json::value>& envelopes
       out->payment_status = text_of(data, "payment_status");
       out->tracking_number = text_of(data, "tracking_number");
       out->version = version;
-    } else if (type == "order-payment-updated") {
+    } else if (type == events::order_payment_updated.name) {
       if (!out)
         return std::nullopt;
       out->payment_id = text_of(data, "payment_id");

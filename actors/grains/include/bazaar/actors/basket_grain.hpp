@@ -114,20 +114,21 @@ struct basket_grain {
   result on(command& c, const basket_add& cmd) const {
     if (auto bad = domain::basket::check_add(cmd.sku, cmd.quantity))
       return *bad;
-    return c.ask<inventory_grain>(
-        cmd.sku, product_get{}, [this, cmd](command& c, const domain::product& item) -> result {
-          auto& b = c.state();
-          bool was_empty = b.lines.empty();
-          if (auto bad = b.add(item, cmd.quantity, c.now()))
-            return *bad;
-          c.emit("basket-item-added", {{"customer_id", b.customer_id},
-                                       {"sku", cmd.sku},
-                                       {"quantity", cmd.quantity},
-                                       {"line_quantity", b.find(cmd.sku)->quantity},
-                                       {"unit_price_cents", item.price_cents}});
-          keep_expiry(c, was_empty);
-          return b;
-        });
+    return c.ask<inventory_grain>(cmd.sku, product_get{},
+                                  [this, cmd](command& c, const domain::product& item) -> result {
+                                    auto& b = c.state();
+                                    bool was_empty = b.lines.empty();
+                                    if (auto bad = b.add(item, cmd.quantity, c.now()))
+                                      return *bad;
+                                    c.emit(domain::events::basket_item_added.name,
+                                           {{"customer_id", b.customer_id},
+                                            {"sku", cmd.sku},
+                                            {"quantity", cmd.quantity},
+                                            {"line_quantity", b.find(cmd.sku)->quantity},
+                                            {"unit_price_cents", item.price_cents}});
+                                    keep_expiry(c, was_empty);
+                                    return b;
+                                  });
   }
 
   result on(command& c, const basket_set& cmd) const {
@@ -146,14 +147,15 @@ struct basket_grain {
       return *bad;
     auto& b = c.state();
     if (b.remove(cmd.sku, c.now()))
-      c.emit("basket-item-removed", {{"customer_id", b.customer_id}, {"sku", cmd.sku}});
+      c.emit(domain::events::basket_item_removed.name,
+             {{"customer_id", b.customer_id}, {"sku", cmd.sku}});
     return b;
   }
 
   result on(command& c, const basket_clear&) const {
     auto& b = c.state();
     if (b.clear(c.now()))
-      c.emit("basket-cleared", {{"customer_id", b.customer_id}});
+      c.emit(domain::events::basket_cleared.name, {{"customer_id", b.customer_id}});
     return b;
   }
 
@@ -180,7 +182,7 @@ struct basket_grain {
         [order_id](command& c, const domain::order&) {
           auto& basket = c.state();
           basket.clear(c.now());
-          c.emit("basket-checked-out",
+          c.emit(domain::events::basket_checked_out.name,
                  {{"customer_id", basket.customer_id}, {"order_id", order_id}});
           return runtime::outcome<checkout_accepted>{checkout_accepted{order_id}};
         });
@@ -195,7 +197,7 @@ struct basket_grain {
     } else if (c.now() >= due) {
       auto lines = b.lines.size();
       b.clear(c.now());
-      c.emit("basket-expired",
+      c.emit(domain::events::basket_expired.name,
              {{"customer_id", b.customer_id}, {"lines", lines}, {"ttl_s", ttl.count() / 1000}});
       c.disarm_reminder(expiry);
     } else {
@@ -212,7 +214,8 @@ struct basket_grain {
     if (auto bad = b.set(cmd.sku, cmd.quantity, item, c.now()))
       return *bad;
     if (b.version != before)
-      c.emit(cmd.quantity == 0 ? "basket-item-removed" : "basket-item-updated",
+      c.emit(cmd.quantity == 0 ? domain::events::basket_item_removed.name
+                               : domain::events::basket_item_updated.name,
              {{"customer_id", b.customer_id}, {"sku", cmd.sku}, {"quantity", cmd.quantity}});
     keep_expiry(c, was_empty);
     return b;

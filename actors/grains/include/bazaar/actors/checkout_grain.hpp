@@ -29,16 +29,11 @@
 #include "bazaar/actors/record_data.hpp"
 #include "bazaar/actors/saga_messages.hpp"
 #include "bazaar/domain/checkout.hpp"
+#include "bazaar/domain/events.hpp"
 
 #include <chrono>
 
 namespace bazaar::actors {
-
-/// The event types the saga sends.
-namespace checkout_events {
-inline constexpr const char* product_reservation = "product-reservation";
-inline constexpr const char* payment_pending = "payment-pending";
-} // namespace checkout_events
 
 /// Answers the saga's state.
 struct checkout_get {};
@@ -185,21 +180,21 @@ struct checkout_grain {
       return bad_record("a " + r.event_type + " record for this saga names order_id '" +
                         saga.order_id + "'");
     domain::checkout_effects effects;
-    if (r.event_type == order_events::order_created) {
+    if (r.event_type == domain::events::order_created.name) {
       auto start = start_of(data);
       if (auto* bad = std::get_if<domain::failure>(&start))
         return *bad;
       effects = saga.start(std::get<domain::checkout_start>(start), c.now());
       if (saga.correlation_id.empty())
         saga.correlation_id = c.meta().correlation_id;
-    } else if (r.event_type == "product-reserved") {
+    } else if (r.event_type == domain::events::product_reserved.name) {
       auto sku = data_text(data, "sku");
       auto status = data_text(data, "status");
       if (!sku || !status)
         return bad_record("a product-reserved record needs the strings sku and status");
       effects = saga.on_reserved(*sku, *status == "reserved",
                                  data_text(data, "reason").value_or(""), c.now());
-    } else if (r.event_type == "payment-processed") {
+    } else if (r.event_type == domain::events::payment_processed.name) {
       auto status = data_text(data, "status");
       if (!status)
         return bad_record("a payment-processed record needs the string status");
@@ -594,18 +589,19 @@ struct checkout_grain {
     auto& saga = c.state();
     saga = std::move(next);
     for (const auto& s : effects.stock)
-      c.emit(checkout_events::product_reservation, {{"order_id", saga.order_id},
-                                                    {"sku", s.sku},
-                                                    {"quantity", s.quantity},
-                                                    {"type", domain::to_string(s.type)}});
+      c.emit(domain::events::product_reservation.name, {{"order_id", saga.order_id},
+                                                        {"sku", s.sku},
+                                                        {"quantity", s.quantity},
+                                                        {"type", domain::to_string(s.type)}});
     if (effects.charge || effects.refund)
-      c.emit(checkout_events::payment_pending, {{"order_id", saga.order_id},
-                                                {"payment_id", saga.payment_id},
-                                                {"amount_cents", saga.amount_cents},
-                                                {"currency", saga.currency},
-                                                {"customer_id", saga.customer_id},
-                                                {"card_token", saga.card_token},
-                                                {"type", effects.charge ? "charge" : "refund"}});
+      c.emit(domain::events::payment_pending.name,
+             {{"order_id", saga.order_id},
+              {"payment_id", saga.payment_id},
+              {"amount_cents", saga.amount_cents},
+              {"currency", saga.currency},
+              {"customer_id", saga.customer_id},
+              {"card_token", saga.card_token},
+              {"type", effects.charge ? "charge" : "refund"}});
     for (const auto& name : effects.disarm)
       c.disarm_reminder(name);
     if (effects.disarm_timers) {

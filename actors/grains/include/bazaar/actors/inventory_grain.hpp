@@ -8,6 +8,7 @@
 
 #include "bazaar/actors/domain_inspect.hpp"
 #include "bazaar/actors/record_data.hpp"
+#include "bazaar/domain/events.hpp"
 #include "bazaar/domain/json_codec.hpp"
 #include "bazaar/runtime/durable_grain.hpp"
 
@@ -18,20 +19,6 @@
 #include <variant>
 
 namespace bazaar::actors {
-
-/// The event types of the inventory grain (docs/API.md "Events"); their topics are
-/// configuration (`kafka.topics.<event type>`), mapped by the outbox relay.
-namespace inventory_events {
-inline constexpr const char* product_created = "product-created";
-inline constexpr const char* product_updated = "product-updated";
-inline constexpr const char* stock_updated = "stock-updated";
-inline constexpr const char* product_low_stock = "product-low-stock";
-inline constexpr const char* product_deactivated = "product-deactivated";
-inline constexpr const char* product_activated = "product-activated";
-inline constexpr const char* product_reserved = "product-reserved";
-/// What the grain consumes: a saga's request to reserve, release or commit units.
-inline constexpr const char* product_reservation = "product-reservation";
-} // namespace inventory_events
 
 // -- messages --------------------------------------------------------------------------------
 
@@ -167,8 +154,8 @@ struct inventory_grain {
       return domain::validation_failed("sku", "sku does not name this product");
     if (auto bad = p.create(cmd.draft, c.now()))
       return *bad;
-    c.emit(inventory_events::product_created, domain::to_json(p).as_object());
-    c.emit(inventory_events::stock_updated,
+    c.emit(domain::events::product_created.name, domain::to_json(p).as_object());
+    c.emit(domain::events::stock_updated.name,
            {{"sku", p.sku}, {"stock", p.stock}, {"reserved", p.reserved}});
     return p;
   }
@@ -188,7 +175,7 @@ struct inventory_grain {
         data["category"] = p.category;
       if (cmd.update.price_cents)
         data["price_cents"] = p.price_cents;
-      c.emit(inventory_events::product_updated, std::move(data));
+      c.emit(domain::events::product_updated.name, std::move(data));
     }
     return p;
   }
@@ -208,7 +195,7 @@ struct inventory_grain {
     if (auto bad = p.deactivate(c.now()))
       return *bad;
     if (was_active)
-      c.emit(inventory_events::product_deactivated, {{"sku", p.sku}});
+      c.emit(domain::events::product_deactivated.name, {{"sku", p.sku}});
     return p;
   }
 
@@ -218,7 +205,7 @@ struct inventory_grain {
     if (auto bad = p.activate(c.now()))
       return *bad;
     if (!was_active)
-      c.emit(inventory_events::product_activated, {{"sku", p.sku}});
+      c.emit(domain::events::product_activated.name, {{"sku", p.sku}});
     return p;
   }
 
@@ -278,10 +265,10 @@ struct inventory_grain {
     const auto& p = c.state();
     if (p.stock == was.stock && p.reserved == was.reserved)
       return;
-    c.emit(inventory_events::stock_updated,
+    c.emit(domain::events::stock_updated.name,
            {{"sku", p.sku}, {"stock", p.stock}, {"reserved", p.reserved}});
     if (p.crossed_low_stock(was.stock - was.reserved))
-      c.emit(inventory_events::product_low_stock,
+      c.emit(domain::events::product_low_stock.name,
              {{"sku", p.sku}, {"available", p.available()}, {"threshold", p.low_stock_threshold}});
   }
 
@@ -302,11 +289,11 @@ struct inventory_grain {
     auto& p = c.state();
     auto was = counts(p);
     auto r = p.reserve(order_id, quantity, c.now());
-    c.emit(inventory_events::product_reserved, {{"order_id", order_id},
-                                                {"sku", p.sku},
-                                                {"quantity", r.quantity},
-                                                {"status", reserved_status(r)},
-                                                {"reason", r.reason}});
+    c.emit(domain::events::product_reserved.name, {{"order_id", order_id},
+                                                   {"sku", p.sku},
+                                                   {"quantity", r.quantity},
+                                                   {"status", reserved_status(r)},
+                                                   {"reason", r.reason}});
     stock_events(c, was);
     return r;
   }
@@ -338,7 +325,7 @@ struct inventory_grain {
   /// The request a `product-reservation` record carries for product `sku`, or why it is none.
   static std::variant<domain::failure, reservation_request>
   reservation_request_of(const runtime::kafka_record& r, const std::string& sku) {
-    if (r.event_type != inventory_events::product_reservation)
+    if (r.event_type != domain::events::product_reservation.name)
       return bad_record("the inventory grain handles product-reservation records, not '" +
                         r.event_type + "'");
     auto parsed = record_data(r);

@@ -11,19 +11,12 @@
 
 #include "bazaar/actors/domain_inspect.hpp"
 #include "bazaar/actors/saga_messages.hpp"
+#include "bazaar/domain/events.hpp"
 #include "bazaar/domain/json_codec.hpp"
 #include "bazaar/domain/order_journal.hpp"
 #include "bazaar/runtime/durable_grain.hpp"
 
 namespace bazaar::actors {
-
-/// The event types of the order grain; their topics are configuration.
-namespace order_events {
-inline constexpr const char* order_created = "order-created";
-inline constexpr const char* order_status_changed = "order-status-changed";
-/// Journaled only: the payment changed without a status change (a refund after cancelling).
-inline constexpr const char* order_payment_updated = "order-payment-updated";
-} // namespace order_events
 
 /// Creates the order in status `pending`; a create re-sent with the same content is harmless.
 struct order_create {
@@ -123,7 +116,7 @@ struct order_grain {
     if (auto bad = o.create(cmd.draft, c.now()))
       return *bad;
     if (!existed) {
-      c.emit(order_events::order_created, domain::order_created_data(o));
+      c.emit(domain::events::order_created.name, domain::order_created_data(o));
       if (starts_saga) {
         c.arm_reminder(checkout_timer, c.now() + resume_after.count());
         begin_checkout(c);
@@ -153,12 +146,12 @@ struct order_grain {
       auto from = o.status;
       (void)o.advance(to, cmd.reason, c.now()); // checked above
       if (o.status != from) {
-        c.emit(order_events::order_status_changed, domain::status_changed_data(o, from));
+        c.emit(domain::events::order_status_changed.name, domain::status_changed_data(o, from));
         moved = true;
       }
     }
     if (paid_changed && !moved)
-      c.emit(order_events::order_payment_updated, domain::payment_data(o));
+      c.emit(domain::events::order_payment_updated.name, domain::payment_data(o));
     return o;
   }
 
@@ -181,7 +174,7 @@ struct order_grain {
     auto from = o.status;
     if (auto bad = o.ship(cmd.tracking_number, c.now()))
       return *bad;
-    c.emit(order_events::order_status_changed, domain::status_changed_data(o, from));
+    c.emit(domain::events::order_status_changed.name, domain::status_changed_data(o, from));
     return o;
   }
 
@@ -190,7 +183,7 @@ struct order_grain {
     auto from = o.status;
     if (auto bad = o.deliver(c.now()))
       return *bad;
-    c.emit(order_events::order_status_changed, domain::status_changed_data(o, from));
+    c.emit(domain::events::order_status_changed.name, domain::status_changed_data(o, from));
     return o;
   }
 

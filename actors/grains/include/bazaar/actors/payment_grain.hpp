@@ -11,16 +11,12 @@
 
 #include "bazaar/actors/record_data.hpp"
 #include "bazaar/actors/saga_messages.hpp"
+#include "bazaar/domain/events.hpp"
 #include "bazaar/domain/json_codec.hpp"
 #include "bazaar/domain/payment.hpp"
 #include "bazaar/runtime/durable_grain.hpp"
 
 namespace bazaar::actors {
-
-namespace payment_events {
-inline constexpr const char* payment_pending = "payment-pending";
-inline constexpr const char* payment_processed = "payment-processed";
-} // namespace payment_events
 
 /// Answers the payment.
 struct payment_get {};
@@ -105,7 +101,7 @@ struct payment_grain {
   domain::payment on(const domain::payment& p, const payment_get&) const { return p; }
 
   runtime::outcome<bool> on(command& c, const runtime::kafka_record& r) const {
-    if (r.event_type != payment_events::payment_pending)
+    if (r.event_type != domain::events::payment_pending.name)
       return bad_record("the payment grain handles payment-pending records, not '" + r.event_type +
                         "'");
     auto parsed = record_data(r);
@@ -185,13 +181,13 @@ struct payment_grain {
   /// payment-processed with the payment's status now.
   static void processed(command& c) {
     const auto& p = c.state();
-    c.emit(payment_events::payment_processed, {{"payment_id", p.payment_id},
-                                               {"order_id", p.order_id},
-                                               {"customer_id", p.customer_id},
-                                               {"amount_cents", p.amount_cents},
-                                               {"currency", p.currency},
-                                               {"status", domain::to_string(p.status)},
-                                               {"reason", p.reason}});
+    c.emit(domain::events::payment_processed.name, {{"payment_id", p.payment_id},
+                                                    {"order_id", p.order_id},
+                                                    {"customer_id", p.customer_id},
+                                                    {"amount_cents", p.amount_cents},
+                                                    {"currency", p.currency},
+                                                    {"status", domain::to_string(p.status)},
+                                                    {"reason", p.reason}});
   }
 };
 
