@@ -16,6 +16,7 @@
 #include "bazaar/kafka/producer.hpp"
 #include "bazaar/kafka/projector.hpp"
 #include "bazaar/persistence/migrations.hpp"
+#include "bazaar/persistence/pg.hpp"
 
 #include "bench_result.hpp"
 

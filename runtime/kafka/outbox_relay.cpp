@@ -3,6 +3,7 @@
 #include "bazaar/config/loader.hpp"
 #include "bazaar/kafka/producer.hpp"
 #include "bazaar/persistence/commit_listener.hpp"
+#include "bazaar/persistence/outbox_store.hpp"
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>

@@ -13,7 +13,7 @@
 /// vacuum; sweeps read from the lowest row that may have been left behind, not from the start.
 
 #include "bazaar/config/options.hpp"
-#include "bazaar/persistence/outbox_store.hpp"
+#include "bazaar/persistence/pg_settings.hpp"
 
 #include <memory>
 

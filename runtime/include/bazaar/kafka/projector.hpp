@@ -15,7 +15,7 @@
 
 #include "bazaar/config/options.hpp"
 #include "bazaar/kafka/bridge.hpp"
-#include "bazaar/persistence/pg.hpp"
+#include "bazaar/persistence/pg_settings.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -23,7 +23,7 @@
 
 #include "bazaar/config/options.hpp"
 #include "bazaar/persistence/node_lease.hpp"
-#include "bazaar/persistence/pg.hpp"
+#include "bazaar/persistence/pg_settings.hpp"
 #include "bazaar/runtime/catalog.hpp"
 #include "bazaar/runtime/cluster_view.hpp"
 

@@ -4,19 +4,14 @@
 /// and a statement timeout (so an unreachable or hung server becomes an error, not a hang),
 /// and the configured schema as search_path.
 
+#include "bazaar/persistence/pg_settings.hpp"
+
 #include <pqxx/connection>
 
 #include <memory>
 #include <string>
 
 namespace bazaar::persistence {
-
-struct pg_settings {
-  std::string url;
-  std::string schema = "public";
-  int connect_timeout_ms = 2000;
-  int statement_timeout_ms = 10000;
-};
 
 /// Opens a connection; throws pqxx::broken_connection (or pqxx::sql_error) on failure.
 std::unique_ptr<pqxx::connection> connect(const pg_settings& settings);

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""The edges between the libraries hold: what a library's public headers bring into whoever
+includes them is what its place in the dependency graph allows (issue 21, "edges that hold").
+
+Checked, following the project's own #include "bazaar/..." lines transitively (each resolved in
+the include directories of the checkout):
+  - no public header of the runtime (runtime/include) or of the gateway (gateway/include)
+    reaches a libpqxx header (<pqxx/...>): the runtime knows no SQL; PostgreSQL lives in
+    persistence/pg and is linked PRIVATE where it is used;
+  - no header of the domain (actors/domain/include) reaches CAF, libpqxx, Pistache or the
+    runtime: the rules know no actor, SQL or HTTP.
+
+Usage: tests/deps/check_edges.py [SOURCE_DIR]
+Exit 0 when they hold; 1 with one line per header that breaks one, and the chain of includes
+that leads to the forbidden one.
+"""
+
+import glob
+import os
+import re
+import sys
+
+INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
+
+RULES = [
+    # (headers under these directories, forbidden system include prefixes, forbidden project
+    #  include prefixes, why)
+    (["runtime/include", "gateway/include"], ["pqxx/"], [],
+     "the runtime and the gateway know no SQL"),
+    (["actors/domain/include"], ["caf/", "pqxx/", "pistache/"], ["bazaar/runtime/"],
+     "the domain knows no actor, SQL or HTTP"),
+]
+
+
+def include_dirs(root):
+    dirs = []
+    for path in glob.glob(os.path.join(root, "**", "include"), recursive=True):
+        rel = os.path.relpath(path, root)
+        if rel.startswith(("build", ".")) or "/build" in rel:
+            continue
+        if os.path.isdir(os.path.join(path, "bazaar")):
+            dirs.append(path)
+    return dirs
+
+
+def resolve(name, dirs):
+    for d in dirs:
+        candidate = os.path.join(d, name)
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def includes(path, cache):
+    if path not in cache:
+        with open(path, encoding="utf-8") as f:
+            cache[path] = INCLUDE.findall(f.read())
+    return cache[path]
+
+
+def first_violation(header, dirs, system_bad, project_bad, cache):
+    """The chain of includes from `header` to a forbidden one, or None."""
+    seen = {header}
+    stack = [(header, [header])]
+    while stack:
+        path, chain = stack.pop()
+        for kind, name in includes(path, cache):
+            if kind == "<" and any(name.startswith(p) for p in system_bad):
+                return chain + ["<" + name + ">"]
+            if kind != '"' or not name.startswith("bazaar/"):
+                continue
+            if any(name.startswith(p) for p in project_bad):
+                return chain + [name]
+            target = resolve(name, dirs)
+            if target is not None and target not in seen:
+                seen.add(target)
+                stack.append((target, chain + [target]))
+    return None
+
+
+def main():
+    root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
+    dirs = include_dirs(root)
+    cache = {}
+    problems = []
+    checked = 0
+    for tops, system_bad, project_bad, why in RULES:
+        for top in tops:
+            for header in sorted(glob.glob(os.path.join(root, top, "**", "*.hpp"), recursive=True)):
+                checked += 1
+                chain = first_violation(header, dirs, system_bad, project_bad, cache)
+                if chain:
+                    shown = [os.path.relpath(c, root) if os.path.isabs(c) else c for c in chain]
+                    problems.append(f"{shown[0]}: {why}, but it reaches {shown[-1]} through "
+                                    + " -> ".join(shown))
+    for p in problems:
+        print(p)
+    if not problems:
+        print(f"check_edges: {checked} public headers checked, every edge holds")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
