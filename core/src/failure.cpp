@@ -14,14 +14,8 @@ std::string_view to_string(errc code) {
     return "forbidden";
   case errc::not_found:
     return "not_found";
-  case errc::method_not_allowed:
-    return "method_not_allowed";
   case errc::conflict:
     return "conflict";
-  case errc::payload_too_large:
-    return "payload_too_large";
-  case errc::unsupported_media_type:
-    return "unsupported_media_type";
   case errc::unavailable:
     return "unavailable";
   case errc::timeout:

@@ -17,14 +17,8 @@ int http_status(errc code) {
     return 403;
   case errc::not_found:
     return 404;
-  case errc::method_not_allowed:
-    return 405;
   case errc::conflict:
     return 409;
-  case errc::payload_too_large:
-    return 413;
-  case errc::unsupported_media_type:
-    return 415;
   case errc::unavailable:
     return 503;
   case errc::timeout:
@@ -35,13 +29,49 @@ int http_status(errc code) {
   return 500;
 }
 
-std::string error_body(const domain::failure& f) {
+namespace {
+
+std::string error_body(std::string_view code, const std::string& message,
+                       const std::string& field) {
   json::object details;
-  if (!f.field.empty())
-    details["field"] = f.field;
-  json::object error{
-      {"code", to_string(f.code)}, {"message", f.message}, {"details", std::move(details)}};
+  if (!field.empty())
+    details["field"] = field;
+  json::object error{{"code", code}, {"message", message}, {"details", std::move(details)}};
   return json::serialize(json::object{{"error", std::move(error)}});
+}
+
+} // namespace
+
+std::string error_body(const domain::failure& f) {
+  return error_body(to_string(f.code), f.message, f.field);
+}
+
+int http_status(http_refusal r) {
+  switch (r) {
+  case http_refusal::method_not_allowed:
+    return 405;
+  case http_refusal::payload_too_large:
+    return 413;
+  case http_refusal::unsupported_media_type:
+    break;
+  }
+  return 415;
+}
+
+std::string_view to_string(http_refusal r) {
+  switch (r) {
+  case http_refusal::method_not_allowed:
+    return "method_not_allowed";
+  case http_refusal::payload_too_large:
+    return "payload_too_large";
+  case http_refusal::unsupported_media_type:
+    break;
+  }
+  return "unsupported_media_type";
+}
+
+std::string error_body(http_refusal r, const std::string& message) {
+  return error_body(to_string(r), message, {});
 }
 
 std::variant<json::object, domain::failure> parse_object(std::string_view body) {

@@ -169,7 +169,12 @@ void responder::fail(const domain::failure& f) {
     header("Retry-After", "1");
   if (f.code == errc::unauthorized)
     header("WWW-Authenticate", "Bearer");
-  finish(http_status(f.code), error_body(f), f.code == errc::payload_too_large);
+  finish(http_status(f.code), error_body(f), false);
+}
+
+void responder::refuse(http_refusal r, const std::string& message) {
+  if (claim())
+    finish(http_status(r), error_body(r, message), r == http_refusal::payload_too_large);
 }
 
 void responder::send(int status, std::string_view body, bool close) {
@@ -263,6 +268,13 @@ namespace {
 void answer_and_close(std::shared_ptr<peer_state> conn, errc code, std::string message) {
   responder out{std::move(conn), Http::Version::Http11, new_correlation_id(), false};
   out.fail(domain::failure{code, std::move(message), {}});
+}
+
+/// The same for what the HTTP layer refuses itself (a request too large to read).
+void refuse_and_close(std::shared_ptr<peer_state> conn, http_refusal r,
+                      const std::string& message) {
+  responder out{std::move(conn), Http::Version::Http11, new_correlation_id(), false};
+  out.refuse(r, message);
 }
 
 } // namespace
@@ -378,8 +390,7 @@ class pistache_handler final : public Http::Handler {
     if (!match.found) {
       if (match.method_mismatch) {
         out->header("Allow", match.allowed);
-        out->fail(domain::failure{
-            errc::method_not_allowed, "method not allowed; use " + match.allowed, {}});
+        out->refuse(http_refusal::method_not_allowed, "method not allowed; use " + match.allowed);
       } else {
         out->fail(domain::failure{errc::not_found, "no such route: " + r.path, {}});
       }
@@ -393,14 +404,13 @@ class pistache_handler final : public Http::Handler {
     }
     r.body = req.body();
     if (r.body.size() > core_->http.max_body_bytes) {
-      out->fail(domain::failure{errc::payload_too_large, "the body is larger than allowed", {}});
+      out->refuse(http_refusal::payload_too_large, "the body is larger than allowed");
       return;
     }
     if (auto ct = req.headers().tryGet<Http::Header::ContentType>())
       r.content_type = ct->mime().toString();
     if (!r.body.empty() && !is_json_media_type(r.content_type)) {
-      out->fail(domain::failure{
-          errc::unsupported_media_type, "request bodies must be application/json", {}});
+      out->refuse(http_refusal::unsupported_media_type, "request bodies must be application/json");
       return;
     }
     for (auto i = req.query().parameters_begin(); i != req.query().parameters_end(); ++i)
@@ -458,7 +468,8 @@ class pistache_handler final : public Http::Handler {
     try {
       if (!parser->feed(buffer, len)) {
         parser->reset();
-        reject(state, errc::payload_too_large, "the request is larger than allowed");
+        refuse_and_close(state, http_refusal::payload_too_large,
+                         "the request is larger than allowed");
         return;
       }
       if (parser->parse() == Http::Private::State::Done) {

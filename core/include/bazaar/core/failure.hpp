@@ -12,19 +12,19 @@
 
 namespace bazaar::core {
 
+/// The numbers are stored (a remembered idempotency answer keeps its code): never renumber one
+/// or reuse a number. 6, 8 and 9 were HTTP-only codes (method_not_allowed, payload_too_large,
+/// unsupported_media_type), which the gateway now answers itself (gateway::http_refusal).
 enum class errc : std::uint8_t {
   bad_request = 1,
-  validation_failed,
-  unauthorized,
-  forbidden,
-  not_found,
-  method_not_allowed,
-  conflict,
-  payload_too_large,
-  unsupported_media_type,
-  unavailable,
-  timeout,
-  internal,
+  validation_failed = 2,
+  unauthorized = 3,
+  forbidden = 4,
+  not_found = 5,
+  conflict = 7,
+  unavailable = 10,
+  timeout = 11,
+  internal = 12,
 };
 
 /// The snake_case code of the API, e.g. "validation_failed".

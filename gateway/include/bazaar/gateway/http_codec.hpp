@@ -22,6 +22,17 @@ int http_status(domain::errc code);
 /// The API error body: `{"error": {"code", "message", "details": {"field"?}}}`.
 std::string error_body(const domain::failure& f);
 
+/// What the HTTP layer refuses itself, before a request reaches anything behind it: API error
+/// codes that no domain or runtime failure has (docs/API.md "Errors").
+enum class http_refusal { method_not_allowed, payload_too_large, unsupported_media_type };
+
+/// 405, 413 or 415.
+int http_status(http_refusal r);
+/// "method_not_allowed", "payload_too_large" or "unsupported_media_type".
+std::string_view to_string(http_refusal r);
+/// The API error body of a refusal.
+std::string error_body(http_refusal r, const std::string& message);
+
 /// A request body as a JSON object: 400 when it is not JSON or not an object.
 std::variant<boost::json::object, domain::failure> parse_object(std::string_view body);
 

@@ -4,6 +4,7 @@
 /// handler returns, and the responder that writes the answer exactly once from any thread.
 
 #include "bazaar/domain/failure.hpp"
+#include "bazaar/gateway/http_codec.hpp"
 #include "bazaar/gateway/jwt.hpp"
 
 #include <boost/json/value.hpp>
@@ -65,6 +66,9 @@ class responder {
   void basket(int status, const domain::basket& b);
   /// Sends the API error body of a failure with its status (and Retry-After for 503).
   void fail(const domain::failure& f);
+  /// Sends the API error body of what the HTTP layer refuses itself; a body too large also
+  /// closes the connection (the rest of it is not read).
+  void refuse(http_refusal r, const std::string& message);
   /// Sends a prepared body; `close` closes the connection once it is written.
   void send(int status, std::string_view body, bool close = false);
   /// Sends a prepared body of another media type than JSON.
