@@ -1,5 +1,7 @@
 #include "bazaar/gateway/http_codec.hpp"
 
+#include <utility>
+
 namespace bazaar::gateway {
 
 namespace json = boost::json;
@@ -46,28 +48,29 @@ std::string error_body(const domain::failure& f) {
   return error_body(to_string(f.code), f.message, f.field);
 }
 
-int http_status(http_refusal r) {
+namespace {
+
+/// A refusal's status and code, in one place.
+std::pair<int, std::string_view> refusal_row(http_refusal r) {
   switch (r) {
   case http_refusal::method_not_allowed:
-    return 405;
+    return {405, "method_not_allowed"};
   case http_refusal::payload_too_large:
-    return 413;
+    return {413, "payload_too_large"};
   case http_refusal::unsupported_media_type:
     break;
   }
-  return 415;
+  return {415, "unsupported_media_type"};
+}
+
+} // namespace
+
+int http_status(http_refusal r) {
+  return refusal_row(r).first;
 }
 
 std::string_view to_string(http_refusal r) {
-  switch (r) {
-  case http_refusal::method_not_allowed:
-    return "method_not_allowed";
-  case http_refusal::payload_too_large:
-    return "payload_too_large";
-  case http_refusal::unsupported_media_type:
-    break;
-  }
-  return "unsupported_media_type";
+  return refusal_row(r).second;
 }
 
 std::string error_body(http_refusal r, const std::string& message) {
