@@ -146,20 +146,12 @@ bool responder::claim() {
   return !answered_.exchange(true);
 }
 
-void responder::json(int status, const boost::json::value& body) {
-  if (!claim())
-    return;
-  auto& out = scratch(body_buffer);
-  append_json(out, body);
-  finish(status, out, false);
+std::string& responder::body_scratch() {
+  return scratch(body_buffer);
 }
 
-void responder::basket(int status, const domain::basket& b) {
-  if (!claim())
-    return;
-  auto& out = scratch(body_buffer);
-  append_json(out, b);
-  finish(status, out, false);
+void responder::json(int status, const boost::json::value& body) {
+  json_with(status, [&body](std::string& out) { append_json(out, body); });
 }
 
 void responder::fail(const domain::failure& f) {

@@ -8,6 +8,7 @@
 #include "bazaar/domain/order_journal.hpp"
 #include "bazaar/gateway/admin_routes.hpp"
 #include "bazaar/gateway/http_codec.hpp"
+#include "bazaar/gateway/json_writer.hpp"
 #include "bazaar/gateway/metrics_route.hpp"
 #include "bazaar/gateway/openapi.hpp"
 #include "bazaar/gateway/order_stream.hpp"
@@ -249,7 +250,9 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
 void add_basket_routes(router& r, runtime::grain_client& grains) {
   // The basket is written straight into the answer (the bytes of to_json(b), serialized).
   auto reply = [](const responder_ptr& out) {
-    return [out](const domain::basket& b) { out->basket(200, b); };
+    return [out](const domain::basket& b) {
+      out->json_with(200, [&b](std::string& body) { append_json(body, b); });
+    };
   };
   r.add("GET", "/api/v1/basket", access::customer,
         [&grains, reply](http_request& req, const responder_ptr& out) {

@@ -18,10 +18,6 @@
 #include <string_view>
 #include <vector>
 
-namespace bazaar::domain {
-struct basket;
-}
-
 namespace bazaar::gateway {
 
 struct http_request {
@@ -61,9 +57,16 @@ class responder {
 
   /// Sends a JSON body.
   void json(int status, const boost::json::value& body);
-  /// Sends a basket in its API form: the bytes boost::json::serialize(domain::to_json(b))
-  /// gives, written without building the JSON tree.
-  void basket(int status, const domain::basket& b);
+  /// Sends a JSON body that `write(out)` appends to a buffer of the calling thread (kept
+  /// between answers): for bodies written without building a JSON tree (json_writer.hpp).
+  template <class Write>
+  void json_with(int status, Write&& write) {
+    if (!claim())
+      return;
+    auto& out = body_scratch();
+    write(out);
+    finish(status, out, false);
+  }
   /// Sends the API error body of a failure with its status (and Retry-After for 503).
   void fail(const domain::failure& f);
   /// Sends the API error body of what the HTTP layer refuses itself; a body too large also
@@ -95,6 +98,8 @@ class responder {
  private:
   /// Claims the exchange (false when it was answered already).
   bool claim();
+  /// The calling thread's body buffer, emptied.
+  static std::string& body_scratch();
   /// Writes the answer with the body `body` (claim() must have returned true).
   void finish(int status, std::string_view body, bool close,
               std::string_view content_type = "application/json");
