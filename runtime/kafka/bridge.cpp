@@ -1,6 +1,7 @@
 #include "bazaar/kafka/bridge.hpp"
 
 #include "bazaar/kafka/producer.hpp"
+#include "bazaar/runtime/clock.hpp"
 #include "bazaar/runtime/errors.hpp"
 #include "bazaar/runtime/kafka_record.hpp"
 #include "bazaar/runtime/logging.hpp"
@@ -24,12 +25,6 @@ namespace bazaar::kafka {
 namespace {
 
 using clock_type = runtime::clock;
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 /// One consumed record and what has happened to it.
 struct record_state {
@@ -175,7 +170,8 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
     rd_kafka_timestamp_type_t stamp_type;
     if (auto produced = rd_kafka_message_timestamp(m, &stamp_type);
         produced >= 0 && stamp_type == RD_KAFKA_TIMESTAMP_CREATE_TIME)
-      r->in_kafka = std::chrono::milliseconds{std::max<std::int64_t>(0, wall_ms() - produced)};
+      r->in_kafka = std::chrono::milliseconds{
+          std::max<std::int64_t>(0, runtime::system_clock{}.wall_ms() - produced)};
     stats.consumed.fetch_add(1, std::memory_order_relaxed);
     stats.in_flight.fetch_add(1, std::memory_order_relaxed);
     tracks[{r->topic, r->partition}].pending[r->offset] = false;

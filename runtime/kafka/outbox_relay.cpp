@@ -4,6 +4,7 @@
 #include "bazaar/kafka/producer.hpp"
 #include "bazaar/persistence/commit_listener.hpp"
 #include "bazaar/persistence/outbox_store.hpp"
+#include "bazaar/runtime/clock.hpp"
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -19,12 +20,6 @@
 namespace bazaar::kafka {
 
 namespace {
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 /// The correlation id inside an envelope, for the record's header ("" if absent).
 std::string correlation_of(const std::string& envelope) {
@@ -227,7 +222,8 @@ void outbox_relay::run() {
                    confirmed.push_back(id);
                    if (on_published_)
                      if (auto o = owned.find(id); o != owned.end() && o->second > 0)
-                       on_published_(std::chrono::milliseconds{wall_ms() - o->second});
+                       on_published_(std::chrono::milliseconds{runtime::system_clock{}.wall_ms() -
+                                                               o->second});
                  } else {
                    owned.erase(id);
                    failed_min = std::min(failed_min, id);

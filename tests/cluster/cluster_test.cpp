@@ -10,6 +10,7 @@
 #include "support/http_client.hpp"
 #include "support/node_process.hpp"
 #include "support/pg_schema.hpp"
+#include "support/saga_checks.hpp"
 #include "support/sse_client.hpp"
 #include "support/test_node.hpp"
 #include "support/tool.hpp"
@@ -639,11 +640,6 @@ TEST_CASE("a rolling restart of all three nodes under basket load (SIGTERM, one 
 
 namespace {
 
-std::int64_t snapshots(const test::pg_schema& schema, const std::string& where) {
-  auto v = schema.scalar("SELECT count(*) FROM snapshots WHERE " + where);
-  return v.empty() ? 0 : std::stoll(v);
-}
-
 /// Sends a request with an Idempotency-Key through `ports()` until it is answered `expect`
 /// (a client retrying after 503 or a dropped connection, with the same key, on the next node);
 /// at most 40 attempts. True when answered so.
@@ -683,30 +679,10 @@ void require_sales_add_up(const test::pg_schema& schema, const std::vector<std::
     REQUIRE_FALSE(left.empty());
     CHECK(std::stoll(left) + std::stoll(sold) == stock);
   }
-  CHECK(snapshots(schema, "grain_type = 'payment' AND (state->>'charges')::int > 1") == 0);
-  CHECK(snapshots(schema, "grain_type = 'order' AND state->>'status' = 'confirmed'") <=
-        snapshots(schema, "grain_type = 'payment' AND state->>'status' = 'approved'"));
-}
-
-/// Within 90 s every one of the `orders` orders and its saga is confirmed or cancelled, and no
-/// inventory grain holds a reservation.
-void require_every_saga_ended(const test::pg_schema& schema, std::int64_t orders) {
-  bool settled = test::eventually(
-      [&] {
-        return snapshots(schema, "grain_type = 'checkout' AND state->>'stage' IN "
-                                 "('confirmed', 'cancelled')") == orders &&
-               snapshots(schema, "grain_type = 'order' AND state->>'status' IN "
-                                 "('confirmed', 'cancelled')") == orders &&
-               snapshots(schema, "grain_type = 'inventory' AND (state->>'reserved')::int <> 0") ==
-                   0;
-      },
-      90s, 200ms);
-  INFO("sagas ended "
-       << snapshots(schema,
-                    "grain_type = 'checkout' AND state->>'stage' IN ('confirmed', 'cancelled')")
-       << " of " << orders << ", inventory grains holding reservations "
-       << snapshots(schema, "grain_type = 'inventory' AND (state->>'reserved')::int <> 0"));
-  REQUIRE(settled);
+  CHECK(test::snapshot_count(schema, "grain_type = 'payment' AND (state->>'charges')::int > 1") ==
+        0);
+  CHECK(test::snapshot_count(schema, "grain_type = 'order' AND state->>'status' = 'confirmed'") <=
+        test::snapshot_count(schema, "grain_type = 'payment' AND state->>'status' = 'approved'"));
 }
 
 /// Fills customer `i`'s basket with one unit of `sku` and checks out; true when acknowledged
@@ -749,10 +725,11 @@ void checkouts_through_a_kill(cluster_fixture& cluster, const std::vector<std::s
     c.join();
   INFO(acknowledged.load() << " checkouts acknowledged");
   CHECK(acknowledged.load() == customers);
-  auto orders = snapshots(cluster.schema, "grain_type = 'order'");
+  auto orders = test::snapshot_count(cluster.schema, "grain_type = 'order'");
   CHECK(orders == customers);
-  require_every_saga_ended(cluster.schema, orders);
-  CHECK(snapshots(cluster.schema, "grain_type = 'order' AND state->>'status' = 'confirmed'") > 0);
+  test::require_every_saga_ended(cluster.schema, orders);
+  CHECK(test::snapshot_count(cluster.schema,
+                             "grain_type = 'order' AND state->>'status' = 'confirmed'") > 0);
   require_sales_add_up(cluster.schema, skus, stock);
 }
 
@@ -810,8 +787,9 @@ TEST_CASE("the node that owns sagas between their reservation and their payment 
     REQUIRE(checkout(port_of, i, skus[static_cast<std::size_t>(i % products)], "tok_slow_12000"));
   REQUIRE(test::eventually(
       [&] {
-        return snapshots(cluster.schema,
-                         "grain_type = 'checkout' AND state->>'stage' = 'paying'") == customers;
+        return test::snapshot_count(cluster.schema,
+                                    "grain_type = 'checkout' AND state->>'stage' = 'paying'") ==
+               customers;
       },
       30s, 50ms));
   // Some of those sagas live on node-1, which dies before their payment is answered.
@@ -824,7 +802,7 @@ TEST_CASE("the node that owns sagas between their reservation and their payment 
   REQUIRE(on_victim > 0);
   cluster.nodes[1]->stop(SIGKILL);
 
-  require_every_saga_ended(cluster.schema, customers);
+  test::require_every_saga_ended(cluster.schema, customers);
   require_sales_add_up(cluster.schema, skus, stock);
 }
 

@@ -20,6 +20,8 @@ import os
 import re
 import sys
 
+from report import report
+
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 
 RULES = [
@@ -93,11 +95,7 @@ def main():
                     shown = [os.path.relpath(c, root) if os.path.isabs(c) else c for c in chain]
                     problems.append(f"{shown[0]}: {why}, but it reaches {shown[-1]} through "
                                     + " -> ".join(shown))
-    for p in problems:
-        print(p)
-    if not problems:
-        print(f"check_edges: {checked} public headers checked, every edge holds")
-    return 1 if problems else 0
+    return report(problems, f"check_edges: {checked} public headers checked, every edge holds")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import os
 import re
 import sys
 
+from report import report
+
 WIDTH = 79  # Catch2 v2's CATCH_CONFIG_CONSOLE_WIDTH default, minus one
 MIN_ROOM = 20
 TEST_CASE = re.compile(r'TEST_CASE\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)')
@@ -43,11 +45,7 @@ def main():
                                 f"\"{name[:60]}...\" is at column {colon}, which leaves "
                                 f"{room} columns to wrap the rest of the name in; use \";\" or "
                                 f"\",\" there")
-    for p in problems:
-        print(p)
-    if not problems:
-        print(f"check_test_names: {names} test case names, each printable")
-    return 1 if problems else 0
+    return report(problems, f"check_test_names: {names} test case names, each printable")
 
 
 if __name__ == "__main__":

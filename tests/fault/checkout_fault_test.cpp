@@ -11,6 +11,7 @@
 #include "support/http_client.hpp"
 #include "support/node_process.hpp"
 #include "support/pg_schema.hpp"
+#include "support/saga_checks.hpp"
 #include "support/test_node.hpp"
 
 #include <boost/json.hpp>
@@ -97,11 +98,6 @@ std::vector<std::string> node_settings(const std::string& bootstrap,
   return out;
 }
 
-std::int64_t count(const test::pg_schema& schema, const std::string& where) {
-  auto v = schema.scalar("SELECT count(*) FROM snapshots WHERE " + where);
-  return v.empty() ? 0 : std::stoll(v);
-}
-
 } // namespace
 
 /// Checks out 200 customers, kills the node with SIGKILL mid-way, starts it again with the
@@ -141,30 +137,15 @@ void killed_mid_checkouts(const std::vector<std::string>& settings) {
   CHECK(acknowledged.load() < customers); // the kill came mid-way
 
   node_process again{schema.name(), settings, 30s};
-  const auto orders = count(schema, "grain_type = 'order'");
+  const auto orders = test::snapshot_count(schema, "grain_type = 'order'");
   CHECK(orders >= acknowledged.load());
   // Every order's saga started and ended (timeouts bound every wait), and so did each order.
-  bool settled = test::eventually(
-      [&] {
-        return count(schema, "grain_type = 'checkout' AND state->>'stage' IN "
-                             "('confirmed', 'cancelled')") == orders &&
-               count(schema, "grain_type = 'order' AND state->>'status' IN "
-                             "('confirmed', 'cancelled')") == orders &&
-               count(schema, "grain_type = 'inventory' AND (state->>'reserved')::int <> 0") == 0;
-      },
-      90s, 200ms);
-  INFO("orders " << orders << ", sagas terminal "
-                 << count(schema, "grain_type = 'checkout' AND state->>'stage' IN "
-                                  "('confirmed', 'cancelled')")
-                 << ", orders terminal "
-                 << count(schema, "grain_type = 'order' AND state->>'status' IN "
-                                  "('confirmed', 'cancelled')")
-                 << ", products holding reservations "
-                 << count(schema, "grain_type = 'inventory' AND (state->>'reserved')::int <> 0"));
-  REQUIRE(settled);
-  CHECK(count(schema, "grain_type = 'checkout'") == orders);
-  CHECK(count(schema, "grain_type = 'order' AND state->>'status' = 'confirmed'") > 0);
-  CHECK(count(schema, "grain_type = 'order' AND state->>'status' = 'cancelled'") > 0);
+  test::require_every_saga_ended(schema, orders);
+  CHECK(test::snapshot_count(schema, "grain_type = 'checkout'") == orders);
+  CHECK(test::snapshot_count(schema, "grain_type = 'order' AND state->>'status' = 'confirmed'") >
+        0);
+  CHECK(test::snapshot_count(schema, "grain_type = 'order' AND state->>'status' = 'cancelled'") >
+        0);
 
   for (int i = 0; i < products; ++i) {
     INFO(sku(i));

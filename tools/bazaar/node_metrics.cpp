@@ -59,6 +59,16 @@ std::int64_t created_ms(const std::string& snapshot) {
   return at->get_array().front().get_int64();
 }
 
+/// A histogram of durations in seconds, with the runtime's latency buckets and no labels.
+prometheus::Histogram& latency_histogram(runtime::metrics& metrics, const std::string& name,
+                                         const std::string& help) {
+  return prometheus::BuildHistogram()
+      .Name(name)
+      .Help(help)
+      .Register(metrics.registry())
+      .Add({}, runtime::latency_buckets());
+}
+
 } // namespace
 
 node_metrics::node_metrics()
@@ -70,29 +80,19 @@ node_metrics::node_metrics()
                       .Register(metrics_.registry())
                       .Add({}, prometheus::Histogram::BucketBoundaries{1, 2, 5, 10, 20, 50, 100,
                                                                        200, 500, 1000})),
-      commit_seconds_(prometheus::BuildHistogram()
-                          .Name("bazaar_persister_commit_seconds")
-                          .Help("Time of a committed persister transaction, first statement to "
-                                "commit")
-                          .Register(metrics_.registry())
-                          .Add({}, runtime::latency_buckets())),
-      publish_delay_(prometheus::BuildHistogram()
-                         .Name("bazaar_outbox_publish_delay_seconds")
-                         .Help("Time from an event's commit to Kafka's confirmation of it")
-                         .Register(metrics_.registry())
-                         .Add({}, runtime::latency_buckets())),
-      record_delay_(prometheus::BuildHistogram()
-                        .Name("bazaar_kafka_record_delay_seconds")
-                        .Help("Time from a record's produce time stamp to the Kafka bridge "
-                              "consuming it (the broker and the fetch), for records handled")
-                        .Register(metrics_.registry())
-                        .Add({}, runtime::latency_buckets())),
-      handle_seconds_(prometheus::BuildHistogram()
-                          .Name("bazaar_kafka_bridge_handle_seconds")
-                          .Help("Time from the Kafka bridge sending a record to its grain to "
-                                "the grain's answer (its step with the durable write)")
-                          .Register(metrics_.registry())
-                          .Add({}, runtime::latency_buckets())),
+      commit_seconds_(latency_histogram(
+          metrics_, "bazaar_persister_commit_seconds",
+          "Time of a committed persister transaction, first statement to commit")),
+      publish_delay_(
+          latency_histogram(metrics_, "bazaar_outbox_publish_delay_seconds",
+                            "Time from an event's commit to Kafka's confirmation of it")),
+      record_delay_(
+          latency_histogram(metrics_, "bazaar_kafka_record_delay_seconds",
+                            "Time from a record's produce time stamp to the Kafka bridge consuming "
+                            "it (the broker and the fetch), for records handled")),
+      handle_seconds_(latency_histogram(metrics_, "bazaar_kafka_bridge_handle_seconds",
+                                        "Time from the Kafka bridge sending a record to its grain "
+                                        "to the grain's answer (its step with the durable write)")),
       sagas_(prometheus::BuildCounter()
                  .Name("bazaar_sagas_total")
                  .Help("Checkout sagas ended on this node's orders, by outcome (confirmed, "
