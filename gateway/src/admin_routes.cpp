@@ -47,7 +47,7 @@ bool grain_path(const http_request& req, const responder_ptr& out) {
   return true;
 }
 
-json::value saga_json(const persistence::saga_view& s, std::int64_t now_ms) {
+json::value saga_json(const domain::saga_view& s, std::int64_t now_ms) {
   return json::object{{"order_id", s.order_id},
                       {"customer_id", s.customer_id},
                       {"stage", s.stage},
@@ -140,7 +140,7 @@ void add_kafka_routes(router& r, const admin_hooks& hooks) {
       });
 }
 
-void add_saga_route(router& r, persistence::read_models* sagas) {
+void add_saga_route(router& r, domain::read_models* sagas) {
   r.add("GET", "/admin/sagas", access::admin, [sagas](http_request& req, const responder_ptr& out) {
     query_reader q{req};
     auto stuck_ms = q.integer("stuck_ms", 0, 365LL * 24 * 3600 * 1000).value_or(30000);
@@ -151,7 +151,7 @@ void add_saga_route(router& r, persistence::read_models* sagas) {
       return out->fail(domain::not_found("this node runs without storage"));
     sagas->stuck_sagas(
         stuck_ms, static_cast<std::size_t>(limit),
-        [out, stuck_ms](std::optional<std::vector<persistence::saga_view>> found) {
+        [out, stuck_ms](std::optional<std::vector<domain::saga_view>> found) {
           if (!found)
             return out->fail(
                 domain::failure{errc::unavailable, "storage is unavailable; retry shortly", {}});

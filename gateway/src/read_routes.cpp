@@ -27,35 +27,18 @@ domain::failure unavailable() {
 }
 
 /// Whether the read models exist; answers 503 if not.
-bool have(persistence::read_models* models, const responder_ptr& out) {
+bool have(domain::read_models* models, const responder_ptr& out) {
   if (models != nullptr)
     return true;
   out->fail(unavailable());
   return false;
 }
 
-json::value product_json(const persistence::product_view& v) {
-  domain::product p;
-  p.exists = true;
-  p.sku = v.sku;
-  p.name = v.name;
-  p.description = v.description;
-  p.category = v.category;
-  p.price_cents = v.price_cents;
-  p.currency = v.currency;
-  p.active = v.active;
-  p.stock = v.stock;
-  p.reserved = v.reserved;
-  p.low_stock_threshold = v.low_stock_threshold;
-  p.version = v.version;
-  return domain::to_json(p);
-}
-
-void add_catalog_routes(router& r, persistence::read_models* models) {
+void add_catalog_routes(router& r, domain::read_models* models) {
   r.add("GET", "/api/v1/products", access::customer,
         [models](http_request& req, const responder_ptr& out) {
           query_reader in{req};
-          persistence::product_query q;
+          domain::product_query q;
           q.text = in.text("q");
           q.category = in.text("category");
           q.min_price_cents = in.integer("min_price_cents", 0, domain::max_price_cents);
@@ -69,24 +52,23 @@ void add_catalog_routes(router& r, persistence::read_models* models) {
             return;
           auto page = q.page, page_size = q.page_size;
           models->products(std::move(q),
-                           [out, page, page_size](std::optional<persistence::product_page> found) {
+                           [out, page, page_size](std::optional<domain::product_page> found) {
                              if (!found)
                                return out->fail(unavailable());
-                             json::array items;
-                             items.reserve(found->items.size());
-                             for (const auto& p : found->items)
-                               items.push_back(product_json(p));
-                             out->json(200, json::object{{"items", std::move(items)},
-                                                         {"page", page},
-                                                         {"page_size", page_size},
-                                                         {"total", found->total}});
+                             out->json_with(200, [&](std::string& body) {
+                               body += "{\"items\":";
+                               domain::json_form::append_api(body, found->items);
+                               body += ",\"page\":" + std::to_string(page) +
+                                       ",\"page_size\":" + std::to_string(page_size) +
+                                       ",\"total\":" + std::to_string(found->total) + '}';
+                             });
                            });
         });
   r.add("GET", "/api/v1/categories", access::customer,
         [models](http_request&, const responder_ptr& out) {
           if (!have(models, out))
             return;
-          models->categories([out](std::optional<std::vector<persistence::category_count>> found) {
+          models->categories([out](std::optional<std::vector<domain::category_count>> found) {
             if (!found)
               return out->fail(unavailable());
             json::array items;
@@ -98,7 +80,7 @@ void add_catalog_routes(router& r, persistence::read_models* models) {
 }
 
 /// docs/API.md `order summary`.
-json::value summary_json(const persistence::order_summary& o) {
+json::value summary_json(const domain::order_summary& o) {
   return json::object{{"order_id", o.order_id},
                       {"customer_id", o.customer_id},
                       {"status", o.status},
@@ -112,16 +94,16 @@ json::value summary_json(const persistence::order_summary& o) {
 }
 
 /// The cursor of the next page after `o`: "<created_at_ms>:<order_id>".
-std::string cursor_after(const persistence::order_summary& o) {
+std::string cursor_after(const domain::order_summary& o) {
   return std::to_string(o.created_at_ms) + ":" + o.order_id;
 }
 
 /// Reads a cursor of cursor_after(); nullopt (and the reader's error) when it is not one.
-std::optional<persistence::order_query::position> read_cursor(query_reader& in,
-                                                              const std::string& text) {
+std::optional<domain::order_query::position> read_cursor(query_reader& in,
+                                                         const std::string& text) {
   const auto colon = text.find(':');
   if (colon != std::string::npos) {
-    persistence::order_query::position p;
+    domain::order_query::position p;
     p.order_id = text.substr(colon + 1);
     const auto* first = text.data();
     auto [end, ec] = std::from_chars(first, first + colon, p.created_at_ms);
@@ -136,7 +118,7 @@ std::optional<persistence::order_query::position> read_cursor(query_reader& in,
 /// A status filter: "" or one of the order statuses; 422 otherwise.
 std::string status_filter(query_reader& in) {
   auto status = in.text("status");
-  if (!status.empty() && !domain::parse_order_status(status))
+  if (!status.empty() && !domain::parse_enum<domain::order_status>(status))
     in.fail("status", "status must be one of pending, stock_reserved, paid, confirmed, shipped, "
                       "delivered, cancelled");
   return status;
@@ -145,11 +127,11 @@ std::string status_filter(query_reader& in) {
 /// The greatest page of an admin's order search.
 constexpr std::int64_t max_orders_page = 500;
 
-void add_order_list_routes(router& r, persistence::read_models* models) {
+void add_order_list_routes(router& r, domain::read_models* models) {
   r.add("GET", "/api/v1/orders", access::customer,
         [models](http_request& req, const responder_ptr& out) {
           query_reader in{req};
-          persistence::order_query q;
+          domain::order_query q;
           q.status = status_filter(in);
           if (in.error())
             return out->fail(*in.error());
@@ -160,7 +142,7 @@ void add_order_list_routes(router& r, persistence::read_models* models) {
           q.customer_id = req.principal.subject;
           q.limit = max_listed;
           models->orders(std::move(q),
-                         [out](std::optional<std::vector<persistence::order_summary>> found) {
+                         [out](std::optional<std::vector<domain::order_summary>> found) {
                            if (!found)
                              return out->fail(unavailable());
                            json::array items;
@@ -173,7 +155,7 @@ void add_order_list_routes(router& r, persistence::read_models* models) {
       "GET", "/api/v1/admin/orders", access::admin,
       [models](http_request& req, const responder_ptr& out) {
         query_reader in{req};
-        persistence::order_query q;
+        domain::order_query q;
         q.customer_id = in.text("customer_id");
         if (!q.customer_id.empty() && !domain::is_identifier(q.customer_id))
           in.fail("customer_id", "customer_id must be 1..64 characters of [A-Za-z0-9._:-]");
@@ -193,8 +175,7 @@ void add_order_list_routes(router& r, persistence::read_models* models) {
         // One more than asked for tells whether there is a next page.
         q.limit = static_cast<std::size_t>(limit) + 1;
         models->orders(
-            std::move(q),
-            [out, limit](std::optional<std::vector<persistence::order_summary>> found) {
+            std::move(q), [out, limit](std::optional<std::vector<domain::order_summary>> found) {
               if (!found)
                 return out->fail(unavailable());
               const bool more = found->size() > static_cast<std::size_t>(limit);
@@ -210,7 +191,7 @@ void add_order_list_routes(router& r, persistence::read_models* models) {
       });
 }
 
-void add_report_routes(router& r, persistence::read_models* models) {
+void add_report_routes(router& r, domain::read_models* models) {
   r.add("GET", "/api/v1/admin/notifications", access::admin,
         [models](http_request& req, const responder_ptr& out) {
           auto customer = req.query_or("customer_id");
@@ -221,7 +202,7 @@ void add_report_routes(router& r, persistence::read_models* models) {
             return;
           models->notifications(
               customer, max_listed,
-              [out](std::optional<std::vector<persistence::notification_view>> found) {
+              [out](std::optional<std::vector<domain::notification_view>> found) {
                 if (!found)
                   return out->fail(unavailable());
                 json::array items;
@@ -249,7 +230,7 @@ void add_report_routes(router& r, persistence::read_models* models) {
             return out->fail(*in.error());
           if (!have(models, out))
             return;
-          models->sales(from, to, [out](std::optional<persistence::sales_report> found) {
+          models->sales(from, to, [out](std::optional<domain::sales_report> found) {
             if (!found)
               return out->fail(unavailable());
             json::array top;
@@ -266,7 +247,7 @@ void add_report_routes(router& r, persistence::read_models* models) {
 
 } // namespace
 
-void add_read_routes(router& r, persistence::read_models* models) {
+void add_read_routes(router& r, domain::read_models* models) {
   add_catalog_routes(r, models);
   add_order_list_routes(r, models);
   add_report_routes(r, models);

@@ -138,7 +138,9 @@ bool product_path_sku(const std::string& sku, const responder_ptr& out) {
 
 /// Answers the product with `status`.
 auto product_answer(const responder_ptr& out, int status) {
-  return [out, status](const domain::product& p) { out->json(status, to_json(p)); };
+  return [out, status](const domain::product& p) {
+    out->json_with(status, [&p](std::string& body) { domain::json_form::append_api(body, p); });
+  };
 }
 
 /// POST `path` (admin): a change of the product {sku} that takes no body (or an object, ignored),
@@ -240,7 +242,7 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
           call<actors::inventory_grain>(grains, out, sku, actors::product_get{},
                                         [out, sku](const domain::product& p) {
                                           if (p.exists)
-                                            out->json(200, to_json(p));
+                                            product_answer(out, 200)(p);
                                           else
                                             out->fail(domain::not_found("no product " + sku));
                                         });
@@ -248,10 +250,10 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
 }
 
 void add_basket_routes(router& r, runtime::grain_client& grains) {
-  // The basket is written straight into the answer (the bytes of to_json(b), serialized).
+  // The basket is written straight into the answer, without a JSON tree.
   auto reply = [](const responder_ptr& out) {
     return [out](const domain::basket& b) {
-      out->json_with(200, [&b](std::string& body) { append_json(body, b); });
+      out->json_with(200, [&b](std::string& body) { domain::json_form::append_api(body, b); });
     };
   };
   r.add("GET", "/api/v1/basket", access::customer,
@@ -378,7 +380,9 @@ void with_visible_order(runtime::grain_client& grains, const http_request& req,
 }
 
 auto order_answer(const responder_ptr& out) {
-  return [out](const domain::order& o) { out->json(200, to_json(o)); };
+  return [out](const domain::order& o) {
+    out->json_with(200, [&o](std::string& body) { domain::json_form::append_api(body, o); });
+  };
 }
 
 void add_order_routes(router& r, runtime::grain_client& grains) {

@@ -378,7 +378,7 @@ TEST_CASE("bazaarctl through any node of three answers for the cluster (where ea
     ++other;
   auto g = ctl(other, {"grain", "basket/" + key});
   CHECK(g.at("node") == json::value(owner));
-  CHECK(g.at("state").at("items").at(0).at("quantity") == 6);
+  CHECK(g.at("state").at("lines").at(0).at("quantity") == 6);
   auto version = g.at("version");
 
   // Deactivated through yet another node; then read again it is active on its owner again,

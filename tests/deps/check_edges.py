@@ -8,7 +8,10 @@ the include directories of the checkout):
     reaches a libpqxx header (<pqxx/...>): the runtime knows no SQL; PostgreSQL lives in
     persistence/pg and is linked PRIVATE where it is used;
   - no header of the domain (actors/domain/include) reaches CAF, libpqxx, Pistache or the
-    runtime: the rules know no actor, SQL or HTTP.
+    runtime: the rules know no actor, SQL or HTTP;
+  - no file of the gateway (headers and sources) includes a persistence header itself: it
+    reads the read side through the interface bazaar/domain/read_side.hpp (the runtime's own
+    storage interfaces, which its headers include, are the runtime's business).
 
 Usage: tests/deps/check_edges.py [SOURCE_DIR]
 Exit 0 when they hold; 1 with one line per header that breaks one, and the chain of includes
@@ -25,12 +28,14 @@ from report import report
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 
 RULES = [
-    # (headers under these directories, forbidden system include prefixes, forbidden project
-    #  include prefixes, why)
-    (["runtime/include", "gateway/include"], ["pqxx/"], [],
+    # (files under these directories, forbidden system include prefixes, forbidden project
+    #  include prefixes, followed transitively?, why)
+    (["runtime/include", "gateway/include"], ["pqxx/"], [], True,
      "the runtime and the gateway know no SQL"),
-    (["actors/domain/include"], ["caf/", "pqxx/", "pistache/"], ["bazaar/runtime/"],
+    (["actors/domain/include"], ["caf/", "pqxx/", "pistache/"], ["bazaar/runtime/"], True,
      "the domain knows no actor, SQL or HTTP"),
+    (["gateway/include", "gateway/src"], ["pqxx/"], ["bazaar/persistence/"], False,
+     "the gateway reads the read side through bazaar/domain/read_side.hpp"),
 ]
 
 
@@ -60,7 +65,7 @@ def includes(path, cache):
     return cache[path]
 
 
-def first_violation(header, dirs, system_bad, project_bad, cache):
+def first_violation(header, dirs, system_bad, project_bad, transitive, cache):
     """The chain of includes from `header` to a forbidden one, or None."""
     seen = {header}
     stack = [(header, [header])]
@@ -74,7 +79,7 @@ def first_violation(header, dirs, system_bad, project_bad, cache):
             if any(name.startswith(p) for p in project_bad):
                 return chain + [name]
             target = resolve(name, dirs)
-            if target is not None and target not in seen:
+            if transitive and target is not None and target not in seen:
                 seen.add(target)
                 stack.append((target, chain + [target]))
     return None
@@ -86,16 +91,19 @@ def main():
     cache = {}
     problems = []
     checked = 0
-    for tops, system_bad, project_bad, why in RULES:
+    for tops, system_bad, project_bad, transitive, why in RULES:
         for top in tops:
-            for header in sorted(glob.glob(os.path.join(root, top, "**", "*.hpp"), recursive=True)):
+            files = glob.glob(os.path.join(root, top, "**", "*.hpp"), recursive=True)
+            if top.endswith("/src"):
+                files += glob.glob(os.path.join(root, top, "**", "*.cpp"), recursive=True)
+            for header in sorted(files):
                 checked += 1
-                chain = first_violation(header, dirs, system_bad, project_bad, cache)
+                chain = first_violation(header, dirs, system_bad, project_bad, transitive, cache)
                 if chain:
                     shown = [os.path.relpath(c, root) if os.path.isabs(c) else c for c in chain]
                     problems.append(f"{shown[0]}: {why}, but it reaches {shown[-1]} through "
                                     + " -> ".join(shown))
-    return report(problems, f"check_edges: {checked} public headers checked, every edge holds")
+    return report(problems, f"check_edges: {checked} files checked, every edge holds")
 
 
 if __name__ == "__main__":

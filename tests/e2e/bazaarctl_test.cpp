@@ -84,7 +84,7 @@ TEST_CASE("bazaarctl shows where a basket lives and what is in it, and a deactiv
   CHECK_FALSE(g.at("node").as_string().empty());
   CHECK(g.at("version") == 2);
   auto before = g.at("state");
-  const auto& items = g.at("state").at("items").as_array();
+  const auto& items = g.at("state").at("lines").as_array();
   REQUIRE(items.size() == 2);
   std::map<std::string, std::int64_t> quantities;
   for (const auto& i : items)

@@ -316,7 +316,7 @@ TEST_CASE("a newer version written behind an active grain makes its next write 5
   REQUIRE(c.request("PUT", "/api/v1/basket/items/SKU-1", R"({"quantity":2})", alice).status == 200);
   // Another activation (elsewhere) wrote version 5 with 9 units.
   schema.exec("UPDATE snapshots SET version = 5, state = jsonb_set(jsonb_set(state, "
-              "'{items,0,quantity}', '9'), '{version}', '5') WHERE grain_type = 'basket' AND "
+              "'{lines,0,quantity}', '9'), '{version}', '5') WHERE grain_type = 'basket' AND "
               "grain_key = 'alice'");
   auto refused = c.request("PUT", "/api/v1/basket/items/SKU-1", R"({"quantity":3})", alice);
   CHECK(refused.status == 503);

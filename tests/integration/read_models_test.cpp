@@ -147,7 +147,7 @@ TEST_CASE("an event delivered twice is applied once: no second notification, no 
   CHECK(rs.schema.scalar("SELECT status FROM read_orders WHERE order_id = 'o-1'") == "confirmed");
   persistence::pg_read_models models{rs.settings(), {}};
   models.start();
-  auto report = query<persistence::sales_report>(
+  auto report = query<domain::sales_report>(
       [&](auto done) { models.sales(std::nullopt, std::nullopt, std::move(done)); });
   REQUIRE(report);
   CHECK(report->orders_confirmed == 1);
@@ -288,9 +288,8 @@ TEST_CASE("product events arriving out of order across topics keep the newest va
       eventually([&] { return status_of(p, "catalog").applied == 4 && caught_up(p, "catalog"); }));
   persistence::pg_read_models models{rs.settings(), {}};
   models.start();
-  persistence::product_query q;
-  auto page =
-      query<persistence::product_page>([&](auto done) { models.products(q, std::move(done)); });
+  domain::product_query q;
+  auto page = query<domain::product_page>([&](auto done) { models.products(q, std::move(done)); });
   REQUIRE(page);
   REQUIRE(page->items.size() == 1);
   const auto& lamp = page->items[0];

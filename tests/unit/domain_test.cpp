@@ -199,7 +199,7 @@ TEST_CASE("baskets and products survive their snapshot form unchanged") {
   b.customer_id = "alice";
   REQUIRE_FALSE(b.add(make_product("A", 199), 3, 1'700'000'000'123));
   REQUIRE_FALSE(b.add(make_product("B", 5), 1, 1'700'000'000'456));
-  auto back = basket_from_json(to_snapshot(b));
+  auto back = from_snapshot<basket>(to_snapshot(b));
   REQUIRE(back);
   CHECK(back->customer_id == "alice");
   CHECK(back->lines.size() == 2);
@@ -210,7 +210,7 @@ TEST_CASE("baskets and products survive their snapshot form unchanged") {
 
   auto p = make_product("SKU-9");
   p.name = "Tasse \"groß\" 🍵";
-  auto pb = product_from_json(to_snapshot(p));
+  auto pb = from_snapshot<product>(to_snapshot(p));
   REQUIRE(pb);
   CHECK(pb->name == p.name);
   CHECK(pb->stock == p.stock);
@@ -218,9 +218,9 @@ TEST_CASE("baskets and products survive their snapshot form unchanged") {
 }
 
 TEST_CASE("a snapshot of the wrong form is rejected, not half-read") {
-  CHECK_FALSE(basket_from_json(boost::json::value{1}));
-  CHECK_FALSE(basket_from_json(boost::json::object{{"customer_id", "x"}}));
-  CHECK_FALSE(product_from_json(boost::json::object{{"sku", 5}}));
+  CHECK_FALSE(from_snapshot<basket>(boost::json::value{1}));
+  CHECK_FALSE(from_snapshot<basket>(boost::json::object{{"customer_id", "x"}}));
+  CHECK_FALSE(from_snapshot<product>(boost::json::object{{"sku", 5}}));
 }
 
 TEST_CASE("the API form of a basket matches docs/API.md") {
@@ -264,7 +264,7 @@ TEST_CASE("orders survive their snapshot form") {
   REQUIRE_FALSE(
       o.create({"ord-9", "alice", {{"A", "Item", 3, 100}}, "EUR", "tok_ok", R"({"city":"Köln"})"},
                1'700'000'000'000));
-  auto back = order_from_json(to_snapshot(o));
+  auto back = from_snapshot<order>(to_snapshot(o));
   REQUIRE(back);
   CHECK(back->order_id == "ord-9");
   CHECK(back->card_token == "tok_ok");

@@ -257,7 +257,7 @@ TEST_CASE("a grain written by another activation refuses its next write and relo
   // Another activation wrote version 2 with 7 units meanwhile.
   auto stored = s.memory->snapshots().load("basket", "alice").found;
   auto state = boost::json::parse(stored->state).as_object();
-  state["items"].as_array()[0].as_object()["quantity"] = 7;
+  state["lines"].as_array()[0].as_object()["quantity"] = 7;
   state["version"] = 2;
   REQUIRE(s.memory->snapshots().save(
               persistence::snapshot{"basket", "alice", 2, boost::json::serialize(state), 1}, 1) ==

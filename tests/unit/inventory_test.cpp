@@ -347,7 +347,7 @@ TEST_CASE("a product's reservations survive its snapshot form") {
   REQUIRE(p.reserve("o-2", 50, 2000).reason == reason_out_of_stock);
   REQUIRE(p.reserve("o-3", 1, 2000).accepted());
   REQUIRE_FALSE(p.commit("o-3", 2001));
-  auto back = product_from_json(to_snapshot(p));
+  auto back = from_snapshot<product>(to_snapshot(p));
   REQUIRE(back);
   CHECK(back->reserved == 2);
   CHECK(back->stock == 9);
@@ -365,5 +365,5 @@ TEST_CASE("a product's reservations survive its snapshot form") {
 
   auto broken = to_snapshot(p);
   broken.as_object()["reservations"].as_object()["o-1"].as_object()["status"] = "maybe";
-  CHECK_FALSE(product_from_json(broken));
+  CHECK_FALSE(from_snapshot<product>(broken));
 }

@@ -168,7 +168,7 @@ TEST_CASE("a snapshot written directly is the text of its JSON value") {
     CHECK(direct == json::serialize(domain::to_snapshot(b)));
     CHECK(runtime::snapshot_text(b) == direct);
     if (valid_utf8(s)) {
-      auto back = domain::basket_from_json(json::parse(direct));
+      auto back = domain::from_snapshot<domain::basket>(json::parse(direct));
       REQUIRE(back);
       CHECK(back->customer_id == s);
       CHECK(back->lines.at(0).name == s);

@@ -1,6 +1,6 @@
-// Unit tests of gateway/json_writer: answers written straight into the response buffer must be
-// byte for byte what boost::json::serialize gives (for the basket: of domain::to_json), so that
-// clients see the same JSON whichever way an answer was rendered.
+// Answers written straight into the response buffer as text (gateway/json_writer for JSON
+// values, domain::json_form for domain state) must be byte for byte what boost::json::serialize
+// writes for the same value, so that clients see the same JSON whichever way it was rendered.
 
 #include "bazaar/domain/json_codec.hpp"
 #include "bazaar/gateway/json_writer.hpp"
@@ -16,6 +16,7 @@
 namespace json = boost::json;
 using bazaar::domain::basket;
 using bazaar::domain::basket_line;
+using bazaar::domain::json_form::append_api;
 using bazaar::gateway::append_json;
 
 namespace {
@@ -30,14 +31,14 @@ std::string every_byte() {
 
 std::string written(const basket& b) {
   std::string out = "prefix:"; // appended, never overwritten
-  append_json(out, b);
+  append_api(out, b);
   REQUIRE(out.rfind("prefix:", 0) == 0);
   return out.substr(7);
 }
 
 } // namespace
 
-TEST_CASE("a basket is written byte for byte as domain::to_json serializes it") {
+TEST_CASE("a basket's API text is what boost::json::serialize writes for its value") {
   basket empty;
   empty.customer_id = "alice";
 

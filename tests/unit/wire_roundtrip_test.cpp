@@ -3,12 +3,14 @@
 /// serialized with CAF's binary serializer (as the middleman does between nodes), read back
 /// by an actor system that registered the types as a node does, and compared field by field.
 ///
-/// The fields are found with Boost.PFR from the type itself, not from a list kept by hand, so
-/// a field added to a type and forgotten in its `inspect` fails here (it arrives with its
-/// default value), and so does a message type that is not registered (it arrives empty).
+/// The fields are found with Boost.PFR from the type itself, not from its description, so a
+/// field added to a type and left out of its description (BAZAAR_DESCRIBE, from which its
+/// `inspect` is derived) fails here (it arrives with its default value), and so does a message
+/// type that is not registered (it arrives empty).
 
 #include "bazaar/actors/registry.hpp"
 #include "bazaar/runtime/grain_id.hpp"
+#include "support/gadget.hpp"
 
 #include <boost/pfr.hpp>
 #include <caf/actor_system.hpp>
@@ -143,6 +145,7 @@ struct node_config : caf::actor_system_config {
   node_config() {
     actors::register_types(*this);
     add_message_type<runtime::grain_id>("bazaar.grain_id");
+    add_message_type<domain::gadget>(runtime::inspect_name<domain::gadget>());
     set("scheduler.max-threads", 1);
   }
 };
@@ -237,4 +240,17 @@ TEST_CASE("the field comparison finds a field that differs", "[wire]") {
   b = a;
   b.timeline.at(0).at += 1;
   CHECK(first_difference(a, b, "order") == "order.field9[0].field1");
+}
+
+TEST_CASE("a type described once travels with every field, under its described name", "[wire]") {
+  node_config cfg;
+  caf::actor_system sys{cfg};
+  CHECK(runtime::inspect_name<domain::gadget>() == "bazaar.gadget");
+  std::vector<std::string> checked;
+  check_type<domain::gadget>(sys, checked);
+  domain::gadget g{"g-1", domain::gadget_kind::large, {"a"}, std::nullopt, {{"x", 1}}, {}, 2};
+  auto got = across_the_wire(sys, g);
+  CHECK_FALSE(got.weight); // an empty optional stays empty
+  CHECK(got.kind == domain::gadget_kind::large);
+  CHECK(got.counts == g.counts);
 }

@@ -52,7 +52,7 @@ json::value partition_json(const kafka::group_partition& p) {
 /// brokers hold it, then the dead-letter topics, one Kafka call after the other.
 struct kafka_overview : std::enable_shared_from_this<kafka_overview> {
   kafka::kafka_admin* kafka = nullptr;
-  persistence::read_models* outbox = nullptr;
+  domain::read_models* outbox = nullptr;
   std::vector<admin_parts::consumer_group> groups;
   json::object body;
   json::array group_rows;
@@ -65,7 +65,7 @@ struct kafka_overview : std::enable_shared_from_this<kafka_overview> {
     if (outbox == nullptr)
       return step();
     auto self = shared_from_this();
-    outbox->outbox([self](std::optional<persistence::outbox_status> s) {
+    outbox->outbox([self](std::optional<domain::outbox_status> s) {
       if (s)
         self->body["outbox"] = json::object{{"backlog", s->backlog}, {"oldest_ms", s->oldest_ms}};
       else

@@ -31,7 +31,7 @@ struct admin_parts {
   std::function<boost::json::value()> kafka_local;
   std::function<std::vector<consumer_group>()> groups;
   /// Stuck sagas and the outbox's backlog (PostgreSQL).
-  persistence::read_models* sagas = nullptr;
+  domain::read_models* sagas = nullptr;
   std::function<boost::json::value()> cluster;
 };
 

@@ -1,6 +1,7 @@
 #include "bazaar/node_metrics.hpp"
 
 #include "bazaar/actors/order_grain.hpp"
+#include "bazaar/domain/json_codec.hpp"
 #include "bazaar/domain/order.hpp"
 #include "bazaar/kafka/bridge.hpp"
 #include "bazaar/kafka/outbox_relay.hpp"
@@ -50,13 +51,8 @@ std::string text_at(const json::object& o, const char* key) {
 std::int64_t created_ms(const std::string& snapshot) {
   boost::system::error_code ec;
   auto v = json::parse(snapshot, ec);
-  if (ec || !v.is_object())
-    return 0;
-  const auto* at = v.get_object().if_contains("timeline_ms");
-  if (at == nullptr || !at->is_array() || at->get_array().empty() ||
-      !at->get_array().front().is_int64())
-    return 0;
-  return at->get_array().front().get_int64();
+  auto order = ec ? std::nullopt : domain::from_snapshot<domain::order>(v);
+  return order && !order->timeline.empty() ? order->timeline.front().at : 0;
 }
 
 /// A histogram of durations in seconds, with the runtime's latency buckets and no labels.

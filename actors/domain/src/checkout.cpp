@@ -7,55 +7,6 @@
 
 namespace bazaar::domain {
 
-namespace {
-
-constexpr std::string_view stage_names[] = {"waiting", "reserving", "paying", "confirmed",
-                                            "cancelled"};
-constexpr std::string_view line_names[] = {"requested", "reserved", "rejected"};
-constexpr std::string_view payment_names[] = {"none",     "requested",        "approved",
-                                              "declined", "refund_requested", "refunded"};
-
-template <class E, std::size_t N>
-std::optional<E> parse_name(const std::string_view (&names)[N], std::string_view text) {
-  for (std::size_t i = 0; i < N; ++i)
-    if (names[i] == text)
-      return static_cast<E>(i);
-  return std::nullopt;
-}
-
-} // namespace
-
-std::string_view to_string(checkout_stage s) {
-  return stage_names[static_cast<std::size_t>(s)];
-}
-std::optional<checkout_stage> parse_checkout_stage(std::string_view text) {
-  return parse_name<checkout_stage>(stage_names, text);
-}
-std::string_view to_string(line_state s) {
-  return line_names[static_cast<std::size_t>(s)];
-}
-std::optional<line_state> parse_line_state(std::string_view text) {
-  return parse_name<line_state>(line_names, text);
-}
-std::string_view to_string(saga_payment s) {
-  return payment_names[static_cast<std::size_t>(s)];
-}
-std::optional<saga_payment> parse_saga_payment(std::string_view text) {
-  return parse_name<saga_payment>(payment_names, text);
-}
-
-std::string_view to_string(stock_request::kind k) {
-  switch (k) {
-  case stock_request::kind::reserve:
-    return "reserve";
-  case stock_request::kind::release:
-    return "release";
-  case stock_request::kind::commit:
-    return "commit";
-  }
-  return "reserve";
-}
-
 std::string payment_id_for(const std::string& order_id) {
   // Order ids are identifiers of at most 64 characters; so is the payment id.
   return order_id.size() <= 60 ? "pay-" + order_id : order_id;

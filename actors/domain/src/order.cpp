@@ -2,24 +2,6 @@
 
 namespace bazaar::domain {
 
-namespace {
-
-constexpr std::string_view status_names[] = {"pending", "stock_reserved", "paid",     "confirmed",
-                                             "shipped", "delivered",      "cancelled"};
-
-} // namespace
-
-std::string_view to_string(order_status s) {
-  return status_names[static_cast<std::size_t>(s)];
-}
-
-std::optional<order_status> parse_order_status(std::string_view text) {
-  for (std::size_t i = 0; i < std::size(status_names); ++i)
-    if (status_names[i] == text)
-      return static_cast<order_status>(i);
-  return std::nullopt;
-}
-
 bool is_terminal(order_status s) {
   return s == order_status::delivered || s == order_status::cancelled;
 }

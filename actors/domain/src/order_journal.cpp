@@ -106,7 +106,7 @@ std::optional<order> order_from_events(const std::vector<json::value>& envelopes
       o.version = version;
       out = std::move(o);
     } else if (type == events::order_status_changed.name) {
-      auto to = parse_order_status(text_of(data, "to"));
+      auto to = parse_enum<order_status>(text_of(data, "to"));
       if (!out || !to)
         return std::nullopt;
       out->status = *to;

@@ -7,8 +7,6 @@ namespace bazaar::domain {
 
 namespace {
 
-constexpr std::string_view status_names[] = {"none", "pending", "approved", "declined", "refunded"};
-
 /// FNV-1a: a stable hash of the payment id (std::hash may differ between builds).
 std::uint64_t stable_hash(const std::string& text) {
   std::uint64_t h = 1469598103934665603ULL;
@@ -20,17 +18,6 @@ std::uint64_t stable_hash(const std::string& text) {
 }
 
 } // namespace
-
-std::string_view to_string(payment_status s) {
-  return status_names[static_cast<std::size_t>(s)];
-}
-
-std::optional<payment_status> parse_payment_status(std::string_view text) {
-  for (std::size_t i = 0; i < std::size(status_names); ++i)
-    if (status_names[i] == text)
-      return static_cast<payment_status>(i);
-  return std::nullopt;
-}
 
 gateway_answer simulate_gateway(const std::string& token, const std::string& payment_id,
                                 double decline_rate, std::uint64_t seed) {

@@ -34,31 +34,6 @@ maybe_failure no_product(const std::string& sku) {
 
 } // namespace
 
-std::string_view to_string(reservation_status s) {
-  switch (s) {
-  case reservation_status::reserved:
-    return "reserved";
-  case reservation_status::rejected:
-    return "rejected";
-  case reservation_status::committed:
-    return "committed";
-  case reservation_status::released:
-    return "released";
-  case reservation_status::returned:
-    return "returned";
-  }
-  return "reserved";
-}
-
-std::optional<reservation_status> parse_reservation_status(std::string_view text) {
-  for (auto s :
-       {reservation_status::reserved, reservation_status::rejected, reservation_status::committed,
-        reservation_status::released, reservation_status::returned})
-    if (to_string(s) == text)
-      return s;
-  return std::nullopt;
-}
-
 maybe_failure product::validate(const product_draft& d) {
   if (!is_identifier(d.sku))
     return validation_failed("sku", "sku must be 1..64 characters of [A-Za-z0-9._:-]");

@@ -5,6 +5,8 @@
 
 namespace bazaar::persistence {
 
+using namespace domain; // the read side's types
+
 namespace {
 
 /// A parameter that may be NULL (libpqxx 6 takes a null `const char*` as NULL).
@@ -128,7 +130,8 @@ void pg_read_models::products(product_query q, callback<product_page> done) {
                               q.text, q.category, min.c_str(), max.c_str(), q.page_size,
                               (q.page - 1) * q.page_size);
     for (const auto& r : rows) {
-      product_view p;
+      product p;
+      p.exists = true;
       p.sku = r[0].as<std::string>();
       p.name = r[1].as<std::string>();
       p.description = r[2].as<std::string>();

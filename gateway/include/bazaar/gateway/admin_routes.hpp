@@ -7,8 +7,8 @@
 /// (e.g. a node without storage has no cluster, no Kafka bridge, no sagas).
 
 #include "bazaar/domain/failure.hpp"
+#include "bazaar/domain/read_side.hpp"
 #include "bazaar/gateway/router.hpp"
-#include "bazaar/persistence/read_models.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -46,7 +46,7 @@ struct admin_hooks {
   /// POST /admin/kafka/dlq/replay {"all": true[, "topic"]}: every one not replayed yet.
   std::function<void(const std::string& topic, admin_done)> replay_all;
   /// GET /admin/sagas?stuck_ms=&limit=: reads the grains' snapshots.
-  persistence::read_models* sagas = nullptr;
+  domain::read_models* sagas = nullptr;
 };
 
 void add_admin_routes(router& r, admin_hooks hooks);

@@ -5,14 +5,14 @@
 /// consistent projections of the events) off the HTTP I/O threads. Without read models (no
 /// storage configured) they answer 503.
 
+#include "bazaar/domain/read_side.hpp"
 #include "bazaar/gateway/router.hpp"
-#include "bazaar/persistence/read_models.hpp"
 
 namespace bazaar::gateway {
 
 /// Adds GET /api/v1/products, /api/v1/categories, /api/v1/orders,
 /// /api/v1/admin/notifications and /api/v1/admin/reports/sales. `models` may be null; it must
 /// outlive the router.
-void add_read_routes(router& r, persistence::read_models* models);
+void add_read_routes(router& r, domain::read_models* models);
 
 } // namespace bazaar::gateway

@@ -2,9 +2,9 @@
 
 /// The REST routes the node serves (docs/API.md), bound to the grains they call.
 
+#include "bazaar/domain/read_side.hpp"
 #include "bazaar/gateway/admin_routes.hpp"
 #include "bazaar/gateway/router.hpp"
-#include "bazaar/persistence/read_models.hpp"
 #include "bazaar/runtime/event_history.hpp"
 #include "bazaar/runtime/grain_client.hpp"
 
@@ -31,7 +31,7 @@ struct route_context {
   runtime::grain_client* grains = nullptr;
   const runtime::event_history* history = nullptr;
   /// The read side (product search, order lists, reports); null: those routes answer 503.
-  persistence::read_models* read_models = nullptr;
+  domain::read_models* read_models = nullptr;
   readiness_probe ready;
   /// The runtime administration routes' answers (admin_routes.hpp).
   admin_hooks admin;

@@ -3,6 +3,7 @@
 /// A customer's basket: the state of one basket grain (key = customer id). Lines carry the
 /// name and unit price the product had when the line was first added.
 
+#include "bazaar/domain/described.hpp"
 #include "bazaar/domain/failure.hpp"
 
 #include <cstdint>
@@ -26,6 +27,7 @@ struct basket_line {
 
   std::int64_t line_total_cents() const { return unit_price_cents * quantity; }
 };
+BAZAAR_DESCRIBE(basket_line, (sku, name, quantity, unit_price_cents, line_total_cents))
 
 /// A stable 64-bit fingerprint (FNV-1a) of a request body.
 std::uint64_t fingerprint(std::string_view body);
@@ -79,5 +81,6 @@ struct basket {
   basket_line* find_mutable(const std::string& sku);
   void touch(timestamp_ms now);
 };
+BAZAAR_DESCRIBE(basket, (customer_id, lines, currency, version, updated_at, total_cents))
 
 } // namespace bazaar::domain

@@ -6,6 +6,7 @@
 /// returns what to do next (records to send, order steps, timers); the grain that hosts it
 /// carries those out in the same durable write, so a step is taken once or not at all.
 
+#include "bazaar/domain/described.hpp"
 #include "bazaar/domain/failure.hpp"
 #include "bazaar/domain/order.hpp"
 
@@ -16,45 +17,27 @@
 
 namespace bazaar::domain {
 
-enum class checkout_stage : std::uint8_t {
-  /// No order-created seen yet.
-  waiting,
-  /// Reservations asked for, not all answered.
-  reserving,
-  /// Every line reserved; the payment asked for.
-  paying,
-  /// Paid and confirmed (the saga's work is done unless the order is cancelled later).
-  confirmed,
-  /// Compensated and cancelled.
-  cancelled,
-};
+/// Where the saga stands:
+///   waiting    no order-created seen yet;
+///   reserving  reservations asked for, not all answered;
+///   paying     every line reserved; the payment asked for;
+///   confirmed  paid and confirmed (the saga's work is done unless the order is cancelled later);
+///   cancelled  compensated and cancelled.
+BOOST_DEFINE_FIXED_ENUM_CLASS(checkout_stage, std::uint8_t, waiting, reserving, paying, confirmed,
+                              cancelled)
 
-std::string_view to_string(checkout_stage s);
-std::optional<checkout_stage> parse_checkout_stage(std::string_view text);
-
-enum class line_state : std::uint8_t { requested, reserved, rejected };
-
-std::string_view to_string(line_state s);
-std::optional<line_state> parse_line_state(std::string_view text);
+BOOST_DEFINE_FIXED_ENUM_CLASS(line_state, std::uint8_t, requested, reserved, rejected)
 
 struct checkout_line {
   std::string sku;
   std::int64_t quantity = 0;
   line_state state = line_state::requested;
 };
+BAZAAR_DESCRIBE(checkout_line, (sku, quantity, state))
 
 /// Where the saga's payment stands.
-enum class saga_payment : std::uint8_t {
-  none,
-  requested,
-  approved,
-  declined,
-  refund_requested,
-  refunded
-};
-
-std::string_view to_string(saga_payment s);
-std::optional<saga_payment> parse_saga_payment(std::string_view text);
+BOOST_DEFINE_FIXED_ENUM_CLASS(saga_payment, std::uint8_t, none, requested, approved, declined,
+                              refund_requested, refunded)
 
 /// What order-created tells the saga.
 struct checkout_start {
@@ -65,6 +48,7 @@ struct checkout_start {
   std::string currency = "USD";
   std::string card_token;
 };
+BAZAAR_DESCRIBE(checkout_start, (order_id, customer_id, lines, amount_cents, currency, card_token))
 
 /// What a committed order tells its checkout (the same as its order-created event).
 checkout_start checkout_start_of(const order& o);
@@ -72,12 +56,11 @@ checkout_start checkout_start_of(const order& o);
 /// One request to the inventory grain of `sku` (a product-reservation record).
 struct stock_request {
   enum class kind : std::uint8_t { reserve, release, commit };
+  BOOST_DESCRIBE_NESTED_ENUM(kind, reserve, release, commit)
   kind type = kind::reserve;
   std::string sku;
   std::int64_t quantity = 0;
 };
-
-std::string_view to_string(stock_request::kind k);
 
 /// What a step asks the hosting grain to do, in this order: bring the order to each status of
 /// `order_steps` (a refusal refuses the whole step), send the stock requests, ask for the
@@ -162,5 +145,8 @@ struct checkout {
   checkout_effects compensate(const std::string& reason, timestamp_ms now);
   void touch(timestamp_ms now);
 };
+BAZAAR_DESCRIBE(checkout,
+                (order_id, customer_id, lines, amount_cents, currency, card_token, stage, payment,
+                 payment_id, cancel_reason, started_at, updated_at, version, correlation_id))
 
 } // namespace bazaar::domain

@@ -1,14 +1,12 @@
 #pragma once
 
-/// JSON forms of the domain state: the API form of docs/API.md, and the snapshot form, which is
-/// the API form plus what the API does not show (exact timestamps), so what an admin
-/// inspects is what is stored.
+/// The JSON forms of the domain's state, derived from each type's description (described.hpp,
+/// json_form.hpp): the snapshot form a durable grain stores, and the API form of docs/API.md,
+/// which differs only where api_shapes.hpp says so.
 
-#include "bazaar/domain/basket.hpp"
+#include "bazaar/domain/api_shapes.hpp"
 #include "bazaar/domain/checkout.hpp"
-#include "bazaar/domain/order.hpp"
 #include "bazaar/domain/payment.hpp"
-#include "bazaar/domain/product.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
@@ -18,33 +16,52 @@
 
 namespace bazaar::domain {
 
-boost::json::value to_json(const basket& b);
-boost::json::value to_json(const product& p);
-boost::json::value to_json(const order& o);
+/// Appends the snapshot form as JSON text. Durable grains find it by ADL (snapshot_text.hpp).
+template <class T, std::enable_if_t<is_described_v<T>, int> = 0>
+void write_snapshot(const T& x, std::string& out) {
+  json_form::append_snapshot(out, x);
+}
+
+/// The snapshot form as a JSON value.
+boost::json::value parse_form(const std::string& text);
+template <class T, std::enable_if_t<is_described_v<T>, int> = 0>
+boost::json::value to_snapshot(const T& x) {
+  std::string text;
+  write_snapshot(x, text);
+  return parse_form(text);
+}
+
+/// The API form as a JSON value (answers write it as text: json_form::append_api).
+template <class T, std::enable_if_t<is_described_v<T>, int> = 0>
+boost::json::value to_json(const T& x) {
+  std::string text;
+  json_form::append_api(text, x);
+  return parse_form(text);
+}
 /// Order lines as the API shows them (with line_total_cents).
 boost::json::array to_json(const std::vector<order_line>& lines);
 
-boost::json::value to_snapshot(const basket& b);
-boost::json::value to_snapshot(const product& p);
-boost::json::value to_snapshot(const order& o);
+/// Snapshots written before the forms were derived from descriptions (up to 9a05171): the
+/// basket, the product and the order stored their API form plus extras. These bring such a
+/// snapshot to today's form; any other snapshot is left as it is.
+void upgrade_snapshot(boost::json::object& o, const basket*);
+void upgrade_snapshot(boost::json::object& o, const product*);
+void upgrade_snapshot(boost::json::object& o, const order*);
+template <class T>
+void upgrade_snapshot(boost::json::object&, const T*) {}
 
-/// Appends the snapshot form as JSON text, written directly: the same text as
-/// `boost::json::serialize(to_snapshot(x))`, without building the JSON value. Durable grains
-/// use it (found by ADL) when a state type has it.
-void write_snapshot(const basket& b, std::string& out);
-void write_snapshot(const product& p, std::string& out);
-
-/// Reads a snapshot form back; nullopt if the JSON is not a basket/product of this form.
-std::optional<basket> basket_from_json(const boost::json::value& v);
-std::optional<product> product_from_json(const boost::json::value& v);
-std::optional<order> order_from_json(const boost::json::value& v);
-
-/// The checkout saga and the payment: their snapshot form is also what admins see.
-boost::json::value to_json(const checkout& c);
-boost::json::value to_snapshot(const checkout& c);
-std::optional<checkout> checkout_from_json(const boost::json::value& v);
-boost::json::value to_json(const payment& p);
-boost::json::value to_snapshot(const payment& p);
-std::optional<payment> payment_from_json(const boost::json::value& v);
+/// Reads a stored snapshot back; nullopt when it is not a JSON object with a `version`, or a
+/// member has a value of another type.
+template <class T>
+std::optional<T> from_snapshot(const boost::json::value& v) {
+  if (!v.is_object() || !v.get_object().contains("version"))
+    return std::nullopt;
+  boost::json::object o = v.get_object();
+  upgrade_snapshot(o, static_cast<const T*>(nullptr));
+  T x;
+  if (!json_form::read_object(o, x))
+    return std::nullopt;
+  return x;
+}
 
 } // namespace bazaar::domain

@@ -2,6 +2,7 @@
 
 /// An order and its status machine (docs/API.md "Orders"): the state of one order grain.
 
+#include "bazaar/domain/described.hpp"
 #include "bazaar/domain/failure.hpp"
 
 #include <cstdint>
@@ -11,18 +12,8 @@
 
 namespace bazaar::domain {
 
-enum class order_status : std::uint8_t {
-  pending,
-  stock_reserved,
-  paid,
-  confirmed,
-  shipped,
-  delivered,
-  cancelled,
-};
-
-std::string_view to_string(order_status s);
-std::optional<order_status> parse_order_status(std::string_view text);
+BOOST_DEFINE_FIXED_ENUM_CLASS(order_status, std::uint8_t, pending, stock_reserved, paid, confirmed,
+                              shipped, delivered, cancelled)
 
 /// True for delivered and cancelled: nothing follows them.
 bool is_terminal(order_status s);
@@ -58,11 +49,13 @@ struct order_line {
 
   std::int64_t line_total_cents() const { return unit_price_cents * quantity; }
 };
+BAZAAR_DESCRIBE(order_line, (sku, name, quantity, unit_price_cents, line_total_cents))
 
 struct status_change {
   order_status status = order_status::pending;
   timestamp_ms at = 0;
 };
+BAZAAR_DESCRIBE(status_change, (status, at))
 
 /// What checkout hands to a new order.
 struct order_draft {
@@ -74,6 +67,7 @@ struct order_draft {
   /// The shipping address as JSON text ("" when none was given).
   std::string shipping_address;
 };
+BAZAAR_DESCRIBE(order_draft, (order_id, customer_id, items, currency, card_token, shipping_address))
 
 struct order {
   bool exists = false;
@@ -121,5 +115,8 @@ struct order {
  private:
   void enter(order_status s, timestamp_ms now);
 };
+BAZAAR_DESCRIBE(order, (exists, order_id, customer_id, status, items, currency, card_token,
+                        shipping_address, cancel_reason, timeline, payment_id, payment_status,
+                        tracking_number, version, total_cents))
 
 } // namespace bazaar::domain

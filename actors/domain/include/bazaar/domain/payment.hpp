@@ -4,6 +4,7 @@
 /// simulated gateway whose answer the card token decides, and its refund. A payment charges
 /// the card at most once, however often it is asked.
 
+#include "bazaar/domain/described.hpp"
 #include "bazaar/domain/failure.hpp"
 
 #include <cstdint>
@@ -12,10 +13,8 @@
 
 namespace bazaar::domain {
 
-enum class payment_status : std::uint8_t { none, pending, approved, declined, refunded };
-
-std::string_view to_string(payment_status s);
-std::optional<payment_status> parse_payment_status(std::string_view text);
+BOOST_DEFINE_FIXED_ENUM_CLASS(payment_status, std::uint8_t, none, pending, approved, declined,
+                              refunded)
 
 /// What the simulated gateway does with a charge.
 struct gateway_answer {
@@ -49,6 +48,8 @@ struct charge_request {
   std::string currency = "USD";
   std::string card_token;
 };
+BAZAAR_DESCRIBE(charge_request,
+                (payment_id, order_id, customer_id, amount_cents, currency, card_token))
 
 struct payment {
   std::string payment_id;
@@ -87,5 +88,8 @@ struct payment {
  private:
   void touch(timestamp_ms now);
 };
+BAZAAR_DESCRIBE(payment, (payment_id, order_id, customer_id, amount_cents, currency, card_token,
+                          status, charges, refund_requested, reason, created_at, updated_at,
+                          version, correlation_id))
 
 } // namespace bazaar::domain

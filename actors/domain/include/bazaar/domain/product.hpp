@@ -2,6 +2,7 @@
 
 /// A catalog product and its stock: the state of one inventory grain (key = sku).
 
+#include "bazaar/domain/described.hpp"
 #include "bazaar/domain/failure.hpp"
 
 #include <cstdint>
@@ -23,6 +24,8 @@ struct product_draft {
   std::int64_t stock = 0;
   std::int64_t low_stock_threshold = 0;
 };
+BAZAAR_DESCRIBE(product_draft, (sku, name, description, category, price_cents, currency, stock,
+                                low_stock_threshold))
 
 /// Limits of a product's fields.
 inline constexpr std::size_t max_name_length = 200;
@@ -38,6 +41,7 @@ struct product_update {
   std::optional<std::string> category;
   std::optional<std::int64_t> price_cents;
 };
+BAZAAR_DESCRIBE(product_update, (name, description, category, price_cents))
 
 /// A change of stock (docs/API.md `POST /api/v1/products/{sku}/stock`): exactly one of `delta`
 /// (added to the stock) or `set` (the new stock).
@@ -45,6 +49,7 @@ struct stock_change {
   std::optional<std::int64_t> delta;
   std::optional<std::int64_t> set;
 };
+BAZAAR_DESCRIBE(stock_change, (delta, set))
 
 /// Why a reservation was rejected.
 inline constexpr std::string_view reason_out_of_stock = "out_of_stock";
@@ -54,10 +59,8 @@ inline constexpr std::string_view reason_unknown_product = "unknown_product";
 /// Where an order's reservation of a product stands.
 /// `returned`: committed units given back to stock (the order was cancelled after it was
 /// confirmed).
-enum class reservation_status : std::uint8_t { reserved, rejected, committed, released, returned };
-
-std::string_view to_string(reservation_status s);
-std::optional<reservation_status> parse_reservation_status(std::string_view text);
+BOOST_DEFINE_FIXED_ENUM_CLASS(reservation_status, std::uint8_t, reserved, rejected, committed,
+                              released, returned)
 
 /// One order's reservation of a product: what the first reserve for the order answered, and
 /// what became of it since.
@@ -71,6 +74,7 @@ struct reservation {
   /// True when the first reserve for the order succeeded (whatever became of it since).
   bool accepted() const { return status != reservation_status::rejected; }
 };
+BAZAAR_DESCRIBE(reservation, (order_id, quantity, status, reason))
 
 /// A product; `exists` is false for a sku that was never created.
 struct product {
@@ -150,5 +154,8 @@ struct product {
     return available_before > low_stock_threshold && available() <= low_stock_threshold;
   }
 };
+BAZAAR_DESCRIBE(product,
+                (exists, sku, name, description, category, price_cents, currency, active, stock,
+                 reserved, low_stock_threshold, reservations, version, updated_at, available))
 
 } // namespace bazaar::domain

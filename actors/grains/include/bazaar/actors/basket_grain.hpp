@@ -14,27 +14,32 @@ namespace bazaar::actors {
 // -- messages: every command answers the resulting basket, checkout its order id ------------
 
 struct basket_get {};
+BAZAAR_DESCRIBE(basket_get, ())
 struct basket_add {
   std::string sku;
   std::int32_t quantity = 0;
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
+BAZAAR_DESCRIBE(basket_add, (sku, quantity, meta, idem))
 struct basket_set {
   std::string sku;
   std::int32_t quantity = 0;
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
+BAZAAR_DESCRIBE(basket_set, (sku, quantity, meta, idem))
 struct basket_remove {
   std::string sku;
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
+BAZAAR_DESCRIBE(basket_remove, (sku, meta, idem))
 struct basket_clear {
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
+BAZAAR_DESCRIBE(basket_clear, (meta, idem))
 /// Turns the basket into a pending order and empties it. Needs an Idempotency-Key: a retry
 /// gets the first answer (the same order), another request with the key gets `conflict`.
 struct basket_checkout {
@@ -45,39 +50,11 @@ struct basket_checkout {
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
+BAZAAR_DESCRIBE(basket_checkout, (card_token, shipping_address, meta, idem))
 struct checkout_accepted {
   std::string order_id;
 };
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, basket_get&) {
-  return f(caf::meta::type_name("bazaar.basket_get"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, basket_add& x) {
-  return f(caf::meta::type_name("bazaar.basket_add"), x.sku, x.quantity, x.meta, x.idem);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, basket_set& x) {
-  return f(caf::meta::type_name("bazaar.basket_set"), x.sku, x.quantity, x.meta, x.idem);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, basket_remove& x) {
-  return f(caf::meta::type_name("bazaar.basket_remove"), x.sku, x.meta, x.idem);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, basket_clear& x) {
-  return f(caf::meta::type_name("bazaar.basket_clear"), x.meta, x.idem);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, basket_checkout& x) {
-  return f(caf::meta::type_name("bazaar.basket_checkout"), x.card_token, x.shipping_address, x.meta,
-           x.idem);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, checkout_accepted& x) {
-  return f(caf::meta::type_name("bazaar.checkout_accepted"), x.order_id);
-}
+BAZAAR_DESCRIBE(checkout_accepted, (order_id))
 
 // -- the grain ------------------------------------------------------------------------------
 
@@ -106,7 +83,7 @@ struct basket_grain {
     return b;
   }
   static std::optional<domain::basket> from_snapshot(const boost::json::value& v) {
-    return domain::basket_from_json(v);
+    return domain::from_snapshot<domain::basket>(v);
   }
 
   domain::basket on(const domain::basket& b, const basket_get&) const { return b; }

@@ -37,6 +37,7 @@ namespace bazaar::actors {
 
 /// Answers the saga's state.
 struct checkout_get {};
+BAZAAR_DESCRIBE(checkout_get, ())
 
 /// Cancels the order on behalf of its owner or an admin and compensates (stock released,
 /// payment refunded); answers the cancelled order. Conflict once shipped or cancelled.
@@ -46,30 +47,7 @@ struct checkout_cancel {
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, checkout_get&) {
-  return f(caf::meta::type_name("bazaar.checkout_get"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, checkout_cancel& x) {
-  return f(caf::meta::type_name("bazaar.checkout_cancel"), x.reason, x.meta, x.idem);
-}
-
-} // namespace bazaar::actors
-
-namespace bazaar::domain {
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, checkout& x) {
-  return f(caf::meta::type_name("bazaar.checkout"), x.order_id, x.customer_id, x.lines,
-           x.amount_cents, x.currency, x.card_token, x.stage, x.payment, x.payment_id,
-           x.cancel_reason, x.started_at, x.updated_at, x.version, x.correlation_id);
-}
-
-} // namespace bazaar::domain
-
-namespace bazaar::actors {
+BAZAAR_DESCRIBE(checkout_cancel, (reason, meta, idem))
 
 struct checkout_grain {
   static constexpr const char* type = checkout_grain_type;
@@ -102,7 +80,7 @@ struct checkout_grain {
     return s;
   }
   static std::optional<domain::checkout> from_snapshot(const boost::json::value& v) {
-    return domain::checkout_from_json(v);
+    return domain::from_snapshot<domain::checkout>(v);
   }
   /// The correlation id the saga's timeouts (and records without one) carry on.
   static std::string correlation_of(const domain::checkout& s) { return s.correlation_id; }

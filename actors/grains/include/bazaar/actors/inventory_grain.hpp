@@ -24,6 +24,7 @@ namespace bazaar::actors {
 
 /// Answers the product, with `exists == false` for a sku never created.
 struct product_get {};
+BAZAAR_DESCRIBE(product_get, ())
 
 /// Creates the product; `conflict` when it exists.
 struct product_create {
@@ -31,6 +32,7 @@ struct product_create {
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
+BAZAAR_DESCRIBE(product_create, (draft, meta, idem))
 
 /// Changes name, description, category or price; answers the product.
 struct product_change {
@@ -38,6 +40,7 @@ struct product_change {
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
+BAZAAR_DESCRIBE(product_change, (update, meta, idem))
 
 /// Adds to or sets the stock; answers the product.
 struct product_stock {
@@ -45,18 +48,21 @@ struct product_stock {
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
+BAZAAR_DESCRIBE(product_stock, (change, meta, idem))
 
 /// Takes the product off sale; answers the product.
 struct product_deactivate {
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
+BAZAAR_DESCRIBE(product_deactivate, (meta, idem))
 
 /// Puts a deactivated product on sale again; answers the product.
 struct product_activate {
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
+BAZAAR_DESCRIBE(product_activate, (meta, idem))
 
 /// Reserves units for an order; answers the order's reservation (its first answer).
 struct product_reserve {
@@ -65,6 +71,7 @@ struct product_reserve {
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
+BAZAAR_DESCRIBE(product_reserve, (order_id, quantity, meta, idem))
 
 /// Gives an order's reserved units back; answers the product.
 struct product_release {
@@ -72,6 +79,7 @@ struct product_release {
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
+BAZAAR_DESCRIBE(product_release, (order_id, meta, idem))
 
 /// Turns an order's reservation into a sale; answers the product.
 struct product_commit {
@@ -79,43 +87,7 @@ struct product_commit {
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, product_get&) {
-  return f(caf::meta::type_name("bazaar.product_get"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, product_create& x) {
-  return f(caf::meta::type_name("bazaar.product_create"), x.draft, x.meta, x.idem);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, product_change& x) {
-  return f(caf::meta::type_name("bazaar.product_change"), x.update, x.meta, x.idem);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, product_stock& x) {
-  return f(caf::meta::type_name("bazaar.product_stock"), x.change, x.meta, x.idem);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, product_deactivate& x) {
-  return f(caf::meta::type_name("bazaar.product_deactivate"), x.meta, x.idem);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, product_activate& x) {
-  return f(caf::meta::type_name("bazaar.product_activate"), x.meta, x.idem);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, product_reserve& x) {
-  return f(caf::meta::type_name("bazaar.product_reserve"), x.order_id, x.quantity, x.meta, x.idem);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, product_release& x) {
-  return f(caf::meta::type_name("bazaar.product_release"), x.order_id, x.meta, x.idem);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, product_commit& x) {
-  return f(caf::meta::type_name("bazaar.product_commit"), x.order_id, x.meta, x.idem);
-}
+BAZAAR_DESCRIBE(product_commit, (order_id, meta, idem))
 
 // -- the grain -------------------------------------------------------------------------------
 
@@ -143,7 +115,7 @@ struct inventory_grain {
     return p;
   }
   static std::optional<domain::product> from_snapshot(const boost::json::value& v) {
-    return domain::product_from_json(v);
+    return domain::from_snapshot<domain::product>(v);
   }
 
   domain::product on(const domain::product& p, const product_get&) const { return p; }

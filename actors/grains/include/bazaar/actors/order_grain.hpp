@@ -24,9 +24,11 @@ struct order_create {
   domain::order_draft draft;
   runtime::command_meta meta;
 };
+BAZAAR_DESCRIBE(order_create, (draft, meta))
 
 /// Answers the order, with `exists == false` for an unknown id.
 struct order_get {};
+BAZAAR_DESCRIBE(order_get, ())
 
 /// The checkout saga's step: brings the order through each of `statuses` in turn, in one write
 /// (a status taken before changes nothing; none: no status change), recording the payment's
@@ -39,6 +41,7 @@ struct order_advance {
   std::string payment_status;
   runtime::command_meta meta;
 };
+BAZAAR_DESCRIBE(order_advance, (statuses, reason, payment_id, payment_status, meta))
 
 /// Ships a confirmed order; answers the order.
 struct order_ship {
@@ -47,6 +50,7 @@ struct order_ship {
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
+BAZAAR_DESCRIBE(order_ship, (tracking_number, meta, idem))
 
 /// Marks a shipped order delivered; answers the order.
 struct order_deliver {
@@ -54,28 +58,7 @@ struct order_deliver {
   runtime::command_meta meta;
   runtime::idempotency idem;
 };
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, order_create& x) {
-  return f(caf::meta::type_name("bazaar.order_create"), x.draft, x.meta);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, order_get&) {
-  return f(caf::meta::type_name("bazaar.order_get"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, order_advance& x) {
-  return f(caf::meta::type_name("bazaar.order_advance"), x.statuses, x.reason, x.payment_id,
-           x.payment_status, x.meta);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, order_ship& x) {
-  return f(caf::meta::type_name("bazaar.order_ship"), x.tracking_number, x.meta, x.idem);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, order_deliver& x) {
-  return f(caf::meta::type_name("bazaar.order_deliver"), x.meta, x.idem);
-}
+BAZAAR_DESCRIBE(order_deliver, (meta, idem))
 
 struct order_grain {
   static constexpr const char* type = "order";
@@ -103,7 +86,7 @@ struct order_grain {
     return o;
   }
   static std::optional<domain::order> from_snapshot(const boost::json::value& v) {
-    return domain::order_from_json(v);
+    return domain::from_snapshot<domain::order>(v);
   }
 
   domain::order on(const domain::order& o, const order_get&) const { return o; }
@@ -132,7 +115,7 @@ struct order_grain {
     std::vector<domain::order_status> steps;
     auto trial = o; // every step is checked before any is taken: a refusal changes nothing
     for (const auto& status : cmd.statuses) {
-      auto to = domain::parse_order_status(status);
+      auto to = domain::parse_enum<domain::order_status>(status);
       if (!to)
         return domain::validation_failed("status", "no order status '" + status + "'");
       if (auto bad = trial.advance(*to, cmd.reason, c.now()))

@@ -20,6 +20,7 @@ namespace bazaar::actors {
 
 /// Answers the payment.
 struct payment_get {};
+BAZAAR_DESCRIBE(payment_get, ())
 
 /// Charges the card, at most once however often asked; answers the payment as it stands then:
 /// approved or declined, or pending while the gateway has not answered (a slow gateway's
@@ -28,45 +29,13 @@ struct payment_charge {
   domain::charge_request request;
   runtime::command_meta meta;
 };
+BAZAAR_DESCRIBE(payment_charge, (request, meta))
 
 /// Refunds the payment (an approved one now, a pending one once approved); answers it.
 struct payment_refund {
   runtime::command_meta meta;
 };
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, payment_get&) {
-  return f(caf::meta::type_name("bazaar.payment_get"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, payment_charge& x) {
-  return f(caf::meta::type_name("bazaar.payment_charge"), x.request, x.meta);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, payment_refund& x) {
-  return f(caf::meta::type_name("bazaar.payment_refund"), x.meta);
-}
-
-} // namespace bazaar::actors
-
-namespace bazaar::domain {
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, charge_request& x) {
-  return f(caf::meta::type_name("bazaar.charge_request"), x.payment_id, x.order_id, x.customer_id,
-           x.amount_cents, x.currency, x.card_token);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, payment& x) {
-  return f(caf::meta::type_name("bazaar.payment"), x.payment_id, x.order_id, x.customer_id,
-           x.amount_cents, x.currency, x.card_token, x.status, x.charges, x.refund_requested,
-           x.reason, x.created_at, x.updated_at, x.version, x.correlation_id);
-}
-
-} // namespace bazaar::domain
-
-namespace bazaar::actors {
+BAZAAR_DESCRIBE(payment_refund, (meta))
 
 struct payment_grain {
   static constexpr const char* type = "payment";
@@ -93,7 +62,7 @@ struct payment_grain {
     return p;
   }
   static std::optional<domain::payment> from_snapshot(const boost::json::value& v) {
-    return domain::payment_from_json(v);
+    return domain::from_snapshot<domain::payment>(v);
   }
   /// The correlation id a slow gateway's answer (a reminder) carries on.
   static std::string correlation_of(const domain::payment& p) { return p.correlation_id; }

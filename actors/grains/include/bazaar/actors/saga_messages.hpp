@@ -29,6 +29,7 @@ struct checkout_begin {
   std::int64_t created_at = 0;
   runtime::command_meta meta;
 };
+BAZAAR_DESCRIBE(checkout_begin, (start, created_at, meta))
 
 /// The payment of the saga's order was decided after its charge was answered `pending` (a
 /// slow gateway): the saga asks the payment again and goes on.
@@ -37,28 +38,6 @@ struct checkout_payment_decided {
   std::string order_id;
   runtime::command_meta meta;
 };
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, checkout_begin& x) {
-  return f(caf::meta::type_name("bazaar.checkout_begin"), x.start, x.created_at, x.meta);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, checkout_payment_decided& x) {
-  return f(caf::meta::type_name("bazaar.checkout_payment_decided"), x.order_id, x.meta);
-}
+BAZAAR_DESCRIBE(checkout_payment_decided, (order_id, meta))
 
 } // namespace bazaar::actors
-
-namespace bazaar::domain {
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, checkout_line& x) {
-  return f(caf::meta::type_name("bazaar.checkout_line"), x.sku, x.quantity, x.state);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, checkout_start& x) {
-  return f(caf::meta::type_name("bazaar.checkout_start"), x.order_id, x.customer_id, x.lines,
-           x.amount_cents, x.currency, x.card_token);
-}
-
-} // namespace bazaar::domain

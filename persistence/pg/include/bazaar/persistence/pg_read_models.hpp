@@ -5,8 +5,8 @@
 /// database. At most `max_queued` queries wait; past it, and whenever the database fails, a
 /// query answers nullopt (unavailable) at once.
 
+#include "bazaar/domain/read_side.hpp"
 #include "bazaar/persistence/pg.hpp"
-#include "bazaar/persistence/read_models.hpp"
 
 #include <condition_variable>
 #include <deque>
@@ -15,7 +15,7 @@
 
 namespace bazaar::persistence {
 
-class pg_read_models final : public read_models {
+class pg_read_models final : public domain::read_models {
  public:
   struct options {
     /// Query threads (one connection each).
@@ -37,16 +37,17 @@ class pg_read_models final : public read_models {
   /// threads; later queries answer nullopt at once. Idempotent.
   void stop();
 
-  void products(product_query query, callback<product_page> done) override;
-  void categories(callback<std::vector<category_count>> done) override;
-  void orders(order_query query, callback<std::vector<order_summary>> done) override;
+  void products(domain::product_query query, callback<domain::product_page> done) override;
+  void categories(callback<std::vector<domain::category_count>> done) override;
+  void orders(domain::order_query query,
+              callback<std::vector<domain::order_summary>> done) override;
   void notifications(std::string customer_id, std::size_t limit,
-                     callback<std::vector<notification_view>> done) override;
+                     callback<std::vector<domain::notification_view>> done) override;
   void sales(std::optional<std::int64_t> from_ms, std::optional<std::int64_t> to_ms,
-             callback<sales_report> done) override;
-  void outbox(callback<outbox_status> done) override;
+             callback<domain::sales_report> done) override;
+  void outbox(callback<domain::outbox_status> done) override;
   void stuck_sagas(std::int64_t stuck_ms, std::size_t limit,
-                   callback<std::vector<saga_view>> done) override;
+                   callback<std::vector<domain::saga_view>> done) override;
 
  private:
   /// A query: runs on the connection, or is told the store is unavailable (nullptr); false when

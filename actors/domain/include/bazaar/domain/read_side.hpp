@@ -1,11 +1,13 @@
 #pragma once
 
-/// The read side as the HTTP routes query it (docs/API.md "Catalog", "Orders", "Reports and
-/// notifications"): the projections the Kafka projector keeps (catalog, order summaries,
+/// The shop's read side as the HTTP routes query it (docs/API.md "Catalog", "Orders", "Reports
+/// and notifications"): the projections the Kafka projector keeps (catalog, order summaries,
 /// notifications, sales), eventually consistent with the grains. Asynchronous: every query
 /// answers exactly once through its callback, on a query thread (or at once), with nullopt
-/// when the store is unavailable. No SQL here; the PostgreSQL implementation is
-/// pg_read_models (bazaar_pg).
+/// when the store is unavailable. An interface the gateway reads through; the PostgreSQL
+/// implementation is persistence's pg_read_models (bazaar_pg).
+
+#include "bazaar/domain/product.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -13,22 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace bazaar::persistence {
-
-/// A product of the catalog projection (docs/API.md `product`; available = stock - reserved).
-struct product_view {
-  std::string sku;
-  std::string name;
-  std::string description;
-  std::string category;
-  std::int64_t price_cents = 0;
-  std::string currency = "USD";
-  bool active = true;
-  std::int64_t stock = 0;
-  std::int64_t reserved = 0;
-  std::int64_t low_stock_threshold = 0;
-  std::uint64_t version = 0;
-};
+namespace bazaar::domain {
 
 /// A search of active products. Every filter is optional (empty / nullopt: none).
 struct product_query {
@@ -44,7 +31,8 @@ struct product_query {
 };
 
 struct product_page {
-  std::vector<product_view> items;
+  /// As the catalog projection has them: every field of the product but its reservations.
+  std::vector<product> items;
   /// Products that match, over all pages.
   std::int64_t total = 0;
 };
@@ -175,4 +163,4 @@ class read_models {
                            callback<std::vector<saga_view>> done) = 0;
 };
 
-} // namespace bazaar::persistence
+} // namespace bazaar::domain
