@@ -602,7 +602,7 @@ TEST_CASE("a node frozen (SIGSTOP) past the failure timeout cannot commit with i
   }
 }
 
-TEST_CASE("a rolling restart of all three nodes under basket load (SIGTERM, one at a time); "
+TEST_CASE("a rolling restart of all three nodes under basket load (SIGTERM, one at a time), "
           "every request is answered, retried at most on another node, nothing lost") {
   cluster_fixture cluster;
   cluster.create_product("r-sku", 100000);
@@ -746,7 +746,7 @@ TEST_CASE("checkout sagas whose node dies midway complete on the other nodes, an
   checkouts_through_a_kill(cluster, skus, 30, 120, 40);
 }
 
-TEST_CASE("the node that owns the inventory grains being reserved is killed mid-reservation; "
+TEST_CASE("the node that owns the inventory grains being reserved is killed mid-reservation, "
           "every order ends, stock conserved, one charge per paid order") {
   cluster_fixture cluster;
   // Products whose inventory grain lives on node-1 (placement hashes the key over the
@@ -768,7 +768,7 @@ TEST_CASE("the node that owns the inventory grains being reserved is killed mid-
   checkouts_through_a_kill(cluster, skus, 30, 90, 30);
 }
 
-TEST_CASE("the node that owns sagas between their reservation and their payment is killed; "
+TEST_CASE("the node that owns sagas between their reservation and their payment is killed, "
           "the sagas end on the other nodes, stock conserved, one charge per paid order") {
   // A gateway that answers after 12 s (within the 30 s payment timeout): every saga reserves,
   // asks for the payment and writes itself `paying` to wait for it; 12 s leaves a loaded

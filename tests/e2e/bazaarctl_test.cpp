@@ -227,7 +227,7 @@ TEST_CASE("bazaarctl lists a dead letter with its error and replays it to its so
 }
 
 TEST_CASE("bazaarctl says in one line why it failed: exit 1 for an unreachable node or a refused "
-          "token, 2 for a usage error; every command has --help") {
+          "token, 2 for a usage error, every command has --help") {
   operated_node n;
   // Kafka's lag, as the brokers hold it, for the bridge and each projection.
   auto k = n.ctl_json({"kafka"});

@@ -170,7 +170,7 @@ TEST_CASE("a cancellation is streamed with its reason and ends the stream") {
   CHECK(s.closes());
 }
 
-TEST_CASE("another customer's order, an unknown order and a malformed id are all 404; an admin "
+TEST_CASE("another customer's order, an unknown order and a malformed id are all 404, an admin "
           "may stream any order") {
   auto node = start_node();
   create_order(*node, "ord-x1", "carol");

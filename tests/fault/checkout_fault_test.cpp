@@ -176,7 +176,7 @@ TEST_CASE("a node killed in the middle of 200 checkouts finishes every saga afte
 }
 
 TEST_CASE("with the embedded Kafka, which a killed node takes with it, what was published but "
-          "not consumed is published again after the restart; every saga ends, stock conserved") {
+          "not consumed is published again after the restart, every saga ends, stock conserved") {
   killed_mid_checkouts(node_settings(""));
 }
 

@@ -265,7 +265,7 @@ TEST_CASE("a --set override beats the environment, the file and the defaults") {
   CHECK(options.http.host == "127.0.0.1"); // default
 }
 
-TEST_CASE("the development defaults listen on loopback; beyond it the public secret is refused") {
+TEST_CASE("the development defaults listen on loopback, beyond it the public secret is refused") {
   CHECK(load_ok({}).http.host == "127.0.0.1");
   CHECK_FALSE(cfg::check_exposure(load_ok({})));
   for (const char* host : {"127.0.0.1", "127.0.0.2", "::1", "localhost"})
@@ -719,7 +719,7 @@ TEST_CASE("a malformed route is refused naming its key") {
   CHECK_THAT(env.message, Catch::Contains("BAZAAR_KAFKA_ROUTES_ORDER_CREATED_GRAIN_TYPE"));
 }
 
-TEST_CASE("with the grains transport the routes to the checkout saga are off; with kafka they "
+TEST_CASE("with the grains transport the routes to the checkout saga are off, with kafka they "
           "stay as configured") {
   auto grains = load_ok(with_sets({}));
   CHECK(grains.saga.transport == "grains");

@@ -172,7 +172,7 @@ TEST_CASE("a product draft is validated field by field") {
   CHECK(field_of(stock) == "stock");
 }
 
-TEST_CASE("a product is created once; a second create is a conflict") {
+TEST_CASE("a product is created once, a second create is a conflict") {
   product p;
   product_draft d{"SKU-1", "Mug", "", "kitchen", 100, "USD", 5, 1};
   REQUIRE_FALSE(p.create(d, 7));

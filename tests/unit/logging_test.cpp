@@ -188,7 +188,7 @@ TEST_CASE("a password in a PostgreSQL URL or connection string is masked in ever
   CHECK(runtime::password_in("host=db password=abc user=x") == "abc");
 }
 
-TEST_CASE("a secret added to the log is masked wherever it appears; one too short is not") {
+TEST_CASE("a secret added to the log is masked wherever it appears, one too short is not") {
   runtime::add_log_secret("jwt-secret-for-the-log-test");
   runtime::add_log_secret("short");
   CHECK(runtime::redact_secrets("token signed with jwt-secret-for-the-log-test, "
@@ -339,7 +339,7 @@ TEST_CASE("a full queue drops new lines without waiting, counts them by level, k
   CHECK(sink->dropped()[lv::info] == 1);
 }
 
-TEST_CASE("stopping the asynchronous sink writes out every queued line; later lines are "
+TEST_CASE("stopping the asynchronous sink writes out every queued line, later lines are "
           "written by their own thread, and a stuck writer does not hold the stop forever") {
   SECTION("stop writes everything") {
     held_writer out;
