@@ -309,6 +309,9 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
   routes_ctx.grains = &d.host->client();
   routes_ctx.history = d.history.get();
   routes_ctx.read_models = d.read_models.get();
+  for (const auto& e : extensions)
+    if (e.add_routes)
+      routes_ctx.more_routes.push_back(e.add_routes);
   admin_parts admin;
   admin.grains = d.grain_admin.get();
   admin.kafka = d.kafka_admin.get();

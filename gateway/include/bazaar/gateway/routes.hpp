@@ -36,10 +36,13 @@ struct route_context {
   /// The runtime administration routes' answers (admin_routes.hpp).
   admin_hooks admin;
   /// The body of GET /metrics (Prometheus text format); null: 404.
-  std::function<std::string()> metrics;
+  std::function<std::string()>
+      metrics; /// Routes of grain types the node hosts beyond the shop's (bazaar::grain_extension).
+  std::vector<std::function<void(router&, runtime::grain_client&)>> more_routes;
 };
 
-/// Builds the router: health, catalog, basket, checkout, order and admin routes.
+/// Builds the router: health, catalog, basket, checkout, order and admin routes, then
+/// `more_routes`.
 std::shared_ptr<router> make_routes(route_context context);
 
 } // namespace bazaar::gateway
