@@ -37,7 +37,7 @@ struct record_state {
   std::string event_id;
   std::string event_type;
   runtime::command_meta meta; ///< the envelope's metadata: correlation_id, user_id
-  std::string order_id;       ///< for log lines: data.order_id
+  std::string subject;        ///< for log lines: subject_in of the data
   std::string detail;         ///< for log lines: the event described (step_log.hpp)
   int attempts = 0;
   std::string last_error;
@@ -214,7 +214,7 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
         r.meta.user_id = std::string(u->get_string());
     }
     if (data != nullptr && data->is_object()) {
-      r.order_id = runtime::order_id_in(data->get_object());
+      r.subject = runtime::subject_in(data->get_object());
       r.detail = runtime::describe_event(r.event_type, data->get_object());
     }
     std::string key = r.key;
@@ -253,10 +253,10 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
   /// Sends `r` to its grain; false when the grain client refused it (too many in flight).
   bool dispatch(const record_ptr& r, bool chained) {
     runtime::log_scope logged{
-        runtime::log_context{r->meta.correlation_id, r->target.type, r->target.key, r->order_id}};
+        runtime::log_context{r->meta.correlation_id, r->target.type, r->target.key, r->subject}};
     ++r->attempts;
     runtime::kafka_record msg{r->topic, r->partition, r->offset, r->event_id, r->event_type,
-                              r->value, chained,      r->meta,   r->order_id, r->detail};
+                              r->value, chained,      r->meta,   r->subject,  r->detail};
     std::weak_ptr<impl> weak = shared_from_this();
     r->sent_at = std::chrono::steady_clock::now();
     return grains.ask<bool>(r->target, std::move(msg), [weak, r](caf::expected<bool> ok) {
@@ -323,7 +323,7 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
         auto r = line.waiting.front();
         line.waiting.pop_front();
         runtime::log_scope logged{runtime::log_context{r->meta.correlation_id, r->target.type,
-                                                       r->target.key, r->order_id}};
+                                                       r->target.key, r->subject}};
         spdlog::warn("Kafka bridge: {}@{}:{} failed {} times ({}); to the DLQ", r->topic,
                      r->partition, r->offset, r->attempts, r->last_error);
         dead_letter(r, r->last_error);
@@ -335,7 +335,7 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
 
   void dead_letter(const record_ptr& r, const std::string& error) {
     runtime::log_scope logged{
-        runtime::log_context{r->meta.correlation_id, r->target.type, r->target.key, r->order_id}};
+        runtime::log_context{r->meta.correlation_id, r->target.type, r->target.key, r->subject}};
     r->last_error = error;
     auto id = next_dead_letter++;
     dead_letter_pending[id] = r;

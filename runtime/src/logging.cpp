@@ -207,7 +207,7 @@ void append_time(spdlog::memory_buf_t& dest, const spdlog::details::log_msg& msg
 }
 
 /// {"time":"...Z","level":"info","node":"n1","logger":"bazaar","thread":123,"msg":"...",
-///  "correlation_id":"...","grain":"type/key","order_id":"..."}
+///  "correlation_id":"...","grain":"type/key","<subject>":"..."}
 class json_formatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
@@ -240,9 +240,11 @@ class json_formatter final : public spdlog::formatter {
       append_escaped(dest, cx.grain_key);
       dest.append(std::string_view{"\""});
     }
-    if (!cx.order_id.empty()) {
-      dest.append(std::string_view{",\"order_id\":\""});
-      append_escaped(dest, cx.order_id);
+    if (!cx.subject.empty() && !log_subject().empty()) {
+      dest.append(std::string_view{",\""});
+      append_escaped(dest, log_subject());
+      dest.append(std::string_view{"\":\""});
+      append_escaped(dest, cx.subject);
       dest.append(std::string_view{"\""});
     }
     dest.append(std::string_view{"}\n"});
@@ -256,7 +258,7 @@ class json_formatter final : public spdlog::formatter {
   std::string scratch_; ///< a masked message (the sink formats under its lock)
 };
 
-/// 2025-01-01T10:00:00.000Z info [node] message correlation_id=... grain=... order_id=...
+/// 2025-01-01T10:00:00.000Z info [node] message correlation_id=... grain=... <subject>=...
 class text_formatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
@@ -284,8 +286,8 @@ class text_formatter final : public spdlog::formatter {
       dest.push_back('/');
       dest.append(cx.grain_key);
     }
-    if (!cx.order_id.empty())
-      field("order_id", cx.order_id);
+    if (!cx.subject.empty() && !log_subject().empty())
+      field(log_subject(), cx.subject);
     dest.push_back('\n');
   }
 
@@ -608,6 +610,24 @@ std::array<std::uint64_t, 6> log_lines_dropped() noexcept {
 
 void set_log_node(std::string node) {
   std::atomic_store(&node_name, std::make_shared<const std::string>(std::move(node)));
+}
+
+namespace {
+
+std::string& subject_key() {
+  static std::string key;
+  return key;
+}
+
+} // namespace
+
+void set_log_subject(std::string key) {
+  if (subject_key() != key) // a second node in the process names the same: nothing to write
+    subject_key() = std::move(key);
+}
+
+const std::string& log_subject() {
+  return subject_key();
 }
 
 void add_log_secret(std::string secret) {

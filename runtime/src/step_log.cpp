@@ -1,5 +1,7 @@
 #include "bazaar/runtime/step_log.hpp"
 
+#include "bazaar/runtime/logging.hpp"
+
 #include <boost/json.hpp>
 
 #include <cxxabi.h>
@@ -27,14 +29,17 @@ std::string describe_event(std::string_view event_type, const boost::json::objec
   return out;
 }
 
-std::string order_id_in(const boost::json::object& data) {
-  const auto* v = data.if_contains("order_id");
+std::string subject_in(const boost::json::object& data) {
+  const auto& key = log_subject();
+  if (key.empty())
+    return {};
+  const auto* v = data.if_contains(key);
   if (v == nullptr || !v->is_string())
     return {};
   return std::string(v->get_string());
 }
 
-std::string describe_envelope(std::string_view envelope, std::string& order_id) {
+std::string describe_envelope(std::string_view envelope, std::string& subject) {
   boost::system::error_code ec;
   auto v = boost::json::parse(envelope, ec);
   if (ec || !v.is_object())
@@ -45,8 +50,8 @@ std::string describe_envelope(std::string_view envelope, std::string& order_id) 
   std::string name = type != nullptr && type->is_string() ? std::string(type->get_string()) : "?";
   if (data == nullptr || !data->is_object())
     return name;
-  if (order_id.empty())
-    order_id = order_id_in(data->get_object());
+  if (subject.empty())
+    subject = subject_in(data->get_object());
   return describe_event(name, data->get_object());
 }
 

@@ -9,6 +9,8 @@ the include directories of the checkout):
     persistence/pg and is linked PRIVATE where it is used;
   - no header of the domain (actors/domain/include) reaches CAF, libpqxx, Pistache or the
     runtime: the rules know no actor, SQL or HTTP;
+  - no code of the runtime (runtime/, comments aside) names the shop's orders (order_id,
+    order_status, order_grain, ...) or its domain: the runtime knows grains, not what they are;
   - no file of the gateway (headers and sources) includes a persistence header itself: it
     reads the read side through the interface bazaar/domain/read_side.hpp (the runtime's own
     storage interfaces, which its headers include, are the runtime's business).
@@ -85,12 +87,34 @@ def first_violation(header, dirs, system_bad, project_bad, transitive, cache):
     return None
 
 
+# Code (comments cut off) of these directories must not match: the runtime names no order.
+NAMES = [("runtime", re.compile(r"\border_\w+|\borders?\b|\bdomain::|bazaar/domain/|bazaar/actors/"),
+          "the runtime names no order and knows no domain")]
+
+
+def code_lines(path):
+    """The lines of a source file with // comments cut off (a string holding // is cut too:
+    that only makes the check see less)."""
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            yield number, line.split("//", 1)[0]
+
+
 def main():
     root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
     dirs = include_dirs(root)
     cache = {}
     problems = []
     checked = 0
+    for top, forbidden, why in NAMES:
+        for ext in ("hpp", "cpp"):
+            for path in sorted(glob.glob(os.path.join(root, top, "**", "*." + ext), recursive=True)):
+                checked += 1
+                for number, code in code_lines(path):
+                    m = forbidden.search(code)
+                    if m:
+                        problems.append(f"{os.path.relpath(path, root)}:{number}: {why}, but it "
+                                        f"says {m.group(0)}")
     for tops, system_bad, project_bad, transitive, why in RULES:
         for top in tops:
             files = glob.glob(os.path.join(root, top, "**", "*.hpp"), recursive=True)

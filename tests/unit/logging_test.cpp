@@ -30,6 +30,7 @@ std::shared_ptr<spdlog::logger> string_logger(std::ostringstream& out, const std
   auto logger = std::make_shared<spdlog::logger>("test", sink);
   logger->set_formatter(runtime::make_log_formatter(format));
   logger->set_level(spdlog::level::trace);
+  runtime::set_log_subject("order_id"); // as the shop's node names its log subject
   return logger;
 }
 
@@ -95,6 +96,7 @@ std::shared_ptr<spdlog::logger> logger_on(std::shared_ptr<runtime::async_line_si
   auto logger = std::make_shared<spdlog::logger>("test", std::move(sink));
   logger->set_formatter(runtime::make_log_formatter(format));
   logger->set_level(spdlog::level::trace);
+  runtime::set_log_subject("order_id"); // as the shop's node names its log subject
   return logger;
 }
 
@@ -420,4 +422,25 @@ TEST_CASE("setup_logging queues the node's lines for stderr, and shutdown_loggin
   }
   CHECK(dropped == std::array<std::uint64_t, 6>{});
   CHECK(runtime::log_lines_dropped() == std::array<std::uint64_t, 6>{}); // synchronous now
+}
+
+TEST_CASE("the log subject's key is the one the application names, and none when it names none") {
+  std::ostringstream out;
+  auto logger = string_logger(out, "json");
+  std::string cid = "corr-s", type = "shipment", key = "shp-1";
+  {
+    runtime::set_log_subject("shipment_id");
+    runtime::log_scope scope{runtime::log_context{cid, type, key, key}};
+    logger->info("named");
+    runtime::set_log_subject("");
+    logger->info("unnamed");
+  }
+  runtime::set_log_subject("order_id");
+  auto lines = json_lines(out.str());
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0].at("shipment_id") == "shp-1");
+  CHECK_FALSE(lines[0].contains("order_id"));
+  CHECK_FALSE(lines[1].contains("shipment_id"));
+  CHECK_FALSE(lines[1].contains("order_id"));
+  CHECK(lines[1].at("grain") == "shipment/shp-1");
 }

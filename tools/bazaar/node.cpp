@@ -5,6 +5,7 @@
 #include "bazaar/actors/registry.hpp"
 #include "bazaar/config/loader.hpp"
 #include "bazaar/core/time.hpp"
+#include "bazaar/domain/events.hpp"
 #include "bazaar/gateway/http_server.hpp"
 #include "bazaar/gateway/routes.hpp"
 #include "bazaar/kafka/bridge.hpp"
@@ -194,6 +195,7 @@ node::node(config::node_options opts, std::vector<grain_extension> extensions)
   config::apply_saga_transport(d.opts);
   // Log lines name the node and never show its secrets (runtime/logging.hpp).
   runtime::set_log_node(node_name(d.opts));
+  runtime::set_log_subject(domain::events::log_subject);
   runtime::add_log_secret(d.opts.auth.jwt_secret);
   runtime::add_log_secret(runtime::password_in(d.opts.postgres.url));
   // Checked before anything starts: a bad route is a configuration error.

@@ -32,8 +32,8 @@
 /// envelope has none) takes the one `G::correlation_of(state)` gives, when G defines it (a saga
 /// remembers the correlation id it started with, so that its timeouts' events carry it).
 /// Every command is logged once its outcome is known (step_log.hpp), with its correlation id,
-/// the grain and the order id where known. A definition object carries the type's settings;
-/// one is shared by every activation of the type.
+/// the grain and its subject (logging.hpp) where known. A definition object carries the type's
+/// settings; one is shared by every activation of the type.
 
 #include "bazaar/runtime/command.hpp"
 #include "bazaar/runtime/grain_stub.hpp"
@@ -111,12 +111,12 @@ struct has_correlation_of<
     G, std::void_t<decltype(G::correlation_of(std::declval<const typename G::state&>()))>>
     : std::true_type {};
 
-/// The log context of the command being handled: its correlation id, the grain, the order id.
+/// The log context of the command being handled: its correlation id, the grain, the subject.
 template <class G>
 log_context context_of(durable_grain_actor<G>* self) {
   auto& st = self->state;
   return log_context{st.current->meta().correlation_id, st.ctx.id.type, st.ctx.id.key,
-                     st.note.order_id};
+                     st.note.subject};
 }
 
 /// Logs the refusal of the command being handled, if its level is logged.
@@ -134,26 +134,26 @@ waiter<T> logged(durable_grain_actor<G>* self, waiter<T> w) {
   auto& st = self->state;
   if (!st.note.on)
     return w;
-  std::string order_id = st.note.order_id;
+  std::string subject = st.note.subject;
   std::string events;
   for (const auto& e : st.d->staged_events()) {
     events += events.empty() ? ": emits " : ", ";
-    events += describe_envelope(e.envelope, order_id);
+    events += describe_envelope(e.envelope, subject);
   }
   struct line {
     spdlog::level::level_enum level;
     std::string text;
     std::string correlation_id;
     grain_id grain;
-    std::string order_id;
+    std::string subject;
     void write(std::string_view outcome) const {
-      log_scope scope{log_context{correlation_id, grain.type, grain.key, order_id}};
+      log_scope scope{log_context{correlation_id, grain.type, grain.key, subject}};
       spdlog::log(level, "{}{}", text, outcome);
     }
   };
   auto l = std::make_shared<line>(line{st.note.level, "handled " + st.note.what + events,
                                        st.current->meta().correlation_id, st.ctx.id,
-                                       std::move(order_id)});
+                                       std::move(subject)});
   return waiter<T>{[l, ok = std::move(w.ok)](const T& s) {
                      l->write("");
                      ok(s);
@@ -164,9 +164,9 @@ waiter<T> logged(durable_grain_actor<G>* self, waiter<T> w) {
                    }};
 }
 
-/// After a message to a grain whose state was never stored (an unknown product or order, read
-/// or refused): asks itself to leave once the messages already queued are handled, unless a
-/// write or an observer comes first (lifecycle's if_never_stored).
+/// After a message to a grain whose state was never stored (an unknown key, read or refused): asks
+/// itself to leave once the messages already queued are handled, unless a write or an observer
+/// comes first (lifecycle's if_never_stored).
 template <class G>
 void leave_if_unborn(durable_grain_actor<G>* self) {
   auto& st = self->state;
@@ -323,9 +323,9 @@ caf::result<Reply> handle(durable_grain_actor<G>* self, const G& def, const Msg&
     if (note.on)
       note.what = step_name(msg);
     if constexpr (std::is_same<Msg, kafka_record>::value)
-      note.order_id = msg.order_id;
+      note.subject = msg.subject;
     else
-      note.order_id.clear();
+      note.subject.clear();
     st.current = std::make_unique<command<typename G::state>>(d, std::move(meta), self, st.refs);
     auto& cx = *st.current;
     log_scope scope{context_of(self)};

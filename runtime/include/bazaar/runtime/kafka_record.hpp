@@ -33,16 +33,16 @@ struct kafka_record {
   /// Who caused the event: the envelope's metadata.correlation_id and user_id. The events the
   /// grain emits while handling the record carry them on (through Kafka to the next grain).
   command_meta meta{};
-  /// For log lines: the envelope's data.order_id ("" if none), and the event described by its
-  /// type and its data's type/status/to/reason (step_log.hpp).
-  std::string order_id{};
+  /// For log lines: the envelope's subject (subject_in of its data, "" if none), and the event
+  /// described by its type and its data's type/status/to/reason (step_log.hpp).
+  std::string subject{};
   std::string detail{};
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kafka_record& x) {
   return f(caf::meta::type_name("bazaar.kafka_record"), x.topic, x.partition, x.offset, x.event_id,
-           x.event_type, x.envelope, x.chained, x.meta, x.order_id, x.detail);
+           x.event_type, x.envelope, x.chained, x.meta, x.subject, x.detail);
 }
 
 } // namespace bazaar::runtime

@@ -4,7 +4,8 @@
 ///
 /// A JSON line has `time`, `level`, `node`, `logger`, `thread` and `msg`, and, when the thread
 /// that writes it works for a request, a grain command or a Kafka record (a log_scope is set),
-/// `correlation_id`, `grain` (type/key) and `order_id` where they are known. Secrets never
+/// `correlation_id`, `grain` (type/key) and the subject (set_log_subject: the shop's
+/// `order_id`) where they are known. Secrets never
 /// reach a line: the password of a PostgreSQL URL (postgres://user:***@...) or of a
 /// `password=` pair is masked in every message, and so is every string given to
 /// add_log_secret (the JWT secret).
@@ -74,14 +75,22 @@ struct log_context {
   std::string_view correlation_id;
   std::string_view grain_type; ///< with grain_key: `grain` = "type/key"
   std::string_view grain_key;
-  std::string_view order_id;
+  /// What the work is about, under the key set_log_subject names (the shop: an order id).
+  std::string_view subject;
 };
+
+/// Names the log subject: the field of an event's data that says what a step is about, and the
+/// key its value has in log lines (the shop: "order_id"). "" (the default): none. Set once,
+/// before logging starts.
+void set_log_subject(std::string key);
+/// The log subject's key ("" when none).
+const std::string& log_subject();
 
 /// A spdlog sink that keeps writing off the threads that log.
 ///
 /// Why a sink of our own and not spdlog's async_logger: the async_logger formats on its pool
 /// thread, where the log_scope of the thread that logged (a thread-local of string views) is
-/// gone, so `correlation_id`, `grain` and `order_id` would be lost or wrong, and the views
+/// gone, so `correlation_id`, `grain` and the subject would be lost or wrong, and the views
 /// could dangle; and spdlog 1.10 only offers `block` (a grain would wait for stderr) or
 /// `overrun_oldest` (a warning is dropped as readily as a debug line) when its queue is full.
 /// Here the formatter runs on the logging thread (a clone per thread, as spdlog's formatters

@@ -27,14 +27,15 @@ namespace bazaar::runtime {
 /// `event_type(type=…, status=…, to=…, reason=…)` with the fields `data` has (as strings).
 std::string describe_event(std::string_view event_type, const boost::json::object& data);
 
-/// data.order_id when it is a string, else "".
-std::string order_id_in(const boost::json::object& data);
+/// The field of `data` that names the log subject (logging.hpp, set_log_subject) when it is a
+/// string, else "".
+std::string subject_in(const boost::json::object& data);
 
-/// An event envelope (JSON text) described as describe_event does; `order_id` gets its
-/// data.order_id unless it has one already.
-std::string describe_envelope(std::string_view envelope, std::string& order_id);
+/// An event envelope (JSON text) described as describe_event does; `subject` gets the
+/// envelope's subject (subject_in of its data) unless it has one already.
+std::string describe_envelope(std::string_view envelope, std::string& subject);
 
-/// The unqualified name of a C++ type (`order_advance`), for log lines.
+/// The unqualified name of a C++ type (`basket_add`), for log lines.
 std::string type_name_of(const std::type_info& t);
 
 namespace detail {
@@ -77,7 +78,7 @@ struct step_note {
   bool on = false;
   spdlog::level::level_enum level = spdlog::level::debug;
   std::string what;
-  std::string order_id; ///< known from the message (a record's data.order_id)
+  std::string subject; ///< known from the message (a record's subject: subject_in of its data)
 };
 
 } // namespace bazaar::runtime

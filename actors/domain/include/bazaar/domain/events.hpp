@@ -63,4 +63,8 @@ inline const kind* find(std::string_view name) {
   return nullptr;
 }
 
+/// The field of the shop's event data that says which order a step is about. Log lines carry
+/// it under this key (the node names it the runtime's log subject: runtime::set_log_subject).
+inline constexpr const char* log_subject = "order_id";
+
 } // namespace bazaar::domain::events
