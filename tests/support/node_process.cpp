@@ -3,6 +3,7 @@
 #include "http_client.hpp"
 #include "pg_schema.hpp"
 
+#include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
 #include <netinet/in.h>
@@ -89,13 +90,19 @@ process_exit run_until_exit(const std::string& binary, std::string schema,
   return result;
 }
 
+/// The nodes' log level: warn, or BAZAAR_TEST_LOG_LEVEL (e.g. info, to see why a test failed).
+static std::string log_level() {
+  const char* level = std::getenv("BAZAAR_TEST_LOG_LEVEL");
+  return level != nullptr && *level != '\0' ? level : "warn";
+}
+
 node_process::node_process(std::string schema, std::vector<std::string> sets,
                            std::chrono::milliseconds ready_within, std::string binary,
                            std::string output_file)
     : port_(free_port()) {
   std::vector<std::string> args{binary, "serve"};
   sets.insert(sets.begin(), {"http.host=127.0.0.1", "http.port=" + std::to_string(port_),
-                             "postgres.schema=" + schema, "log.level=warn"});
+                             "postgres.schema=" + schema, "log.level=" + log_level()});
   for (auto& s : sets) {
     args.push_back("--set");
     args.push_back(s);

@@ -27,6 +27,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <thread>
 #include <unistd.h>
 
 namespace bazaar {
@@ -490,30 +491,52 @@ void node::stop() {
   if (d.stopped)
     return;
   d.stopped = true;
+  // Each stage's time goes into the last line, so that a slow shutdown says where it waited.
+  std::string stages;
+  auto t = std::chrono::steady_clock::now();
+  auto took = [&](const char* stage) {
+    auto now = std::chrono::steady_clock::now();
+    stages += fmt::format("{}{} {} ms", stages.empty() ? "" : ", ", stage,
+                          std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count());
+    t = now;
+  };
   if (d.started) {
     spdlog::info("node stopping: draining {} requests in flight", d.http->inflight());
     d.http->drain(std::chrono::milliseconds{d.opts.http.request_timeout_ms});
+    took("drain");
   }
-  // Commits what grains handled and leaves the group while the grains still run.
+  // The bridge commits what grains handled and leaves its group while the grains still run;
+  // the projector commits what it applied and leaves its groups. Each close can wait for a
+  // group's rebalance (about kafka.session_timeout_ms on the embedded Kafka), so the two
+  // leave at once rather than one after the other.
+  std::thread projector_leaves;
+  if (d.projector)
+    projector_leaves = std::thread([&d] { d.projector->stop(); });
   if (d.bridge)
     d.bridge->stop();
-  if (d.projector)
-    d.projector->stop(); // commits what it applied and leaves its groups
+  if (projector_leaves.joinable())
+    projector_leaves.join();
+  took("consumers");
   d.reminders->stop();
   // Grains answer their last writes and quit while storage still runs; meanwhile the router
   // tells other nodes' calls to go elsewhere, and once the grains are persisted the node
   // leaves the cluster and the others take them over at once.
   d.host->stop(std::chrono::milliseconds{2000});
+  took("grains");
   if (d.cluster)
     d.cluster->stop();
+  took("cluster");
   d.http->stop();
+  took("http");
   d.kafka_admin.reset(); // answers what still waits
   if (d.read_models)
     d.read_models->stop();
   if (d.pg)
     d.pg->stop();
+  took("storage");
   if (d.relay)
     d.relay->stop(); // publishes what the last commits added, then stops
+  took("relay");
   d.relay.reset();
   d.bridge.reset();
   d.projector.reset();
@@ -525,8 +548,9 @@ void node::stop() {
   d.host.reset();
   d.system.reset();
   d.embedded.reset();
+  took("the rest");
   if (d.started)
-    spdlog::info("node stopped");
+    spdlog::info("node stopped ({})", stages);
 }
 
 std::uint16_t node::http_port() const {
