@@ -67,7 +67,6 @@ void upgrade_snapshot(json::object& o, const order*) {
   auto steps = o.find("timeline");
   if (stamps == o.end())
     return;
-  o["exists"] = true;
   json::array timeline;
   if (steps != o.end() && steps->value().is_array() && stamps->value().is_array() &&
       steps->value().get_array().size() == stamps->value().get_array().size()) {
@@ -83,6 +82,7 @@ void upgrade_snapshot(json::object& o, const order*) {
   }
   o.erase("timeline_ms");
   o.erase("payment"); // the API's payment object; payment_id and payment_status are kept
+  o["exists"] = true; // last: adding a key may move the others (the iterators above)
 }
 
 } // namespace bazaar::domain
