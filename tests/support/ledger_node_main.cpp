@@ -7,15 +7,5 @@
 #include "support/ledger_grain.hpp"
 
 int main(int argc, char** argv) {
-  bazaar::grain_extension ledger;
-  ledger.register_types = [](caf::actor_system_config& cfg) {
-    bazaar::runtime::register_interface<bazaar::test::ledger_grain::interface>(cfg);
-  };
-  ledger.register_grains = [](bazaar::runtime::catalog& grains,
-                              const bazaar::runtime::grain_services& services) {
-    bazaar::test::register_ledger(grains, services);
-  };
-  ledger.types = {{bazaar::test::ledger_grain::type,
-                   bazaar::handles_kafka_records<bazaar::test::ledger_grain>}};
-  return bazaar::run_cli(argc, argv, {std::move(ledger)});
+  return bazaar::run_cli(argc, argv, {bazaar::grain_extension_of(bazaar::test::ledger_grain{})});
 }

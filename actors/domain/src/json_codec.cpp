@@ -43,16 +43,19 @@ void move_key(json::object& o, std::string_view from, std::string_view to) {
 // The old forms had `updated_at_ms` (basket, product) or `timeline_ms` (order) beside the API's
 // text timestamps; today's forms never have these keys.
 
-void upgrade_snapshot(json::object& o, const basket*) {
-  if (!o.contains("updated_at_ms"))
-    return;
+std::optional<json::object> upgraded(const json::object& stored, const basket*) {
+  if (!stored.contains("updated_at_ms"))
+    return std::nullopt;
+  json::object o = stored;
   move_key(o, "updated_at_ms", "updated_at");
   move_key(o, "items", "lines");
+  return o;
 }
 
-void upgrade_snapshot(json::object& o, const product*) {
-  if (!o.contains("updated_at_ms"))
-    return;
+std::optional<json::object> upgraded(const json::object& stored, const product*) {
+  if (!stored.contains("updated_at_ms"))
+    return std::nullopt;
+  json::object o = stored;
   move_key(o, "updated_at_ms", "updated_at");
   o["exists"] = true;
   // A reservation was stored under its order id only.
@@ -60,13 +63,15 @@ void upgrade_snapshot(json::object& o, const product*) {
     for (auto& [order_id, r] : it->value().get_object())
       if (r.is_object())
         r.get_object()["order_id"] = json::string(order_id);
+  return o;
 }
 
-void upgrade_snapshot(json::object& o, const order*) {
+std::optional<json::object> upgraded(const json::object& stored, const order*) {
+  if (!stored.contains("timeline_ms"))
+    return std::nullopt;
+  json::object o = stored;
   auto stamps = o.find("timeline_ms");
   auto steps = o.find("timeline");
-  if (stamps == o.end())
-    return;
   json::array timeline;
   if (steps != o.end() && steps->value().is_array() && stamps->value().is_array() &&
       steps->value().get_array().size() == stamps->value().get_array().size()) {
@@ -83,6 +88,7 @@ void upgrade_snapshot(json::object& o, const order*) {
   o.erase("timeline_ms");
   o.erase("payment"); // the API's payment object; payment_id and payment_status are kept
   o["exists"] = true; // last: adding a key may move the others (the iterators above)
+  return o;
 }
 
 } // namespace bazaar::domain

@@ -42,13 +42,15 @@ boost::json::value to_json(const T& x) {
 boost::json::array to_json(const std::vector<order_line>& lines);
 
 /// Snapshots written before the forms were derived from descriptions (up to 9a05171): the
-/// basket, the product and the order stored their API form plus extras. These bring such a
-/// snapshot to today's form; any other snapshot is left as it is.
-void upgrade_snapshot(boost::json::object& o, const basket*);
-void upgrade_snapshot(boost::json::object& o, const product*);
-void upgrade_snapshot(boost::json::object& o, const order*);
+/// basket, the product and the order stored their API form plus extras. These give such a
+/// snapshot in today's form; nullopt for a snapshot of today's form (read as it is, uncopied).
+std::optional<boost::json::object> upgraded(const boost::json::object& stored, const basket*);
+std::optional<boost::json::object> upgraded(const boost::json::object& stored, const product*);
+std::optional<boost::json::object> upgraded(const boost::json::object& stored, const order*);
 template <class T>
-void upgrade_snapshot(boost::json::object&, const T*) {}
+std::optional<boost::json::object> upgraded(const boost::json::object&, const T*) {
+  return std::nullopt;
+}
 
 /// Reads a stored snapshot back; nullopt when it is not a JSON object with a `version`, or a
 /// member has a value of another type.
@@ -56,10 +58,10 @@ template <class T>
 std::optional<T> from_snapshot(const boost::json::value& v) {
   if (!v.is_object() || !v.get_object().contains("version"))
     return std::nullopt;
-  boost::json::object o = v.get_object();
-  upgrade_snapshot(o, static_cast<const T*>(nullptr));
+  const auto& stored = v.get_object();
+  auto old = upgraded(stored, static_cast<const T*>(nullptr));
   T x;
-  if (!json_form::read_object(o, x))
+  if (!json_form::read_members(old ? *old : stored, x))
     return std::nullopt;
   return x;
 }

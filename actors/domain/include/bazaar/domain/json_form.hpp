@@ -183,10 +183,7 @@ bool read_value(const boost::json::value& j, T& v);
 
 /// Reads the data members of a described value from a JSON object (see the file comment).
 template <class T>
-bool read_object(const boost::json::value& j, T& x) {
-  if (!j.is_object())
-    return false;
-  const auto& o = j.get_object();
+bool read_members(const boost::json::object& o, T& x) {
   bool ok = true;
   boost::mp11::mp_for_each<data_members<T>>([&](auto d) {
     using D = decltype(d);
@@ -196,6 +193,12 @@ bool read_object(const boost::json::value& j, T& x) {
       ok = read_value(it->value(), x.*D::pointer);
   });
   return ok;
+}
+
+/// read_members of a JSON value that must be an object.
+template <class T>
+bool read_object(const boost::json::value& j, T& x) {
+  return j.is_object() && read_members(j.get_object(), x);
 }
 
 /// Reads one value of a supported type; false when the JSON is of another type or range.
