@@ -1,9 +1,12 @@
 #include "admin_hooks.hpp"
 
+#include "bazaar/config/loader.hpp"
+#include "bazaar/core/time.hpp"
 #include "bazaar/runtime/errors.hpp"
 
 #include <memory>
 #include <utility>
+#include <vector>
 
 namespace bazaar {
 
@@ -48,12 +51,152 @@ json::value partition_json(const kafka::group_partition& p) {
                       {"lag", p.lag}};
 }
 
+/// A consumer group of this node's consumers, for its lag.
+struct consumer_group {
+  std::string group_id;
+  std::string role; ///< "bridge" or "projection <name>"
+  std::vector<std::string> topics;
+};
+
+std::vector<consumer_group> consumer_groups(const admin_parts& parts) {
+  std::vector<consumer_group> groups;
+  if (parts.bridge) {
+    std::vector<std::string> routed;
+    for (const auto& r : config::topic_routes(*parts.kafka_options))
+      if (!r.grain_type.empty())
+        routed.push_back(r.topic);
+    groups.push_back({parts.kafka_options->group_id, "bridge", routed});
+  }
+  if (parts.projector)
+    for (const auto& s : parts.projector->status())
+      groups.push_back({s.group_id, "projection " + s.name, s.topics});
+  return groups;
+}
+
+/// A partition's committed offset and lag as this node's consumer last saw them.
+template <class Partition>
+json::value local_partition_json(const Partition& p) {
+  return json::object{{"topic", p.topic},
+                      {"partition", p.partition},
+                      {"committed", p.committed},
+                      {"high_watermark", p.high_watermark},
+                      {"lag", p.lag < 0 ? json::value(nullptr) : json::value(p.lag)}};
+}
+
+/// The projections: counters and the group lag of each partition.
+json::array projections_json(const kafka::projector* projector) {
+  json::array out;
+  if (projector == nullptr)
+    return out;
+  for (const auto& s : projector->status()) {
+    json::array topics, partitions;
+    for (const auto& t : s.topics)
+      topics.emplace_back(t);
+    for (const auto& p : s.partitions)
+      partitions.push_back(local_partition_json(p));
+    out.push_back(json::object{{"name", s.name},
+                               {"group_id", s.group_id},
+                               {"topics", std::move(topics)},
+                               {"running", s.running},
+                               {"consumed", s.consumed},
+                               {"applied", s.applied},
+                               {"duplicates", s.duplicates},
+                               {"ignored", s.ignored},
+                               {"undecodable", s.undecodable},
+                               {"rejected", s.rejected},
+                               {"retries", s.retries},
+                               {"waiting_for", s.waiting_for},
+                               {"lag", s.lag},
+                               {"partitions", std::move(partitions)}});
+  }
+  return out;
+}
+
+json::object bridge_json(const admin_parts& parts) {
+  const auto* bridge = parts.bridge;
+  json::object out{{"running", bridge != nullptr && bridge->running()},
+                   {"group_id", parts.kafka_options->group_id},
+                   {"assignment", bridge != nullptr && bridge->sole_consumer() ? "every_partition"
+                                                                               : "consumer_group"}};
+  json::array routes;
+  for (const auto& r : config::topic_routes(*parts.kafka_options)) {
+    json::array events;
+    for (const auto& e : r.events)
+      events.emplace_back(e);
+    routes.push_back(json::object{
+        {"topic", r.topic},
+        {"events", std::move(events)},
+        {"grain_type", r.grain_type},
+        {"key_field", r.key_field.empty() ? json::value(nullptr) : json::value(r.key_field)}});
+  }
+  out["routes"] = std::move(routes);
+  if (bridge == nullptr)
+    return out;
+  const auto& s = bridge->stats();
+  out["consumed"] = s.consumed.load();
+  out["handled"] = s.handled.load();
+  out["retried"] = s.retried.load();
+  out["dead_lettered"] = s.dead_lettered.load();
+  out["committed"] = s.committed.load();
+  out["in_flight"] = s.in_flight.load();
+  out["pauses"] = s.pauses.load();
+  json::array partitions;
+  for (const auto& p : bridge->partitions())
+    partitions.push_back(local_partition_json(p));
+  out["partitions"] = std::move(partitions);
+  return out;
+}
+
+/// This node's own view of Kafka: bootstrap, topics, relay, bridge, projections.
+json::object kafka_local_json(const admin_parts& parts) {
+  json::array topics;
+  for (const auto& t : config::topics_with_dead_letters(*parts.kafka_options))
+    topics.emplace_back(t);
+  json::object relay{{"running", parts.relay != nullptr}};
+  if (parts.relay) {
+    relay["leading"] = parts.relay->leading();
+    relay["published"] = parts.relay->published();
+    relay["outbox_backlog"] = parts.relay->backlog();
+  }
+  return json::object{{"bootstrap_servers", parts.bootstrap},
+                      {"embedded", parts.embedded_kafka},
+                      {"partitions", parts.kafka_options->partitions},
+                      {"topics", std::move(topics)},
+                      {"relay", std::move(relay)},
+                      {"bridge", bridge_json(parts)},
+                      {"projections", projections_json(parts.projector)}};
+}
+
+/// GET /admin/cluster: the membership table as this node last read it, and its view.
+json::value cluster_json(const runtime::cluster& c) {
+  auto view = c.view();
+  json::array nodes;
+  for (const auto& m : c.members())
+    nodes.push_back(
+        json::object{{"id", m.member.id},
+                     {"address", m.member.host + ":" + std::to_string(m.member.cluster_port)},
+                     {"http_port", m.member.http_port},
+                     {"status", m.status},
+                     {"incarnation", m.member.incarnation},
+                     {"started_at", core::format_rfc3339(m.started_at_ms)},
+                     {"last_heartbeat", core::format_rfc3339(m.heartbeat_at_ms)},
+                     {"heartbeat_age_ms", m.heartbeat_age_ms},
+                     {"activations", m.activations},
+                     {"in_view", view->find(m.member.id) != nullptr},
+                     {"linked", m.connected}});
+  return json::object{{"node_id", c.node_id()},
+                      {"joined", c.joined()},
+                      {"view_epoch", view->epoch()},
+                      {"alive", view->members().size()},
+                      {"nodes", std::move(nodes)}};
+}
+
 /// GET /admin/kafka, put together: this node's view, then each consumer group's lag as the
 /// brokers hold it, then the dead-letter topics, one Kafka call after the other.
 struct kafka_overview : std::enable_shared_from_this<kafka_overview> {
   kafka::kafka_admin* kafka = nullptr;
   domain::read_models* outbox = nullptr;
-  std::vector<admin_parts::consumer_group> groups;
+  std::vector<consumer_group> groups;
   json::object body;
   json::array group_rows;
   std::size_t next = 0;
@@ -142,7 +285,8 @@ struct kafka_overview : std::enable_shared_from_this<kafka_overview> {
 
 gateway::admin_hooks admin_hooks_for(admin_parts parts) {
   gateway::admin_hooks h;
-  h.cluster = std::move(parts.cluster);
+  if (const auto* cluster = parts.cluster)
+    h.cluster = [cluster] { return cluster_json(*cluster); };
   h.sagas = parts.sagas;
   auto* grains = parts.grains;
   auto to_admin = [](gateway::admin_done done) {
@@ -167,13 +311,12 @@ gateway::admin_hooks admin_hooks_for(admin_parts parts) {
   auto* kafka = parts.kafka;
   if (kafka == nullptr)
     return h;
-  h.kafka = [kafka, outbox = parts.sagas, local = std::move(parts.kafka_local),
-             groups = std::move(parts.groups)](gateway::admin_done done) {
+  h.kafka = [kafka, parts](gateway::admin_done done) {
     auto overview = std::make_shared<kafka_overview>();
     overview->kafka = kafka;
-    overview->outbox = outbox;
-    overview->groups = groups();
-    overview->body = local().as_object();
+    overview->outbox = parts.sagas;
+    overview->groups = consumer_groups(parts);
+    overview->body = kafka_local_json(parts);
     overview->done = std::move(done);
     overview->start();
   };
