@@ -124,6 +124,37 @@ TEST_CASE("an order folded from its events equals the order") {
   CHECK_FALSE(order_from_events({}));
 }
 
+TEST_CASE("a status change ends the saga when it confirms, or cancels before a confirmation") {
+  auto change = [](order& o, order_status to, const char* reason, std::int64_t at) {
+    auto from = o.status;
+    REQUIRE_FALSE(o.advance(to, reason, at));
+    auto envelope = boost::json::serialize(boost::json::object{
+        {"event_type", "order-status-changed"}, {"data", status_changed_data(o, from)}});
+    return saga_ending_of("order-status-changed", envelope, boost::json::serialize(to_snapshot(o)));
+  };
+  auto o = pending_order(); // created at 1000
+  CHECK_FALSE(change(o, order_status::stock_reserved, "", 1500));
+  CHECK_FALSE(change(o, order_status::paid, "", 2000));
+  auto confirmed = change(o, order_status::confirmed, "", 2250);
+  REQUIRE(confirmed);
+  CHECK(confirmed->confirmed);
+  CHECK(confirmed->duration_ms == 1250);
+  CHECK_FALSE(change(o, order_status::cancelled, "changed my mind", 3000)); // ended already
+  auto p = pending_order();
+  auto cancelled = change(p, order_status::cancelled, cancel_reasons::out_of_stock, 1100);
+  REQUIRE(cancelled);
+  CHECK_FALSE(cancelled->confirmed);
+  CHECK(cancelled->reason == cancel_reasons::out_of_stock);
+  CHECK(cancelled->duration_ms == 100);
+  // Another event, an unreadable one, and a snapshot not known.
+  CHECK_FALSE(saga_ending_of("order-created", "{}", ""));
+  CHECK_FALSE(saga_ending_of("order-status-changed", "not json", ""));
+  auto unknown_start = saga_ending_of("order-status-changed",
+                                      R"({"data":{"from":"paid","to":"confirmed","at":5}})", "");
+  REQUIRE(unknown_start);
+  CHECK(unknown_start->duration_ms == -1);
+}
+
 TEST_CASE("order-created asks to reserve every line once and arms the reservation timer") {
   auto c = started({{"mug", 2}, {"pen", 1}});
   CHECK(c.stage == checkout_stage::reserving);

@@ -1,8 +1,6 @@
 #include "bazaar/node_metrics.hpp"
 
-#include "bazaar/actors/order_grain.hpp"
-#include "bazaar/domain/json_codec.hpp"
-#include "bazaar/domain/order.hpp"
+#include "bazaar/domain/order_journal.hpp"
 #include "bazaar/kafka/bridge.hpp"
 #include "bazaar/kafka/outbox_relay.hpp"
 #include "bazaar/kafka/projector.hpp"
@@ -11,7 +9,6 @@
 #include "bazaar/runtime/grain_client.hpp"
 #include "bazaar/runtime/logging.hpp"
 
-#include <boost/json.hpp>
 #include <prometheus/registry.h>
 #include <spdlog/common.h>
 
@@ -19,7 +16,6 @@
 
 namespace bazaar {
 
-namespace json = boost::json;
 using runtime::add_sample;
 using runtime::counter_family;
 using runtime::gauge_family;
@@ -35,24 +31,6 @@ constexpr std::array<const char*, 6> known_reasons{
 
 std::vector<double> saga_buckets() {
   return {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
-}
-
-const json::object* object_at(const json::object& o, const char* key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
-}
-
-std::string text_at(const json::object& o, const char* key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string{};
-}
-
-/// The time the order was created (the first of its timeline), from its snapshot; 0 unknown.
-std::int64_t created_ms(const std::string& snapshot) {
-  boost::system::error_code ec;
-  auto v = json::parse(snapshot, ec);
-  auto order = ec ? std::nullopt : domain::from_snapshot<domain::order>(v);
-  return order && !order->timeline.empty() ? order->timeline.front().at : 0;
 }
 
 /// A histogram of durations in seconds, with the runtime's latency buckets and no labels.
@@ -125,44 +103,23 @@ std::function<void(const persistence::persister::batch_report&)> node_metrics::p
     batch_rows_.Observe(static_cast<double>(b.rows));
     commit_seconds_.Observe(static_cast<double>(b.took.count()) * 1e-6);
     for (const auto* w : b.saved)
-      if (w->type == actors::order_grain::type && !w->events.empty())
+      if (!w->events.empty())
         sagas_of(*w);
   };
 }
 
 void node_metrics::sagas_of(const persistence::grain_write& w) {
   for (const auto& e : w.events) {
-    if (e.event_type != domain::events::order_status_changed.name)
+    auto end = domain::saga_ending_of(e.event_type, e.envelope, w.state);
+    if (!end)
       continue;
-    boost::system::error_code ec;
-    auto v = json::parse(e.envelope, ec);
-    if (ec || !v.is_object())
-      continue;
-    const auto* data = object_at(v.get_object(), "data");
-    if (data == nullptr)
-      continue;
-    auto to = text_at(*data, "to");
-    auto from = text_at(*data, "from");
-    std::string outcome, key;
-    if (to == domain::to_string(domain::order_status::confirmed)) {
-      outcome = key = "confirmed";
-    } else if (to == domain::to_string(domain::order_status::cancelled) &&
-               from != domain::to_string(domain::order_status::confirmed) &&
-               from != domain::to_string(domain::order_status::shipped) &&
-               from != domain::to_string(domain::order_status::delivered)) {
-      // Cancelled after its confirmation, the order's saga had ended already.
-      outcome = "cancelled";
-      key = text_at(*data, "reason");
-      if (saga_counts_.count(key) == 0 || key == "confirmed")
-        key = "other";
-    } else {
-      continue;
-    }
+    auto key = end->confirmed ? std::string{"confirmed"} : end->reason;
+    if (!end->confirmed && (saga_counts_.count(key) == 0 || key == "confirmed"))
+      key = "other";
     saga_counts_.at(key)->Increment();
-    const auto* at = data->if_contains("at");
-    auto start = w.state.empty() ? 0 : created_ms(w.state);
-    if (at != nullptr && at->is_int64() && start > 0 && at->get_int64() >= start)
-      saga_durations_.at(outcome)->Observe(static_cast<double>(at->get_int64() - start) * 1e-3);
+    if (end->duration_ms >= 0)
+      saga_durations_.at(end->confirmed ? "confirmed" : "cancelled")
+          ->Observe(static_cast<double>(end->duration_ms) * 1e-3);
   }
 }
 

@@ -128,4 +128,37 @@ std::optional<order> order_from_events(const std::vector<json::value>& envelopes
   return out;
 }
 
+std::optional<saga_ending> saga_ending_of(std::string_view event_type, std::string_view envelope,
+                                          std::string_view snapshot) {
+  if (event_type != events::order_status_changed.name)
+    return std::nullopt;
+  boost::system::error_code ec;
+  auto v = json::parse(envelope, ec);
+  const json::object* data = nullptr;
+  if (!ec && v.is_object())
+    if (auto* d = v.get_object().if_contains("data"); d != nullptr && d->is_object())
+      data = &d->get_object();
+  if (data == nullptr)
+    return std::nullopt;
+  auto to = parse_enum<order_status>(text_of(*data, "to"));
+  auto from = parse_enum<order_status>(text_of(*data, "from"));
+  saga_ending end;
+  if (to == order_status::confirmed) {
+    end.confirmed = true;
+  } else if (to == order_status::cancelled && from != order_status::confirmed &&
+             from != order_status::shipped && from != order_status::delivered) {
+    end.reason = text_of(*data, "reason");
+  } else {
+    return std::nullopt;
+  }
+  auto at = int_of(*data, "at");
+  if (!snapshot.empty()) {
+    auto state = json::parse(snapshot, ec);
+    auto o = ec ? std::nullopt : from_snapshot<order>(state);
+    if (o && !o->timeline.empty() && at > 0 && at >= o->timeline.front().at)
+      end.duration_ms = at - o->timeline.front().at;
+  }
+  return end;
+}
+
 } // namespace bazaar::domain

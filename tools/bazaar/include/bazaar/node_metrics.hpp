@@ -4,9 +4,8 @@
 /// (runtime::metrics) fed by
 /// - the gateway's HTTP meters (http_metrics.hpp),
 /// - the persister's committed batches: batch sizes, commit latency, and the sagas' outcomes,
-///   read from the order-status-changed events those batches committed (an order confirmed,
-///   or cancelled before it was, ends its checkout saga; the duration runs from the order's
-///   creation), so that neither the domain nor the grains know about metrics,
+///   which the domain reads from the events those batches committed (domain::saga_ending_of),
+///   so that neither the domain nor the grains know about metrics,
 /// - the outbox relay's confirmed records (publish delay),
 /// - and, at scrape time, the counters the parts keep anyway (catalog, grain client,
 ///   persister, Kafka bridge, relay, projections, cluster) and the log lines the process

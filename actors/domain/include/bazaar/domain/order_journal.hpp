@@ -9,7 +9,10 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace bazaar::domain {
@@ -28,5 +31,22 @@ boost::json::object payment_data(const order& o);
 /// The order its journal describes: `envelopes` are its events, oldest first (each with
 /// event_type, version and data). nullopt when they do not start with an order-created.
 std::optional<order> order_from_events(const std::vector<boost::json::value>& envelopes);
+
+/// How a committed event ends its order's checkout saga: an order confirmed, or cancelled
+/// before it was (cancelled after its confirmation, its saga had ended already).
+struct saga_ending {
+  bool confirmed = false;
+  /// The cancel reason as the event gives it (cancel_reasons, or a customer's free text);
+  /// empty when confirmed.
+  std::string reason;
+  /// From the order's creation to the event; -1 when unknown.
+  std::int64_t duration_ms = -1;
+};
+
+/// The saga ending that the event `event_type` with `envelope` says, given the order's
+/// snapshot committed with it (empty: not known); nullopt for every other event, and for one
+/// that cannot be read.
+std::optional<saga_ending> saga_ending_of(std::string_view event_type, std::string_view envelope,
+                                          std::string_view snapshot);
 
 } // namespace bazaar::domain
