@@ -31,6 +31,31 @@ auto product_answer(const responder_ptr& out, int status) {
   };
 }
 
+/// `method path` (admin): a change of the product {sku} that `read` takes from the body and
+/// domain::product::validate checks, sent as `Msg{change, meta, idempotency}` to its inventory
+/// grain, whose product `answer(out)` answers.
+template <class Msg, class Read, class Answer>
+void add_product_change(router& r, runtime::grain_client& grains, const char* method,
+                        const char* path, Read read, Answer answer) {
+  r.add(method, path, access::admin,
+        [&grains, read, answer](http_request& req, const responder_ptr& out) {
+          const auto& sku = req.params[0];
+          auto m = read_mutation(req, out);
+          if (!m)
+            return;
+          body_reader in{m->body};
+          auto change = read(in);
+          if (in.error())
+            return out->fail(*in.error());
+          if (auto bad = domain::product::validate(change))
+            return out->fail(*bad);
+          if (!product_path_sku(sku, out))
+            return;
+          call<actors::inventory_grain>(grains, out, sku,
+                                        Msg{std::move(change), meta_of(req), m->idem}, answer(out));
+        });
+}
+
 /// POST `path` (admin): a change of the product {sku} that takes no body (or an object, ignored),
 /// answered 200 with the product: `Msg{meta, idempotency}` to its inventory grain.
 template <class Msg>
@@ -73,53 +98,33 @@ void add_product_routes(router& r, runtime::grain_client& grains) {
                                         actors::product_create{std::move(d), meta_of(req), m->idem},
                                         product_answer(out, 201));
         });
-  r.add("PUT", "/api/v1/products/{sku}", access::admin,
-        [&grains](http_request& req, const responder_ptr& out) {
-          const auto& sku = req.params[0];
-          auto m = read_mutation(req, out);
-          if (!m)
-            return;
-          body_reader in{m->body};
-          domain::product_update u;
-          u.name = in.string("name", false);
-          u.description = in.string("description", false);
-          u.category = in.string("category", false);
-          u.price_cents = in.integer("price_cents", false, 0, domain::max_price_cents);
-          if (in.error())
-            return out->fail(*in.error());
-          if (auto bad = domain::product::validate(u))
-            return out->fail(*bad);
-          if (!product_path_sku(sku, out))
-            return;
-          call<actors::inventory_grain>(grains, out, sku,
-                                        actors::product_change{std::move(u), meta_of(req), m->idem},
-                                        product_answer(out, 200));
-        });
-  r.add("POST", "/api/v1/products/{sku}/stock", access::admin,
-        [&grains](http_request& req, const responder_ptr& out) {
-          const auto& sku = req.params[0];
-          auto m = read_mutation(req, out);
-          if (!m)
-            return;
-          body_reader in{m->body};
-          domain::stock_change c;
-          c.delta = in.integer("delta", false, -domain::max_stock, domain::max_stock);
-          c.set = in.integer("set", false, 0, domain::max_stock);
-          if (in.error())
-            return out->fail(*in.error());
-          if (auto bad = domain::product::validate(c))
-            return out->fail(*bad);
-          if (!product_path_sku(sku, out))
-            return;
-          call<actors::inventory_grain>(
-              grains, out, sku, actors::product_stock{c, meta_of(req), m->idem},
-              [out](const domain::product& p) {
-                out->json(200, json::object{{"sku", p.sku},
-                                            {"stock", p.stock},
-                                            {"reserved", p.reserved},
-                                            {"available", p.available()}});
-              });
-        });
+  add_product_change<actors::product_change>(
+      r, grains, "PUT", "/api/v1/products/{sku}",
+      [](body_reader& in) {
+        domain::product_update u;
+        u.name = in.string("name", false);
+        u.description = in.string("description", false);
+        u.category = in.string("category", false);
+        u.price_cents = in.integer("price_cents", false, 0, domain::max_price_cents);
+        return u;
+      },
+      [](const responder_ptr& out) { return product_answer(out, 200); });
+  add_product_change<actors::product_stock>(
+      r, grains, "POST", "/api/v1/products/{sku}/stock",
+      [](body_reader& in) {
+        domain::stock_change c;
+        c.delta = in.integer("delta", false, -domain::max_stock, domain::max_stock);
+        c.set = in.integer("set", false, 0, domain::max_stock);
+        return c;
+      },
+      [](const responder_ptr& out) {
+        return [out](const domain::product& p) {
+          out->json(200, json::object{{"sku", p.sku},
+                                      {"stock", p.stock},
+                                      {"reserved", p.reserved},
+                                      {"available", p.available()}});
+        };
+      });
   add_bodiless_product_change<actors::product_deactivate>(r, grains,
                                                           "/api/v1/products/{sku}/deactivate");
   add_bodiless_product_change<actors::product_activate>(r, grains,

@@ -1,5 +1,7 @@
 #include "bazaar/kafka/bridge.hpp"
 
+#include "partition_lag_of.hpp"
+
 #include "bazaar/kafka/producer.hpp"
 #include "bazaar/runtime/clock.hpp"
 #include "bazaar/runtime/errors.hpp"
@@ -492,29 +494,15 @@ struct bridge::impl : std::enable_shared_from_this<bridge::impl> {
     rd_kafka_topic_partition_list_t* assigned = nullptr;
     if (rk != nullptr && rd_kafka_assignment(rk, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
       rd_kafka_position(rk, assigned);
-      for (int i = 0; i < assigned->cnt; ++i) {
-        const auto& p = assigned->elems[i];
-        partition_lag l;
-        l.topic = p.topic;
-        l.partition = p.partition;
-        auto track = tracks.find({l.topic, l.partition});
-        if (track != tracks.end())
-          l.committed = track->second.committed;
-        std::int64_t low = -1, high = -1;
-        if (rd_kafka_get_watermark_offsets(rk, p.topic, p.partition, &low, &high) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR &&
-            high >= 0)
-          l.high_watermark = high;
-        auto base = l.committed >= 0 ? l.committed : p.offset;
-        if (l.high_watermark >= 0 && base >= 0)
-          l.lag = std::max<std::int64_t>(0, l.high_watermark - base);
-        out.push_back(std::move(l));
-      }
+      out = partition_lag_of(
+          rk, *assigned,
+          [this](const std::string& topic, std::int32_t partition) -> std::int64_t {
+            auto track = tracks.find({topic, partition});
+            return track != tracks.end() ? track->second.committed : -1;
+          },
+          true);
       rd_kafka_topic_partition_list_destroy(assigned);
     }
-    std::sort(out.begin(), out.end(), [](const partition_lag& a, const partition_lag& b) {
-      return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
-    });
     std::lock_guard<std::mutex> guard{lag_mtx};
     lag = std::move(out);
   }

@@ -1,5 +1,7 @@
 #include "bazaar/kafka/projector.hpp"
 
+#include "partition_lag_of.hpp"
+
 #include "bazaar/config/loader.hpp"
 #include "bazaar/persistence/projections.hpp"
 
@@ -292,28 +294,15 @@ struct projector::worker {
           c = std::max(c, assigned->elems[i].offset >= 0 ? assigned->elems[i].offset : 0);
         }
       }
-      for (int i = 0; i < assigned->cnt; ++i) {
-        const auto& p = assigned->elems[i];
-        partition_lag l;
-        l.topic = p.topic;
-        l.partition = p.partition;
-        auto c = committed.find({l.topic, l.partition});
-        if (c != committed.end())
-          l.committed = c->second;
-        std::int64_t low = -1, high = -1;
-        if (rd_kafka_get_watermark_offsets(rk, p.topic, p.partition, &low, &high) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR &&
-            high >= 0)
-          l.high_watermark = high;
-        if (l.high_watermark >= 0 && l.committed >= 0)
-          l.lag = std::max<std::int64_t>(0, l.high_watermark - l.committed);
-        out.push_back(std::move(l));
-      }
+      out = partition_lag_of(
+          rk, *assigned,
+          [this](const std::string& topic, std::int32_t partition) -> std::int64_t {
+            auto c = committed.find({topic, partition});
+            return c != committed.end() ? c->second : -1;
+          },
+          false);
       rd_kafka_topic_partition_list_destroy(assigned);
     }
-    std::sort(out.begin(), out.end(), [](const partition_lag& a, const partition_lag& b) {
-      return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
-    });
     std::lock_guard<std::mutex> guard{status_mtx};
     lag = std::move(out);
   }
