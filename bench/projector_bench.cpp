@@ -17,6 +17,7 @@
 #include "bazaar/kafka/projector.hpp"
 #include "bazaar/persistence/migrations.hpp"
 #include "bazaar/persistence/pg.hpp"
+#include "bazaar/persistence/projections.hpp"
 
 #include "bench_result.hpp"
 
@@ -154,7 +155,7 @@ int main(int argc, char** argv) {
   o.fetch_wait_max_ms = fetch_wait_ms;
   if (projection != "all")
     o.only = {projection};
-  kafka::projector p{settings, cluster.bootstrap(), kafka, o};
+  kafka::projector p{persistence::pg_projections(settings), cluster.bootstrap(), kafka, o};
   p.start();
   std::optional<steady::time_point> t0; // the first record taken (group join left out)
   std::uint64_t applied = 0;

@@ -1,6 +1,5 @@
 #include "bazaar/runtime/cluster.hpp"
 
-#include "bazaar/persistence/pg_membership.hpp"
 #include "bazaar/runtime/atoms.hpp"
 #include "bazaar/runtime/grain_router.hpp"
 
@@ -116,10 +115,10 @@ void configure_cluster(caf::actor_system_config& cfg, const config::cluster_opti
 }
 
 cluster::cluster(caf::actor_system& sys, std::shared_ptr<catalog> grains,
-                 persistence::pg_settings pg, std::shared_ptr<persistence::node_lease> lease,
-                 config::cluster_options opts)
-    : system_(sys), grains_(std::move(grains)), pg_(std::move(pg)), lease_(std::move(lease)),
-      opts_(std::move(opts)), membership_(std::make_unique<persistence::pg_membership>(pg_)) {
+                 std::unique_ptr<persistence::membership_store> membership,
+                 std::shared_ptr<persistence::node_lease> lease, config::cluster_options opts)
+    : system_(sys), grains_(std::move(grains)), lease_(std::move(lease)), opts_(std::move(opts)),
+      membership_(std::move(membership)) {
   views_.push_back(std::make_shared<const cluster_view>());
   view_.store(views_.back().get(), std::memory_order_release);
 }

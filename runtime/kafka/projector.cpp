@@ -3,7 +3,7 @@
 #include "partition_lag_of.hpp"
 
 #include "bazaar/config/loader.hpp"
-#include "bazaar/persistence/projections.hpp"
+#include "bazaar/kafka/envelope.hpp"
 
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
@@ -42,7 +42,7 @@ struct partition_list {
 } // namespace
 
 struct projector::worker {
-  persistence::projection_store store;
+  std::unique_ptr<persistence::projection_store> store;
   std::string group_id;
   std::vector<std::string> topics;
   options opts;
@@ -70,12 +70,11 @@ struct projector::worker {
   std::vector<partition_lag> lag;
   std::string waiting_for;
 
-  worker(persistence::pg_settings settings, const std::string& name, std::string group,
+  worker(std::unique_ptr<persistence::projection_store> s, std::string group,
          std::vector<std::string> t, options o)
-      : store(std::move(settings), name), group_id(std::move(group)), topics(std::move(t)),
-        opts(std::move(o)) {}
+      : store(std::move(s)), group_id(std::move(group)), topics(std::move(t)), opts(std::move(o)) {}
 
-  const std::string& name() const { return store.name(); }
+  const std::string& name() const { return store->name(); }
 
   void open(const std::string& bootstrap, const config::kafka_options& kafka) {
     auto* conf = rd_kafka_conf_new();
@@ -190,7 +189,7 @@ struct projector::worker {
       consumed.fetch_add(1, std::memory_order_relaxed);
       std::string_view value{m->payload != nullptr ? static_cast<const char*>(m->payload) : "",
                              m->payload != nullptr ? m->len : 0};
-      auto decoded = persistence::decode_envelope(value);
+      auto decoded = decode_envelope(value);
       if (auto* why = std::get_if<std::string>(&decoded)) {
         undecodable.fetch_add(1, std::memory_order_relaxed);
         spdlog::warn("projection {}: skipping {}[{}]@{}: {}", name(), topic, m->partition,
@@ -208,7 +207,7 @@ struct projector::worker {
     auto backoff = opts.retry_backoff;
     while (true) {
       std::string error;
-      auto outcome = store.apply(b.events, error);
+      auto outcome = store->apply(b.events, error);
       if (outcome) {
         applied.fetch_add(outcome->applied, std::memory_order_relaxed);
         duplicates.fetch_add(outcome->duplicates, std::memory_order_relaxed);
@@ -329,22 +328,21 @@ struct projector::worker {
   }
 };
 
-projector::projector(persistence::pg_settings settings, std::string bootstrap,
+projector::projector(persistence::projection_source source, std::string bootstrap,
                      config::kafka_options kafka)
-    : projector(std::move(settings), std::move(bootstrap), std::move(kafka), options{}) {}
+    : projector(std::move(source), std::move(bootstrap), std::move(kafka), options{}) {}
 
-projector::projector(persistence::pg_settings settings, std::string bootstrap,
+projector::projector(persistence::projection_source source, std::string bootstrap,
                      config::kafka_options kafka, options opts)
-    : settings_(std::move(settings)), bootstrap_(std::move(bootstrap)), kafka_(std::move(kafka)),
-      opts_(std::move(opts)) {
+    : bootstrap_(std::move(bootstrap)), kafka_(std::move(kafka)), opts_(std::move(opts)) {
   std::set<std::string> known;
-  for (const auto& p : persistence::projections())
+  for (const auto& p : source.projections)
     known.insert(p.name);
   for (const auto& name : opts_.only)
     if (known.count(name) == 0)
       throw std::invalid_argument("there is no projection \"" + name + "\"");
   const auto topic_of = config::topic_map(kafka_);
-  for (const auto& p : persistence::projections()) {
+  for (const auto& p : source.projections) {
     if (!opts_.only.empty() &&
         std::find(opts_.only.begin(), opts_.only.end(), p.name) == opts_.only.end())
       continue;
@@ -353,7 +351,7 @@ projector::projector(persistence::pg_settings settings, std::string bootstrap,
       if (auto t = topic_of.find(type); t != topic_of.end())
         topics.insert(t->second);
     workers_.push_back(
-        std::make_unique<worker>(settings_, p.name, kafka_.group_id + "." + p.name,
+        std::make_unique<worker>(source.open(p.name), kafka_.group_id + "." + p.name,
                                  std::vector<std::string>(topics.begin(), topics.end()), opts_));
   }
 }

@@ -13,7 +13,12 @@ the include directories of the checkout):
     order_status, order_grain, ...) or its domain: the runtime knows grains, not what they are;
   - no file of the gateway (headers and sources) includes a persistence header itself: it
     reads the read side through the interface bazaar/domain/read_side.hpp (the runtime's own
-    storage interfaces, which its headers include, are the runtime's business).
+    storage interfaces, which its headers include, are the runtime's business);
+  - no file of the runtime includes a header of the PostgreSQL library (persistence/pg) but
+    the outbox relay's, which reads the outbox table: cluster membership and the projections
+    reach PostgreSQL through their storage roles (membership_store.hpp,
+    projection_store.hpp), which the node fills with persistence/pg's implementations;
+  - bazaar_cluster does not link bazaar_pg (runtime/CMakeLists.txt).
 
 Usage: tests/deps/check_edges.py [SOURCE_DIR]
 Exit 0 when they hold; 1 with one line per header that breaks one, and the chain of includes
@@ -100,12 +105,46 @@ def code_lines(path):
             yield number, line.split("//", 1)[0]
 
 
+# The one runtime file that may speak to PostgreSQL itself.
+PG_ALLOWED = {"runtime/kafka/outbox_relay.cpp"}
+
+
+def pg_headers(root):
+    """The project include names of the PostgreSQL library's headers."""
+    top = os.path.join(root, "persistence", "pg", "include")
+    return sorted("bazaar/" + os.path.relpath(p, os.path.join(top, "bazaar"))
+                  for p in glob.glob(os.path.join(top, "bazaar", "**", "*.hpp"), recursive=True))
+
+
+def runtime_pg_problems(root, cache):
+    """Runtime files (but the relay) that include a persistence/pg header, and a cluster
+    library that links bazaar_pg."""
+    problems = []
+    bad = set(pg_headers(root))
+    files = [p for ext in ("hpp", "cpp")
+             for p in glob.glob(os.path.join(root, "runtime", "**", "*." + ext), recursive=True)]
+    for path in sorted(files):
+        rel = os.path.relpath(path, root)
+        if rel in PG_ALLOWED:
+            continue
+        for kind, name in includes(path, cache):
+            if kind == '"' and name in bad:
+                problems.append(f"{rel}: the runtime reaches PostgreSQL through its storage "
+                                f"roles, but it includes {name}")
+    with open(os.path.join(root, "runtime", "CMakeLists.txt"), encoding="utf-8") as f:
+        cmake = f.read()
+    for m in re.finditer(r"target_link_libraries\(\s*bazaar_cluster\b([^)]*)\)", cmake):
+        if re.search(r"\bbazaar_pg\b", m.group(1)):
+            problems.append("runtime/CMakeLists.txt: bazaar_cluster links bazaar_pg; its "
+                            "membership comes through persistence::membership_store")
+    return problems, len(files) + 1
+
+
 def main():
     root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
     dirs = include_dirs(root)
     cache = {}
-    problems = []
-    checked = 0
+    problems, checked = runtime_pg_problems(root, cache)
     for top, forbidden, why in NAMES:
         for ext in ("hpp", "cpp"):
             for path in sorted(glob.glob(os.path.join(root, top, "**", "*." + ext), recursive=True)):

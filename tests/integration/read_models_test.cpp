@@ -8,6 +8,7 @@
 #include "bazaar/kafka/projector.hpp"
 #include "bazaar/persistence/migrations.hpp"
 #include "bazaar/persistence/pg_read_models.hpp"
+#include "bazaar/persistence/projections.hpp"
 
 #include "support/envelopes.hpp"
 #include "support/eventually.hpp"
@@ -127,7 +128,8 @@ TEST_CASE("an event delivered twice is applied once: no second notification, no 
                      json::object{{"sku", "mug"}, {"available", 1}, {"threshold", 2}})};
   // Each event twice, the second copy after others (as a redelivery comes).
   rs.produce({created, confirmed, low, created, confirmed, low});
-  kafka::projector p{rs.settings(), rs.cluster.bootstrap(), rs.kafka, only({})};
+  kafka::projector p{persistence::pg_projections(rs.settings()), rs.cluster.bootstrap(), rs.kafka,
+                     only({})};
   p.start();
   REQUIRE(eventually([&] {
     return caught_up(p, "orders") && caught_up(p, "notifications") && caught_up(p, "sales");
@@ -169,7 +171,8 @@ TEST_CASE("the projector resumes after a restart where it committed, and a group
                                           "", "things", 100 + i, 5));
   rs.produce(first);
   {
-    kafka::projector p{rs.settings(), rs.cluster.bootstrap(), rs.kafka, only({"catalog"})};
+    kafka::projector p{persistence::pg_projections(rs.settings()), rs.cluster.bootstrap(), rs.kafka,
+                       only({"catalog"})};
     p.start();
     REQUIRE(eventually([&] { return caught_up(p, "catalog"); }));
     CHECK(status_of(p, "catalog").applied == 20);
@@ -179,7 +182,8 @@ TEST_CASE("the projector resumes after a restart where it committed, and a group
                                     "things", 120, 5)});
   {
     // The same group again: it goes on after what it committed, re-reading nothing.
-    kafka::projector p{rs.settings(), rs.cluster.bootstrap(), rs.kafka, only({"catalog"})};
+    kafka::projector p{persistence::pg_projections(rs.settings()), rs.cluster.bootstrap(), rs.kafka,
+                       only({"catalog"})};
     p.start();
     REQUIRE(eventually([&] { return caught_up(p, "catalog"); }));
     CHECK(status_of(p, "catalog").consumed == 1);
@@ -191,7 +195,8 @@ TEST_CASE("the projector resumes after a restart where it committed, and a group
     // A new group (as after a reset) reads all 21 again: every one is a duplicate.
     auto kafka = rs.kafka;
     kafka.group_id += "-reset";
-    kafka::projector p{rs.settings(), rs.cluster.bootstrap(), kafka, only({"catalog"})};
+    kafka::projector p{persistence::pg_projections(rs.settings()), rs.cluster.bootstrap(), kafka,
+                       only({"catalog"})};
     p.start();
     REQUIRE(eventually([&] { return caught_up(p, "catalog"); }));
     CHECK(status_of(p, "catalog").applied == 0);
@@ -213,7 +218,8 @@ TEST_CASE("a record that is not an event is skipped and counted, and the project
                test::envelope("e-bad", "product-created", "product", "z", 1, at_minute(0),
                               json::object{{"sku", "z"}})},
               test::product_created(topic, "e-good", "good", "Good", "", "things", 100, 1)});
-  kafka::projector p{rs.settings(), rs.cluster.bootstrap(), rs.kafka, only({"catalog"})};
+  kafka::projector p{persistence::pg_projections(rs.settings()), rs.cluster.bootstrap(), rs.kafka,
+                     only({"catalog"})};
   p.start();
   REQUIRE(eventually([&] { return caught_up(p, "catalog"); }));
   auto s = status_of(p, "catalog");
@@ -239,7 +245,8 @@ TEST_CASE("while PostgreSQL refuses, a projection retries its batch, shows its l
       t.at("product-low-stock"), "mug",
       test::envelope("e-low-1", "product-low-stock", "product", "mug", 3, at_minute(0),
                      json::object{{"sku", "mug"}, {"available", 1}, {"threshold", 2}})}});
-  kafka::projector p{rs.settings(300), rs.cluster.bootstrap(), rs.kafka, only({"notifications"})};
+  kafka::projector p{persistence::pg_projections(rs.settings(300)), rs.cluster.bootstrap(),
+                     rs.kafka, only({"notifications"})};
   p.start();
   REQUIRE(eventually([&] {
     auto s = status_of(p, "notifications");
@@ -275,7 +282,8 @@ TEST_CASE("product events arriving out of order across topics keep the newest va
                                       json::object{{"sku", "lamp"}, {"price_cents", 4500}})};
   // Newer stock first, then the older one, then creation (v1, stock 10), then a price change.
   rs.produce({stock_v3, stock_v2});
-  kafka::projector p{rs.settings(), rs.cluster.bootstrap(), rs.kafka, only({"catalog"})};
+  kafka::projector p{persistence::pg_projections(rs.settings()), rs.cluster.bootstrap(), rs.kafka,
+                     only({"catalog"})};
   p.start();
   REQUIRE(
       eventually([&] { return caught_up(p, "catalog") && status_of(p, "catalog").applied == 2; }));

@@ -11,6 +11,7 @@
 #include "bazaar/gateway/http_server.hpp"
 #include "bazaar/gateway/routes.hpp"
 #include "bazaar/node_metrics.hpp"
+#include "bazaar/persistence/pg_membership.hpp"
 #include "bazaar/runtime/cluster.hpp"
 #include "bazaar/runtime/host.hpp"
 #include "bazaar/runtime/logging.hpp"
@@ -112,8 +113,9 @@ void node::impl::make_grains(const std::vector<grain_extension>& extensions) {
   if (storage.pg) {
     // The node id needs the bound HTTP port, so the cluster joins in start(); until then
     // grains are placed nowhere and calls wait (grain_stub.hpp).
-    cluster = std::make_shared<runtime::cluster>(*system, host->grains_ptr(), storage.settings,
-                                                 storage.lease, opts.cluster);
+    cluster = std::make_shared<runtime::cluster>(
+        *system, host->grains_ptr(), std::make_unique<persistence::pg_membership>(storage.settings),
+        storage.lease, opts.cluster);
     host->grains().set_placement(cluster);
   }
   runtime::grain_services services;

@@ -1,6 +1,7 @@
 #include "node_storage.hpp"
 
 #include "bazaar/persistence/commit_listener.hpp"
+#include "bazaar/persistence/projections.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -74,7 +75,8 @@ node_storage make_node_storage(const config::node_options& opts, const std::stri
   s.grain_store = s.pg;
   s.reminder_store = s.pg;
   s.history = std::make_unique<runtime::event_history>(s.pg);
-  s.projector = std::make_unique<kafka::projector>(s.settings, bootstrap, opts.kafka);
+  s.projector = std::make_unique<kafka::projector>(persistence::pg_projections(s.settings),
+                                                   bootstrap, opts.kafka);
   // Two query threads (a connection each), at most 1,000 queries waiting for one.
   s.read_models = std::make_unique<persistence::pg_read_models>(
       s.settings, persistence::pg_read_models::options{2, 1000});

@@ -378,44 +378,6 @@ bool blames_data(const std::exception& e) {
 
 } // namespace
 
-std::variant<projected_event, std::string> decode_envelope(std::string_view value) {
-  boost::system::error_code ec;
-  auto v = json::parse(json::string_view{value.data(), value.size()}, ec);
-  if (ec)
-    return "the value is not JSON: " + ec.message();
-  if (!v.is_object())
-    return std::string{"the value is not a JSON object"};
-  const auto& o = v.as_object();
-  projected_event e;
-  const auto* id = o.if_contains("event_id");
-  const auto* type = o.if_contains("event_type");
-  if (id == nullptr || !id->is_string() || id->as_string().empty() || type == nullptr ||
-      !type->is_string() || type->as_string().empty())
-    return std::string{"the envelope has no event_id or event_type"};
-  e.event_id = std::string(id->as_string());
-  e.event_type = std::string(type->as_string());
-  if (const auto* agg = o.if_contains("aggregate_id"); agg != nullptr && agg->is_string())
-    e.aggregate_id = std::string(agg->as_string());
-  const auto* version = o.if_contains("version");
-  if (version == nullptr ||
-      !(version->is_uint64() || (version->is_int64() && version->as_int64() >= 0)))
-    return std::string{"the envelope's version is not an integer >= 0"};
-  e.version =
-      version->is_uint64() ? version->as_uint64() : static_cast<std::uint64_t>(version->as_int64());
-  const auto* at = o.if_contains("occurred_at");
-  std::optional<core::timestamp_ms> at_ms;
-  if (at != nullptr && at->is_string())
-    at_ms = core::parse_rfc3339(std::string_view{at->as_string().data(), at->as_string().size()});
-  if (!at_ms)
-    return std::string{"the envelope's occurred_at is not an RFC 3339 time"};
-  e.occurred_at_ms = *at_ms;
-  const auto* data = o.if_contains("data");
-  if (data == nullptr || !data->is_object())
-    return std::string{"the envelope's data is not an object"};
-  e.data = data->as_object();
-  return e;
-}
-
 const std::vector<projection_spec>& projections() {
   static const std::vector<projection_spec> all = [] {
     std::vector<projection_spec> out;
@@ -430,15 +392,24 @@ const std::vector<projection_spec>& projections() {
   return all;
 }
 
-projection_store::projection_store(pg_settings settings, std::string name)
+projection_source pg_projections(pg_settings settings) {
+  projection_source source;
+  source.projections = projections();
+  source.open = [settings = std::move(settings)](const std::string& name) {
+    return std::make_unique<pg_projection_store>(settings, name);
+  };
+  return source;
+}
+
+pg_projection_store::pg_projection_store(pg_settings settings, std::string name)
     : settings_(std::move(settings)), name_(std::move(name)) {
   if (handlers().count(name_) == 0)
     throw std::invalid_argument("there is no projection \"" + name_ + "\"");
 }
 
-projection_store::~projection_store() = default;
+pg_projection_store::~pg_projection_store() = default;
 
-bool projection_store::connected(std::string& error) {
+bool pg_projection_store::connected(std::string& error) {
   if (conn_ && conn_->is_open())
     return true;
   try {
@@ -452,8 +423,8 @@ bool projection_store::connected(std::string& error) {
   }
 }
 
-std::optional<apply_outcome> projection_store::apply(const std::vector<projected_event>& events,
-                                                     std::string& error) {
+std::optional<apply_outcome> pg_projection_store::apply(const std::vector<projected_event>& events,
+                                                        std::string& error) {
   if (!connected(error))
     return std::nullopt;
   const auto& mine = handlers().at(name_);

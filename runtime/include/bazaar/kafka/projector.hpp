@@ -1,21 +1,21 @@
 #pragma once
 
-/// The read side's feed: for each projection (persistence::projections(): catalog, orders,
-/// notifications, sales) one Kafka consumer in a group of its own (`<kafka.group_id>.<name>`)
-/// on the topics of the projection's event types, and one thread that takes what was fetched
-/// (up to `batch_max` records), applies it in one PostgreSQL transaction that also records
-/// each event id (persistence::projection_store), and only then commits the offsets past the
-/// batch. An event delivered again (a redelivery, a restart before the commit, a rebalance) is
-/// found among the recorded ids and skipped: exactly once in effect.
+/// The read side's feed: for each projection of its source (projection_store.hpp; in
+/// production PostgreSQL's catalog, orders, notifications and sales) one Kafka consumer in a
+/// group of its own (`<kafka.group_id>.<name>`) on the topics of the projection's event types,
+/// and one thread that takes what was fetched (up to `batch_max` records), applies it at once
+/// in the projection's store, which also records each event id, and only then commits the
+/// offsets past the batch. An event delivered again (a redelivery, a restart before the
+/// commit, a rebalance) is found among the recorded ids and skipped: exactly once in effect.
 ///
 /// A record that is not an envelope, or whose data the projection cannot use, is skipped with
-/// a warning and counted. When PostgreSQL is unavailable the projection pauses its partitions
+/// a warning and counted. When the store is unavailable the projection pauses its partitions
 /// and retries the same batch (backing off from retry_backoff up to max_backoff) until it
 /// applies or the projector stops; no offset is committed past what is applied.
 
 #include "bazaar/config/options.hpp"
 #include "bazaar/kafka/bridge.hpp"
-#include "bazaar/persistence/pg_settings.hpp"
+#include "bazaar/persistence/projection_store.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -63,14 +63,15 @@ class projector {
     /// instead of a hundred (four projections per node), and a read model lags at most this
     /// much more; a fetch that finds records returns at once, so a backlog is read as fast.
     int fetch_wait_max_ms = 100;
-    /// The projections to run (names of persistence::projections()); empty means all.
+    /// The projections to run (names of the source's); empty means all.
     std::vector<std::string> only;
   };
 
   /// Throws std::invalid_argument for an unknown projection name in `opts.only`.
-  projector(persistence::pg_settings settings, std::string bootstrap, config::kafka_options kafka,
-            options opts);
-  projector(persistence::pg_settings settings, std::string bootstrap, config::kafka_options kafka);
+  projector(persistence::projection_source source, std::string bootstrap,
+            config::kafka_options kafka, options opts);
+  projector(persistence::projection_source source, std::string bootstrap,
+            config::kafka_options kafka);
   /// Stops (see stop()).
   ~projector();
 
@@ -85,12 +86,11 @@ class projector {
   /// each consumer leaves its group. Idempotent.
   void stop();
 
-  /// Each projection's state, in the order of persistence::projections().
+  /// Each projection's state, in the source's order.
   std::vector<projection_status> status() const;
 
  private:
   struct worker;
-  persistence::pg_settings settings_;
   std::string bootstrap_;
   config::kafka_options kafka_;
   options opts_;

@@ -1,7 +1,7 @@
 #pragma once
 
-/// A node's part in the cluster. Nodes share one PostgreSQL, whose membership table
-/// (pg_membership) says who is alive:
+/// A node's part in the cluster. Nodes share one membership store (membership_store.hpp;
+/// PostgreSQL's table in production), which says who is alive:
 /// - joining registers the node with a new incarnation and takes the write lease on it
 ///   (node_lease.hpp), so that grain writes commit only while the membership holds; a joining
 ///   node owns nothing until it is linked to every live member (or the failure timeout
@@ -22,8 +22,8 @@
 /// placement (placement.hpp).
 
 #include "bazaar/config/options.hpp"
+#include "bazaar/persistence/membership_store.hpp"
 #include "bazaar/persistence/node_lease.hpp"
-#include "bazaar/persistence/pg_settings.hpp"
 #include "bazaar/runtime/catalog.hpp"
 #include "bazaar/runtime/cluster_view.hpp"
 
@@ -41,10 +41,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-namespace bazaar::persistence {
-class pg_membership;
-}
 
 namespace bazaar::runtime {
 
@@ -65,7 +61,10 @@ struct member_status {
 
 class cluster final : public grain_placement, public std::enable_shared_from_this<cluster> {
  public:
-  cluster(caf::actor_system& sys, std::shared_ptr<catalog> grains, persistence::pg_settings pg,
+  /// `membership` is used by the membership thread only; `lease` is the one the node's grain
+  /// writes are fenced with.
+  cluster(caf::actor_system& sys, std::shared_ptr<catalog> grains,
+          std::unique_ptr<persistence::membership_store> membership,
           std::shared_ptr<persistence::node_lease> lease, config::cluster_options opts);
   ~cluster() override;
 
@@ -132,12 +131,11 @@ class cluster final : public grain_placement, public std::enable_shared_from_thi
   caf::actor_system& system_;
   /// Weak: the catalog holds the cluster (its placement), not the other way round.
   std::weak_ptr<catalog> grains_;
-  persistence::pg_settings pg_;
   std::shared_ptr<persistence::node_lease> lease_;
   config::cluster_options opts_;
   std::string node_id_;
   int http_port_ = 0;
-  std::unique_ptr<persistence::pg_membership> membership_; ///< membership thread only
+  std::unique_ptr<persistence::membership_store> membership_; ///< membership thread only
   std::uint16_t port_ = 0;
   caf::actor router_;
   caf::actor linker_;
