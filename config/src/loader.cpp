@@ -324,6 +324,10 @@ const std::vector<key_spec>& known_keys() {
     k.push_back(integer_key("basket.ttl_s", &N::basket, &basket_options::ttl_s, 1,
                             10LL * 365 * 24 * 60 * 60,
                             "Seconds after its last change when a basket is cleared"));
+    k.push_back(integer_key("inventory.reservation_retention_s", &N::inventory,
+                            &inventory_options::reservation_retention_s, 1,
+                            10LL * 365 * 24 * 60 * 60,
+                            "Seconds a product remembers an order's ended reservation"));
     k.push_back(string_key("kafka.bootstrap_servers", &N::kafka, &kafka_options::bootstrap_servers,
                            "Comma-separated Kafka brokers; empty starts the embedded mock",
                            {"BAZAAR_KAFKA_BOOTSTRAP"}));

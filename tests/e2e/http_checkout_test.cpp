@@ -706,3 +706,40 @@ TEST_CASE("every step of a checkout asked again, the saga started again and each
   CHECK(s.count_events("payment", "pay-" + confirmed, "payment-processed") == 1);
   CHECK(s.count_events("payment", "pay-" + declined, "payment-processed") == 1);
 }
+
+TEST_CASE("with a reservation retention of a second, a product forgets an ended order, and its "
+          "cancel after confirm still gives the stock back (both transports)") {
+  using namespace bazaar::actors;
+  for (const char* transport : {"grains", "kafka"}) {
+    INFO("saga.transport = " << transport);
+    auto opts = shop_options();
+    opts.saga.transport = transport;
+    opts.inventory.reservation_retention_s = 1;
+    shop s{opts};
+    s.product("mug", 10);
+    auto first = s.checkout("alice", {{"mug", 3}});
+    s.await_status("alice", first, "confirmed");
+    s.await_quiet();
+    // The product's clock is the wall clock: a second later its next change forgets the sale.
+    std::this_thread::sleep_for(std::chrono::milliseconds{1100});
+    auto second = s.checkout("bob", {{"mug", 2}});
+    s.await_status("bob", second, "confirmed");
+    s.await_quiet();
+    auto mug = ask_grain<inventory_grain>(s.node, "mug", product_get{});
+    REQUIRE(mug);
+    CHECK(mug->reservations.count(first) == 0);
+    CHECK(mug->reservations.count(second) == 1);
+    require_stock(s, "mug", 5, 0);
+    auto r = s.post("/api/v1/orders/" + first + "/cancel", s.node.customer_token("alice"));
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    CHECK(eventually(
+        [&] { return s.order("alice", first).at("payment").at("status") == "refunded"; }));
+    s.await_quiet();
+    require_stock(s, "mug", 8, 0);
+    mug = ask_grain<inventory_grain>(s.node, "mug", product_get{});
+    REQUIRE(mug);
+    REQUIRE(mug->reservations.count(first) == 1);
+    CHECK(mug->reservations.at(first).status == bazaar::domain::reservation_status::returned);
+  }
+}

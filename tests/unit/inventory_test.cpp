@@ -199,6 +199,61 @@ TEST_CASE("releasing a committed order returns its units to the stock, once") {
   CHECK(again->code == errc::conflict);
 }
 
+TEST_CASE("after 10,000 orders a product remembers only the reservations of its retention, and "
+          "a cancel after confirm still returns the units") {
+  constexpr std::int64_t orders = 10'000;
+  constexpr timestamp_ms step = 100; // an order every 100 ms
+  const std::chrono::milliseconds keep{60'000};
+  auto p = stocked(orders);
+  REQUIRE(p.reserve("held", 1, 1000).accepted()); // never ends: kept whatever its age
+  timestamp_ms now = 2000;
+  std::size_t most = 0;
+  for (std::int64_t i = 0; i < orders - 1; ++i, now += step) {
+    auto id = "o-" + std::to_string(i);
+    REQUIRE(p.reserve(id, 1, now).accepted());
+    REQUIRE_FALSE(p.commit(id, now));
+    p.forget_closed(now, keep);
+    most = std::max(most, p.reservations.size());
+  }
+  CHECK(p.stock == 1); // 9,999 sold of 10,000
+  CHECK(p.reserved == 1);
+  // About keep / step ended reservations and the held one, at any time: bounded by the
+  // retention, not by the sales.
+  CHECK(most <= static_cast<std::size_t>(keep.count() / step) + 2);
+  CHECK(p.reservations.count("held") == 1);
+  REQUIRE(p.reservations.count("o-0") == 0); // forgotten
+  REQUIRE(p.reservations.count("o-9998") == 1);
+
+  // The cancel of a forgotten sale: its saga says what it sold, so the units come back...
+  REQUIRE_FALSE(p.release("o-0", now, 1));
+  CHECK(p.stock == 2);
+  CHECK(p.reservations.at("o-0").status == reservation_status::returned);
+  // ... once: the same release again, while remembered, changes nothing.
+  REQUIRE_FALSE(p.release("o-0", now + 1, 1));
+  CHECK(p.stock == 2);
+  // A remembered sale is returned from the product's own record, whatever the release says.
+  REQUIRE_FALSE(p.release("o-9998", now + 2, 0));
+  CHECK(p.stock == 3);
+  // A release of a forgotten order that bought nothing returns nothing.
+  REQUIRE_FALSE(p.release("o-1", now + 3, 0));
+  CHECK(p.stock == 3);
+  CHECK(p.reservations.at("o-1").status == reservation_status::released);
+}
+
+TEST_CASE("a reservation that ended before its time was kept is forgotten only a retention "
+          "after it is first seen") {
+  auto p = stocked(5);
+  REQUIRE(p.reserve("o-1", 2, 2000).accepted());
+  REQUIRE_FALSE(p.commit("o-1", 2001));
+  p.reservations.at("o-1").at = 0; // as a snapshot written before the time was kept
+  const std::chrono::milliseconds keep{1000};
+  CHECK(p.forget_closed(50'000, keep) == 0);
+  CHECK(p.reservations.at("o-1").at == 50'000);
+  CHECK(p.forget_closed(50'999, keep) == 0);
+  CHECK(p.forget_closed(51'000, keep) == 1);
+  CHECK(p.reservations.empty());
+}
+
 TEST_CASE("a commit without a held reservation is a conflict") {
   auto p = stocked(5);
   REQUIRE(p.reserve("o-1", 2, 2000).accepted());

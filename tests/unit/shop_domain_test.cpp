@@ -210,6 +210,14 @@ TEST_CASE("a rejected line releases the others and cancels with its reason") {
   CHECK(out.on_reserved("mug", false, "out_of_stock", 2000).cancel_reason == "out_of_stock");
 }
 
+TEST_CASE("a release before the confirmation says that nothing was sold") {
+  auto c = started({{"mug", 2}});
+  c.on_reserved("mug", true, "", 2000);
+  auto e = c.on_payment("declined", 3000);
+  REQUIRE(count(e, stock_request::kind::release) == 1);
+  CHECK(e.stock.front().sold == 0);
+}
+
 TEST_CASE("a decline or a timeout compensates, and an approval after the timeout is refunded") {
   auto c = started({{"mug", 1}});
   c.on_reserved("mug", true, "", 2000);
@@ -244,6 +252,9 @@ TEST_CASE("a cancellation after confirmation gives the stock back and refunds, o
   REQUIRE_FALSE(c.cancel("customer_request", 4000, e));
   CHECK(e.refund);
   CHECK(count(e, stock_request::kind::release) == 1);
+  // The release says the order bought the unit: returned even by a product that forgot it.
+  CHECK(e.stock.front().sold == 1);
+  CHECK(c.lines.front().state == line_state::sold);
   CHECK(e.order_steps == std::vector<order_status>{order_status::cancelled});
   checkout_effects again;
   CHECK(c.cancel("customer_request", 4100, again)->code == errc::conflict);

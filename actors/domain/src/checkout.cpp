@@ -73,7 +73,8 @@ checkout_effects checkout::compensate(const std::string& reason, timestamp_ms no
   // inventory grain remembers a release that came first: every line not rejected is released.
   for (const auto& l : lines)
     if (l.state != line_state::rejected)
-      out.stock.push_back(stock_request{stock_request::kind::release, l.sku, l.quantity});
+      out.stock.push_back(
+          stock_request{stock_request::kind::release, l.sku, l.quantity, sold_of(l)});
   if (payment == saga_payment::approved) {
     payment = saga_payment::refund_requested;
     out.refund = true;
@@ -123,8 +124,10 @@ checkout_effects checkout::on_payment(const std::string& status, timestamp_ms no
     if (stage == checkout_stage::paying) {
       payment = saga_payment::approved;
       stage = checkout_stage::confirmed;
-      for (const auto& l : lines)
+      for (auto& l : lines) {
         out.stock.push_back(stock_request{stock_request::kind::commit, l.sku, l.quantity});
+        l.state = line_state::sold;
+      }
       out.order_steps = {order_status::paid, order_status::confirmed};
       out.order_payment_status = payment_states::approved;
       out.disarm_timers = true;

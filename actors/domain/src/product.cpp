@@ -185,7 +185,7 @@ reservation product::reserve(const std::string& order_id, std::int64_t quantity,
                        std::string(reason_unknown_product)};
   if (auto known = reservations.find(order_id); known != reservations.end())
     return known->second;
-  reservation r{order_id, quantity, reservation_status::reserved, {}};
+  reservation r{order_id, quantity, reservation_status::reserved, {}, now};
   if (!active) {
     r.status = reservation_status::rejected;
     r.reason = reason_product_inactive;
@@ -201,13 +201,19 @@ reservation product::reserve(const std::string& order_id, std::int64_t quantity,
   return r;
 }
 
-maybe_failure product::release(const std::string& order_id, timestamp_ms now) {
+maybe_failure product::release(const std::string& order_id, timestamp_ms now, std::int64_t sold) {
   auto r = reservations.find(order_id);
   if (r == reservations.end()) {
     if (!exists)
       return std::nullopt;
-    reservations.emplace(order_id,
-                         reservation{order_id, 0, reservation_status::released, std::string{}});
+    if (sold > 0) {
+      stock += sold;
+      reservations.emplace(
+          order_id, reservation{order_id, sold, reservation_status::returned, std::string{}, now});
+    } else {
+      reservations.emplace(
+          order_id, reservation{order_id, 0, reservation_status::released, std::string{}, now});
+    }
     ++version;
     updated_at = now;
     return std::nullopt;
@@ -226,6 +232,7 @@ maybe_failure product::release(const std::string& order_id, timestamp_ms now) {
   case reservation_status::returned:
     return std::nullopt;
   }
+  r->second.at = now;
   ++version;
   updated_at = now;
   return std::nullopt;
@@ -240,6 +247,7 @@ maybe_failure product::commit(const std::string& order_id, timestamp_ms now) {
     reserved -= r->second.quantity;
     stock -= r->second.quantity;
     r->second.status = reservation_status::committed;
+    r->second.at = now;
     ++version;
     updated_at = now;
     return std::nullopt;
@@ -252,6 +260,25 @@ maybe_failure product::commit(const std::string& order_id, timestamp_ms now) {
     return conflict("the reservation of order " + order_id + " was released");
   }
   return std::nullopt;
+}
+
+std::size_t product::forget_closed(timestamp_ms now, std::chrono::milliseconds keep) {
+  std::size_t forgotten = 0;
+  for (auto r = reservations.begin(); r != reservations.end();) {
+    if (r->second.status != reservation_status::reserved && r->second.at == 0) {
+      // Ended before its time was kept: its age counts from now. (Its order's saga may not
+      // say that it sold, so the product must remember the sale for a while yet.)
+      r->second.at = now;
+      ++r;
+    } else if (r->second.status != reservation_status::reserved &&
+               r->second.at <= now - keep.count()) {
+      r = reservations.erase(r);
+      ++forgotten;
+    } else {
+      ++r;
+    }
+  }
+  return forgotten;
 }
 
 } // namespace bazaar::domain

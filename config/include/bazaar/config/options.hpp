@@ -113,6 +113,13 @@ struct basket_options {
   std::int64_t ttl_s = 30LL * 24 * 60 * 60;
 };
 
+struct inventory_options {
+  /// A product forgets an order's reservation this long after it ended (rejected, sold,
+  /// released or given back), so that its state does not grow with its sales (7 days). A
+  /// cancel after that still returns sold units: the saga says what it sold.
+  std::int64_t reservation_retention_s = 7LL * 24 * 60 * 60;
+};
+
 /// The topic of each event type (docs/API.md "Events"); an event type not listed here is
 /// journaled but not published.
 struct kafka_topics {
@@ -237,6 +244,7 @@ struct node_options {
   log_options log;
   postgres_options postgres;
   basket_options basket;
+  inventory_options inventory;
   kafka_options kafka;
   saga_options saga;
   payment_options payment;

@@ -26,7 +26,9 @@ namespace bazaar::domain {
 BOOST_DEFINE_FIXED_ENUM_CLASS(checkout_stage, std::uint8_t, waiting, reserving, paying, confirmed,
                               cancelled)
 
-BOOST_DEFINE_FIXED_ENUM_CLASS(line_state, std::uint8_t, requested, reserved, rejected)
+/// Where a line stands: asked for, held, refused, or bought (committed when the checkout was
+/// confirmed; its release then gives the units back to the stock).
+BOOST_DEFINE_FIXED_ENUM_CLASS(line_state, std::uint8_t, requested, reserved, rejected, sold)
 
 struct checkout_line {
   std::string sku;
@@ -60,7 +62,15 @@ struct stock_request {
   kind type = kind::reserve;
   std::string sku;
   std::int64_t quantity = 0;
+  /// A release of units the order bought (line_state::sold): `quantity`, else 0. The product
+  /// gives them back even when it has forgotten the sale (product::forget_closed).
+  std::int64_t sold = 0;
 };
+
+/// The `sold` of a release of `line`.
+inline std::int64_t sold_of(const checkout_line& line) {
+  return line.state == line_state::sold ? line.quantity : 0;
+}
 
 /// What a step asks the hosting grain to do, in this order: bring the order to each status of
 /// `order_steps` (a refusal refuses the whole step), send the stock requests, ask for the

@@ -5,6 +5,7 @@
 #include "bazaar/domain/described.hpp"
 #include "bazaar/domain/failure.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -70,11 +71,13 @@ struct reservation {
   reservation_status status = reservation_status::reserved;
   /// Why it was rejected (reason_*); empty otherwise.
   std::string reason;
+  /// When it took its status (0 in a snapshot written before this was kept).
+  timestamp_ms at = 0;
 
   /// True when the first reserve for the order succeeded (whatever became of it since).
   bool accepted() const { return status != reservation_status::rejected; }
 };
-BAZAAR_DESCRIBE(reservation, (order_id, quantity, status, reason))
+BAZAAR_DESCRIBE(reservation, (order_id, quantity, status, reason, at))
 
 /// A product; `exists` is false for a sku that was never created.
 struct product {
@@ -139,9 +142,20 @@ struct product {
 
   /// Gives an order's units back: reserved units to what is available, committed (sold) units
   /// to the stock (`returned`). Releasing again, or releasing a rejected reservation, changes
-  /// nothing. Releasing an order that never reserved records the release, so that a reserve
-  /// arriving after it holds nothing (a late reserve answers `released`).
-  maybe_failure release(const std::string& order_id, timestamp_ms now);
+  /// nothing. Releasing an order the product does not remember records the release, so that a
+  /// reserve arriving after it holds nothing (a late reserve answers `released`); when the
+  /// release says the order bought `sold` units (its saga committed them, and the product
+  /// has forgotten the sale since, forget_closed), those go back to the stock (`returned`).
+  maybe_failure release(const std::string& order_id, timestamp_ms now, std::int64_t sold = 0);
+
+  /// Forgets the reservations that ended (rejected, committed, released, returned) at or
+  /// before `now - keep`, so that a product's state does not grow with its sales; one still
+  /// held is kept whatever its age. Returns how many it forgot. A release of a forgotten sale
+  /// still returns its units (release's `sold`); a release arriving twice more than `keep`
+  /// apart would return them twice, so `keep` must outlast any redelivery (records are
+  /// retried for minutes, idempotency answers are kept 24 h). Housekeeping that goes with a
+  /// change: it leaves the version alone.
+  std::size_t forget_closed(timestamp_ms now, std::chrono::milliseconds keep);
 
   /// Turns an order's reservation into a sale: stock and reserved both drop by its quantity.
   /// Committing again changes nothing; conflict when the order holds no reservation (unknown,

@@ -366,7 +366,8 @@ struct checkout_grain {
     if (releases)
       for (const auto& l : saga.lines)
         if (l.state != domain::line_state::rejected)
-          calls.emplace_back(l.sku, product_release{saga.order_id, c.meta(), {}});
+          calls.emplace_back(l.sku,
+                             product_release{saga.order_id, c.meta(), {}, domain::sold_of(l)});
     return c.ask_all<inventory_grain>(
         std::move(calls),
         [this, saga = std::move(saga), from, order_payment = std::move(order_payment),
@@ -570,7 +571,8 @@ struct checkout_grain {
       c.emit(domain::events::product_reservation.name, {{"order_id", saga.order_id},
                                                         {"sku", s.sku},
                                                         {"quantity", s.quantity},
-                                                        {"type", domain::to_string(s.type)}});
+                                                        {"type", domain::to_string(s.type)},
+                                                        {"sold", s.sold}});
     if (effects.charge || effects.refund)
       c.emit(domain::events::payment_pending.name,
              {{"order_id", saga.order_id},

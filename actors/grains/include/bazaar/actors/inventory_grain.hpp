@@ -73,13 +73,15 @@ struct product_reserve {
 };
 BAZAAR_DESCRIBE(product_reserve, (order_id, quantity, meta, idem))
 
-/// Gives an order's reserved units back; answers the product.
+/// Gives an order's units back; answers the product. `sold`: the units the order bought
+/// (domain::sold_of), returned even when the product has forgotten the sale.
 struct product_release {
   std::string order_id;
   runtime::command_meta meta;
   runtime::idempotency idem;
+  std::int64_t sold = 0;
 };
-BAZAAR_DESCRIBE(product_release, (order_id, meta, idem))
+BAZAAR_DESCRIBE(product_release, (order_id, meta, idem, sold))
 
 /// Turns an order's reservation into a sale; answers the product.
 struct product_commit {
@@ -98,6 +100,8 @@ struct inventory_grain {
   using state = domain::product;
   using command = runtime::command<domain::product>;
   using result = runtime::outcome<domain::product>;
+  /// How long a product remembers an ended reservation (inventory.reservation_retention_s).
+  std::chrono::milliseconds keep_closed = std::chrono::hours{7 * 24};
   using interface = caf::typed_actor<caf::replies_to<product_get>::with<domain::product>,
                                      caf::replies_to<product_create>::with<domain::product>,
                                      caf::replies_to<product_change>::with<domain::product>,
@@ -190,7 +194,7 @@ struct inventory_grain {
   result on(command& c, const product_release& cmd) const {
     if (auto bad = domain::product::validate_reservation(cmd.order_id, 1))
       return *bad;
-    if (auto bad = release(c, cmd.order_id))
+    if (auto bad = release(c, cmd.order_id, cmd.sold))
       return *bad;
     return c.state();
   }
@@ -216,7 +220,7 @@ struct inventory_grain {
     if (req.type == "reserve") {
       reserve(c, req.order_id, req.quantity);
     } else if (req.type == "release") {
-      if (auto bad = release(c, req.order_id))
+      if (auto bad = release(c, req.order_id, req.sold))
         return *bad;
     } else if (auto bad = commit(c, req.order_id)) {
       return *bad;
@@ -256,11 +260,12 @@ struct inventory_grain {
 
   /// Reserves, and answers with `product-reserved` (the first answer for the order again when
   /// it asked before).
-  static domain::reservation reserve(command& c, const std::string& order_id,
-                                     std::int64_t quantity) {
+  domain::reservation reserve(command& c, const std::string& order_id,
+                              std::int64_t quantity) const {
     auto& p = c.state();
     auto was = counts(p);
     auto r = p.reserve(order_id, quantity, c.now());
+    p.forget_closed(c.now(), keep_closed);
     c.emit(domain::events::product_reserved.name, {{"order_id", order_id},
                                                    {"sku", p.sku},
                                                    {"quantity", r.quantity},
@@ -270,20 +275,22 @@ struct inventory_grain {
     return r;
   }
 
-  static domain::maybe_failure release(command& c, const std::string& order_id) {
+  domain::maybe_failure release(command& c, const std::string& order_id, std::int64_t sold) const {
     auto& p = c.state();
     auto was = counts(p);
-    if (auto bad = p.release(order_id, c.now()))
+    if (auto bad = p.release(order_id, c.now(), sold))
       return bad;
+    p.forget_closed(c.now(), keep_closed);
     stock_events(c, was);
     return std::nullopt;
   }
 
-  static domain::maybe_failure commit(command& c, const std::string& order_id) {
+  domain::maybe_failure commit(command& c, const std::string& order_id) const {
     auto& p = c.state();
     auto was = counts(p);
     if (auto bad = p.commit(order_id, c.now()))
       return bad;
+    p.forget_closed(c.now(), keep_closed);
     stock_events(c, was);
     return std::nullopt;
   }
@@ -292,6 +299,7 @@ struct inventory_grain {
     std::string order_id;
     std::string type;
     std::int64_t quantity = 1;
+    std::int64_t sold = 0;
   };
 
   /// The request a `product-reservation` record carries for product `sku`, or why it is none.
@@ -321,6 +329,13 @@ struct inventory_grain {
       if (!q)
         return bad_record("a reserve needs an integer quantity");
       req.quantity = *q;
+    }
+    if (req.type == "release" && data.contains("sold")) {
+      auto sold = data_int(data, "sold");
+      if (!sold || *sold < 0 || *sold > domain::max_stock)
+        return bad_record("a release's sold must be an integer 0.." +
+                          std::to_string(domain::max_stock));
+      req.sold = *sold;
     }
     return req;
   }

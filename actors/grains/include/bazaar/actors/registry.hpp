@@ -31,8 +31,10 @@ inline auto shop_grains(const config::node_options& opts) {
   payment.decline_rate = opts.payment.decline_rate;
   payment.seed = static_cast<std::uint64_t>(opts.payment.seed);
   payment.tells_saga = by_calls;
-  return std::make_tuple(basket_grain{std::chrono::seconds{opts.basket.ttl_s}}, inventory_grain{},
-                         order, checkout, payment);
+  inventory_grain inventory;
+  inventory.keep_closed = std::chrono::seconds{opts.inventory.reservation_retention_s};
+  return std::make_tuple(basket_grain{std::chrono::seconds{opts.basket.ttl_s}}, inventory, order,
+                         checkout, payment);
 }
 
 /// Registers the message types of every shop grain, and the runtime's, with CAF. Call before
