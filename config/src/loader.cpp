@@ -321,6 +321,10 @@ const std::vector<key_spec>& known_keys() {
     k.push_back(integer_key("postgres.reminder_poll_ms", &N::postgres,
                             &postgres_options::reminder_poll_ms, 10, max_timeout_ms,
                             "How often due reminders are looked for"));
+    k.push_back(integer_key("postgres.applied_events_retention_s", &N::postgres,
+                            &postgres_options::applied_events_retention_s, 1,
+                            10LL * 365 * 24 * 60 * 60,
+                            "Seconds the read side remembers an applied event id"));
     k.push_back(integer_key("basket.ttl_s", &N::basket, &basket_options::ttl_s, 1,
                             10LL * 365 * 24 * 60 * 60,
                             "Seconds after its last change when a basket is cleared"));
@@ -333,6 +337,9 @@ const std::vector<key_spec>& known_keys() {
                            {"BAZAAR_KAFKA_BOOTSTRAP"}));
     k.push_back(string_key("kafka.group_id", &N::kafka, &kafka_options::group_id,
                            "Consumer group of the cluster's Kafka bridges", {}, require_non_empty));
+    k.push_back(integer_key("kafka.republish_window_s", &N::kafka,
+                            &kafka_options::republish_window_s, 0, 30LL * 24 * 60 * 60,
+                            "Embedded Kafka: seconds of outbox published again by a new leader"));
     k.push_back(integer_key("kafka.mock_brokers", &N::kafka, &kafka_options::mock_brokers, 1, 9,
                             "Brokers of the embedded mock cluster"));
     k.push_back(integer_key("kafka.partitions", &N::kafka, &kafka_options::partitions, 1, 256,

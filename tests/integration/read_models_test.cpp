@@ -7,6 +7,7 @@
 #include "bazaar/kafka/embedded_kafka.hpp"
 #include "bazaar/kafka/projector.hpp"
 #include "bazaar/persistence/migrations.hpp"
+#include "bazaar/persistence/pg_monitor.hpp"
 #include "bazaar/persistence/pg_read_models.hpp"
 #include "bazaar/persistence/projections.hpp"
 
@@ -307,4 +308,23 @@ TEST_CASE("product events arriving out of order across topics keep the newest va
   CHECK(lamp.reserved == 2);
   CHECK(lamp.version == 4);
   p.stop();
+}
+
+TEST_CASE("the read side forgets the event ids it applied longer ago than "
+          "postgres.applied_events_retention_s, and only those") {
+  test::pg_schema schema;
+  {
+    auto conn = persistence::connect(schema.settings());
+    persistence::migrate(*conn, schema.name());
+  }
+  // 10,000 orders' worth of ids applied two minutes ago, and one just now.
+  schema.exec("INSERT INTO projection_applied (projection, event_id, applied_at) "
+              "SELECT 'sales', 'old-' || g, now() - interval '2 minutes' "
+              "FROM generate_series(1, 10000) AS g");
+  schema.exec("INSERT INTO projection_applied (projection, event_id) VALUES ('sales', 'new-1')");
+  persistence::pg_monitor monitor{schema.settings(), std::chrono::milliseconds{50},
+                                  std::chrono::seconds{60}};
+  CHECK(
+      eventually([&] { return schema.scalar("SELECT count(*) FROM projection_applied") == "1"; }));
+  CHECK(schema.scalar("SELECT event_id FROM projection_applied") == "new-1");
 }

@@ -54,9 +54,10 @@ node_storage make_node_storage(const config::node_options& opts, const std::stri
   // (a saga's next step, a commit of stock) would be lost. Published again; consumers
   // remember the event ids they handled (idempotency keys, kept 24 h).
   if (embedded_kafka)
-    s.relay->republish_on_lead(std::chrono::hours{24});
+    s.relay->republish_on_lead(std::chrono::seconds{opts.kafka.republish_window_s});
   s.relay->on_published(metrics.publish_delays());
   persistence::pg_storage::options so;
+  so.applied_events_retention = std::chrono::seconds{pg.applied_events_retention_s};
   so.writes.writers = pg.writers;
   so.writes.batch_max_rows = pg.batch_max_rows;
   so.writes.linger = std::chrono::milliseconds{pg.batch_linger_ms};

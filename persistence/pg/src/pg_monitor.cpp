@@ -6,10 +6,13 @@
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace bazaar::persistence {
 
-pg_monitor::pg_monitor(pg_settings settings, std::chrono::milliseconds interval)
-    : settings_(std::move(settings)), interval_(interval) {
+pg_monitor::pg_monitor(pg_settings settings, std::chrono::milliseconds interval,
+                       std::chrono::seconds applied_retention)
+    : settings_(std::move(settings)), interval_(interval), applied_retention_(applied_retention) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -56,7 +59,17 @@ void pg_monitor::run() {
         n.exec("SELECT 1");
         if (std::chrono::steady_clock::now() >= next_cleanup) {
           n.exec("DELETE FROM idempotency_keys WHERE expires_at < now()");
-          next_cleanup = std::chrono::steady_clock::now() + std::chrono::minutes{1};
+          // In slices, so that no statement holds many rows' locks for long.
+          const auto older =
+              "now() - interval '" + std::to_string(applied_retention_.count()) + " seconds'";
+          while (n.exec("DELETE FROM projection_applied WHERE ctid IN (SELECT ctid FROM "
+                        "projection_applied WHERE applied_at < " +
+                        older + " LIMIT 10000)")
+                     .affected_rows() == 10000) {
+          }
+          next_cleanup =
+              std::chrono::steady_clock::now() +
+              std::min<std::chrono::milliseconds>(std::chrono::minutes{1}, applied_retention_ / 2);
         }
       }
     } catch (const std::exception& e) {

@@ -7,7 +7,8 @@
 namespace bazaar::persistence {
 
 pg_storage::pg_storage(pg_settings settings, options opts)
-    : settings_(std::move(settings)), monitor_(settings_, opts.monitor_interval),
+    : settings_(std::move(settings)),
+      monitor_(settings_, opts.monitor_interval, opts.applied_events_retention),
       loader_(settings_, opts.load_batch), writes_(settings_, opts.writes) {}
 
 pg_storage::~pg_storage() {

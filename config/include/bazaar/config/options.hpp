@@ -105,6 +105,9 @@ struct postgres_options {
   int connect_timeout_ms = 2000;
   /// How often due reminders are looked for.
   int reminder_poll_ms = 200;
+  /// How long the read side remembers the id of an event it applied (7 days): an event
+  /// redelivered later than that would be applied again.
+  std::int64_t applied_events_retention_s = 7LL * 24 * 60 * 60;
 };
 
 /// Basket rules that are configuration.
@@ -160,6 +163,10 @@ struct kafka_options {
   std::string group_id = "bazaar";
   /// Brokers of the embedded mock cluster.
   int mock_brokers = 3;
+  /// With the embedded Kafka (which starts empty), a node that starts leading the outbox
+  /// relay publishes again what was published this long before (1 day): what the last run
+  /// published and nobody consumed yet is not lost. Consumers skip what they handled.
+  std::int64_t republish_window_s = 24 * 60 * 60;
   /// Partitions of each topic the node creates (embedded cluster).
   int partitions = 6;
   /// Records being handled by grains per node; partitions are paused past it.

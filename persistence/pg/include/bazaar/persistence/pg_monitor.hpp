@@ -1,9 +1,13 @@
 #pragma once
 
 /// Watches PostgreSQL from a thread of its own: applies the migrations once the server is
-/// reachable, then checks the server every `interval` (and deletes expired idempotency answers
-/// once a minute), so that readiness follows the database and a node recovers by itself after
-/// an outage. Stops (joining its thread) on stop() or destruction.
+/// reachable, then checks the server every `interval`, so that readiness follows the database
+/// and a node recovers by itself after an outage. It also keeps two tables bounded, at most
+/// once a minute (or twice per retention when that is shorter): it deletes expired
+/// idempotency answers, and the read side's applied event ids older than
+/// `applied_retention` (an event redelivered after that would be applied again; Kafka
+/// redelivers what a group did not commit, within minutes, unless the group is reset).
+/// Stops (joining its thread) on stop() or destruction.
 
 #include "bazaar/persistence/pg.hpp"
 
@@ -18,7 +22,8 @@ namespace bazaar::persistence {
 
 class pg_monitor {
  public:
-  pg_monitor(pg_settings settings, std::chrono::milliseconds interval);
+  pg_monitor(pg_settings settings, std::chrono::milliseconds interval,
+             std::chrono::seconds applied_retention = std::chrono::hours{7 * 24});
   ~pg_monitor();
 
   pg_monitor(const pg_monitor&) = delete;
@@ -44,6 +49,7 @@ class pg_monitor {
 
   pg_settings settings_;
   std::chrono::milliseconds interval_;
+  std::chrono::seconds applied_retention_;
   std::atomic<bool> migrated_{false};
   std::atomic<bool> reachable_{false};
   mutable std::mutex mtx_;

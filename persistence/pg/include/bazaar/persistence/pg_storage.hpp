@@ -24,6 +24,8 @@ class pg_storage final : public grain_store, public reminder_store, public journ
     persister::options writes;
     int load_batch = 256;
     std::chrono::milliseconds monitor_interval{1000};
+    /// How long the read side remembers the id of an event it applied (pg_monitor).
+    std::chrono::seconds applied_events_retention{7 * 24 * 60 * 60};
   };
 
   pg_storage(pg_settings settings, options opts);
