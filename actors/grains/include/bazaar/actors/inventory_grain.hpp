@@ -194,6 +194,9 @@ struct inventory_grain {
   result on(command& c, const product_release& cmd) const {
     if (auto bad = domain::product::validate_reservation(cmd.order_id, 1))
       return *bad;
+    if (cmd.sold < 0 || cmd.sold > domain::max_stock)
+      return domain::validation_failed("sold",
+                                       "sold must be 0.." + std::to_string(domain::max_stock));
     if (auto bad = release(c, cmd.order_id, cmd.sold))
       return *bad;
     return c.state();
